@@ -1,0 +1,337 @@
+//! The arithmetic the derivative rules are written in. Each rule is written once, generic over
+//! [`Algebra`], and runs three ways:
+//!
+//! - on plain `F` — the scalar fast path of `backward()`: registers only, no allocation;
+//! - on [`Tensor`] — the tensor path of `backward()`: eager kernels;
+//! - on [`Var`] — `grad()`: every step is recorded on the tape, so the result can be
+//!   differentiated again.
+
+use tapegrad_graph::{Float, Indices, Shape, Tensor, Var};
+
+/// Elementwise arithmetic (broadcasting where values have shapes).
+pub trait Algebra<F: Float>: Clone {
+    /// a + b
+    fn add(&self, o: &Self) -> Self;
+    /// a − b
+    fn sub(&self, o: &Self) -> Self;
+    /// a · b
+    fn mul(&self, o: &Self) -> Self;
+    /// a / b
+    fn div(&self, o: &Self) -> Self;
+    /// −a
+    fn neg(&self) -> Self;
+    /// eᵃ
+    fn exp(&self) -> Self;
+    /// ln a
+    fn ln(&self) -> Self;
+    /// sin a
+    fn sin(&self) -> Self;
+    /// cos a
+    fn cos(&self) -> Self;
+    /// the logistic function
+    fn sigmoid(&self) -> Self;
+    /// aᵖ for a constant p
+    fn powf(&self, p: F) -> Self;
+    /// aᵇ elementwise
+    fn pow(&self, b: &Self) -> Self;
+    /// c·a for a constant c
+    fn scale(&self, c: F) -> Self;
+    /// a + c for a constant c
+    fn add_scalar(&self, c: F) -> Self;
+    /// A constant (never differentiated) computed elementwise from the values: masks and signs.
+    fn map_const(&self, f: impl Fn(F) -> F) -> Self;
+    /// A constant computed elementwise from two values, broadcasting.
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self;
+}
+
+/// Shape-aware arithmetic for the rules of tensor ops.
+pub trait TensorAlgebra<F: Float>: Algebra<F> {
+    /// The value's shape.
+    fn shape(&self) -> Shape;
+    /// Same elements, new shape.
+    fn reshape(&self, s: &Shape) -> Self;
+    /// Reorder dims.
+    fn permute(&self, perm: &[usize]) -> Self;
+    /// Repeat along broadcast dims.
+    fn broadcast_to(&self, s: &Shape) -> Self;
+    /// Sum broadcast dims away.
+    fn sum_to(&self, s: &Shape) -> Self;
+    /// Sum over axes, keeping them as size 1.
+    fn sum_keepdim(&self, axes: &[usize]) -> Self;
+    /// `op(a)·op(b)` with optional transposes of the last two dims.
+    fn matmul_t(&self, ta: bool, b: &Self, tb: bool) -> Self;
+    /// `start..end` along `axis`.
+    fn slice(&self, axis: usize, start: usize, end: usize) -> Self;
+    /// Zeros around along `axis`.
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self;
+    /// Slices at indices.
+    fn index_select(&self, axis: usize, idx: &Indices) -> Self;
+    /// Slices added into zeros.
+    fn index_add(&self, axis: usize, idx: &Indices, size: usize) -> Self;
+    /// Elements at indices.
+    fn gather(&self, axis: usize, idx: &Indices) -> Self;
+    /// Elements added into zeros of `s`.
+    fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self;
+}
+
+impl<F: Float> Algebra<F> for F {
+    #[inline(always)]
+    fn add(&self, o: &Self) -> Self {
+        *self + *o
+    }
+    #[inline(always)]
+    fn sub(&self, o: &Self) -> Self {
+        *self - *o
+    }
+    #[inline(always)]
+    fn mul(&self, o: &Self) -> Self {
+        *self * *o
+    }
+    #[inline(always)]
+    fn div(&self, o: &Self) -> Self {
+        *self / *o
+    }
+    #[inline(always)]
+    fn neg(&self) -> Self {
+        -*self
+    }
+    #[inline(always)]
+    fn exp(&self) -> Self {
+        Float::exp(*self)
+    }
+    #[inline(always)]
+    fn ln(&self) -> Self {
+        Float::ln(*self)
+    }
+    #[inline(always)]
+    fn sin(&self) -> Self {
+        Float::sin(*self)
+    }
+    #[inline(always)]
+    fn cos(&self) -> Self {
+        Float::cos(*self)
+    }
+    #[inline(always)]
+    fn sigmoid(&self) -> Self {
+        tapegrad_graph::op::sigmoid(*self)
+    }
+    #[inline(always)]
+    fn powf(&self, p: F) -> Self {
+        Float::powf(*self, p)
+    }
+    #[inline(always)]
+    fn pow(&self, b: &Self) -> Self {
+        Float::powf(*self, *b)
+    }
+    #[inline(always)]
+    fn scale(&self, c: F) -> Self {
+        *self * c
+    }
+    #[inline(always)]
+    fn add_scalar(&self, c: F) -> Self {
+        *self + c
+    }
+    #[inline(always)]
+    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+        f(*self)
+    }
+    #[inline(always)]
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+        f(*self, *o)
+    }
+}
+
+/// Kernels inside a rule never see mismatched shapes: the forward pass already checked them.
+fn kernel<T>(r: tapegrad_graph::Result<T>) -> T {
+    r.unwrap_or_else(|e| unreachable!("a derivative rule produced inconsistent shapes: {e}"))
+}
+
+impl<F: Float> Algebra<F> for Tensor<F> {
+    fn add(&self, o: &Self) -> Self {
+        kernel(self.zip_with(o, "add", |a, b| a + b))
+    }
+    fn sub(&self, o: &Self) -> Self {
+        kernel(self.zip_with(o, "sub", |a, b| a - b))
+    }
+    fn mul(&self, o: &Self) -> Self {
+        kernel(self.zip_with(o, "mul", |a, b| a * b))
+    }
+    fn div(&self, o: &Self) -> Self {
+        kernel(self.zip_with(o, "div", |a, b| a / b))
+    }
+    fn neg(&self) -> Self {
+        self.map(|a| -a)
+    }
+    fn exp(&self) -> Self {
+        self.map(Float::exp)
+    }
+    fn ln(&self) -> Self {
+        self.map(Float::ln)
+    }
+    fn sin(&self) -> Self {
+        self.map(Float::sin)
+    }
+    fn cos(&self) -> Self {
+        self.map(Float::cos)
+    }
+    fn sigmoid(&self) -> Self {
+        self.map(tapegrad_graph::op::sigmoid)
+    }
+    fn powf(&self, p: F) -> Self {
+        self.map(|a| a.powf(p))
+    }
+    fn pow(&self, b: &Self) -> Self {
+        kernel(self.zip_with(b, "pow", |a, b| a.powf(b)))
+    }
+    fn scale(&self, c: F) -> Self {
+        self.map(|a| a * c)
+    }
+    fn add_scalar(&self, c: F) -> Self {
+        self.map(|a| a + c)
+    }
+    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+        self.map(f)
+    }
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+        kernel(self.zip_with(o, "mask", f))
+    }
+}
+
+impl<F: Float> TensorAlgebra<F> for Tensor<F> {
+    fn shape(&self) -> Shape {
+        Tensor::shape(self).clone()
+    }
+    fn reshape(&self, s: &Shape) -> Self {
+        kernel(Tensor::reshape(self, s))
+    }
+    fn permute(&self, perm: &[usize]) -> Self {
+        kernel(Tensor::permute(self, perm))
+    }
+    fn broadcast_to(&self, s: &Shape) -> Self {
+        kernel(Tensor::broadcast_to(self, s))
+    }
+    fn sum_to(&self, s: &Shape) -> Self {
+        kernel(Tensor::sum_to(self, s))
+    }
+    fn sum_keepdim(&self, axes: &[usize]) -> Self {
+        let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        kernel(self.sum_axes(&axes, true))
+    }
+    fn matmul_t(&self, ta: bool, b: &Self, tb: bool) -> Self {
+        kernel(Tensor::matmul_t(self, ta, b, tb))
+    }
+    fn slice(&self, axis: usize, start: usize, end: usize) -> Self {
+        kernel(Tensor::slice(self, axis as isize, start, end))
+    }
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
+        kernel(Tensor::pad(self, axis as isize, before, after))
+    }
+    fn index_select(&self, axis: usize, idx: &Indices) -> Self {
+        kernel(Tensor::index_select(self, axis as isize, idx))
+    }
+    fn index_add(&self, axis: usize, idx: &Indices, size: usize) -> Self {
+        kernel(Tensor::index_add(self, axis as isize, idx, size))
+    }
+    fn gather(&self, axis: usize, idx: &Indices) -> Self {
+        kernel(Tensor::gather(self, axis as isize, idx))
+    }
+    fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self {
+        kernel(Tensor::scatter_add(self, axis as isize, idx, s))
+    }
+}
+
+impl<'g, F: Float> Algebra<F> for Var<'g, F> {
+    fn add(&self, o: &Self) -> Self {
+        *self + *o
+    }
+    fn sub(&self, o: &Self) -> Self {
+        *self - *o
+    }
+    fn mul(&self, o: &Self) -> Self {
+        *self * *o
+    }
+    fn div(&self, o: &Self) -> Self {
+        *self / *o
+    }
+    fn neg(&self) -> Self {
+        -*self
+    }
+    fn exp(&self) -> Self {
+        Var::exp(*self)
+    }
+    fn ln(&self) -> Self {
+        Var::log(*self)
+    }
+    fn sin(&self) -> Self {
+        Var::sin(*self)
+    }
+    fn cos(&self) -> Self {
+        Var::cos(*self)
+    }
+    fn sigmoid(&self) -> Self {
+        Var::sigmoid(*self)
+    }
+    fn powf(&self, p: F) -> Self {
+        Var::powf(*self, p)
+    }
+    fn pow(&self, b: &Self) -> Self {
+        Var::pow(*self, *b)
+    }
+    fn scale(&self, c: F) -> Self {
+        *self * c
+    }
+    fn add_scalar(&self, c: F) -> Self {
+        *self + c
+    }
+    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+        self.graph().constant(self.value().map(f))
+    }
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+        self.graph().constant(kernel(self.value().zip_with(&o.value(), "mask", f)))
+    }
+}
+
+impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
+    fn shape(&self) -> Shape {
+        Var::shape(*self)
+    }
+    fn reshape(&self, s: &Shape) -> Self {
+        Var::reshape(*self, s)
+    }
+    fn permute(&self, perm: &[usize]) -> Self {
+        Var::permute(*self, perm)
+    }
+    fn broadcast_to(&self, s: &Shape) -> Self {
+        Var::broadcast_to(*self, s)
+    }
+    fn sum_to(&self, s: &Shape) -> Self {
+        Var::sum_to(*self, s)
+    }
+    fn sum_keepdim(&self, axes: &[usize]) -> Self {
+        let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        kernel(self.try_sum_axes(&axes, true))
+    }
+    fn matmul_t(&self, ta: bool, b: &Self, tb: bool) -> Self {
+        let a = if ta { self.t() } else { *self };
+        let b = if tb { b.t() } else { *b };
+        a.matmul(b)
+    }
+    fn slice(&self, axis: usize, start: usize, end: usize) -> Self {
+        Var::slice(*self, axis as isize, start, end)
+    }
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
+        Var::pad(*self, axis as isize, before, after)
+    }
+    fn index_select(&self, axis: usize, idx: &Indices) -> Self {
+        Var::index_select(*self, axis as isize, idx)
+    }
+    fn index_add(&self, axis: usize, idx: &Indices, size: usize) -> Self {
+        Var::index_add(*self, axis as isize, idx, size)
+    }
+    fn gather(&self, axis: usize, idx: &Indices) -> Self {
+        Var::gather(*self, axis as isize, idx)
+    }
+    fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self {
+        Var::scatter_add(*self, axis as isize, idx, s)
+    }
+}

@@ -1,0 +1,49 @@
+//! The autograd crate's error type.
+
+use tapegrad_graph::Shape;
+
+/// What can go wrong differentiating.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// An error from recording an op.
+    #[error(transparent)]
+    Graph(#[from] tapegrad_graph::Error),
+    /// `backward()` was called on a non-scalar.
+    #[error("backward: the root has shape {shape}, but backward() needs a single element; reduce it first (sum, mean) or give a seed of that shape to backward_with")]
+    NonScalarRoot {
+        /// The root's shape.
+        shape: Shape,
+    },
+    /// The seed given to `backward_with` does not have the root's shape.
+    #[error("backward_with: the seed has shape {seed}, but the root has shape {root}")]
+    SeedShape {
+        /// The seed's shape.
+        seed: Shape,
+        /// The root's shape.
+        root: Shape,
+    },
+    /// A gradient check found an analytic gradient that disagrees with finite differences.
+    #[error("gradcheck failed for `{op}`: d output[{output}] / d input {input}[{element}]: analytic {analytic:.10e} vs numerical {numerical:.10e}")]
+    GradcheckFailed {
+        /// The op that produced the checked output.
+        op: String,
+        /// Which input.
+        input: usize,
+        /// The element of that input, as a multi-index.
+        element: String,
+        /// The element of the output (flat index).
+        output: usize,
+        /// The gradient from backward.
+        analytic: f64,
+        /// The central-difference estimate.
+        numerical: f64,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[track_caller]
+pub(crate) fn expect<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}

@@ -1,0 +1,143 @@
+//! The op registry: every differentiable op, listed once with the inputs to check it on. It
+//! drives the gradient check (and second-order check) of every op in the test suite, and a test
+//! fails when a primitive op of `tapegrad-graph` has no entry here.
+
+use rand::Rng;
+use tapegrad_graph::{Graph, Indices, Shape, Tensor, Var};
+
+/// Builds the checked expression from the inputs (each a requires-grad leaf).
+pub type Build = for<'g> fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>;
+
+/// Where an op's inputs are drawn from, keeping clear of poles and kinks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Domain {
+    /// Uniform in (−2, 2).
+    Any,
+    /// Uniform in (0.5, 2): for log, sqrt, fractional powers.
+    Positive,
+    /// |x| uniform in (0.3, 2) with a random sign: clear of the kink at 0.
+    NonZero,
+}
+
+impl Domain {
+    /// A tensor of `shape` drawn from this domain.
+    pub fn sample<R: Rng>(self, shape: &Shape, rng: &mut R) -> Tensor<f64> {
+        match self {
+            Domain::Any => Tensor::uniform(shape, -2.0, 2.0, rng),
+            Domain::Positive => Tensor::uniform(shape, 0.5, 2.0, rng),
+            Domain::NonZero => {
+                let magnitude = Tensor::uniform(shape, 0.3, 2.0, rng);
+                magnitude.map(|m| if rng_sign(m) { m } else { -m })
+            }
+        }
+    }
+}
+
+/// A deterministic sign from the value's low mantissa bits (the draw is already random).
+fn rng_sign(m: f64) -> bool {
+    m.to_bits() & 0x100 == 0
+}
+
+/// One registered op.
+#[derive(Clone)]
+pub struct OpCase {
+    /// The op's public name (a primitive op's name as in `tapegrad_graph::op`).
+    pub name: &'static str,
+    /// Where its inputs come from.
+    pub domain: Domain,
+    /// The input shapes to check, one list per case (broadcasting, 0-d, size-1 dims, …).
+    pub shapes: Vec<Vec<Shape>>,
+    /// The expression.
+    pub build: Build,
+    /// Whether the second-order check applies.
+    pub second_order: bool,
+}
+
+fn case(name: &'static str, domain: Domain, shapes: &[&[&[usize]]], build: Build) -> OpCase {
+    let shapes = shapes.iter().map(|set| set.iter().map(|s| Shape::from(*s)).collect()).collect();
+    OpCase { name, domain, shapes, build, second_order: true }
+}
+
+const UNARY_SHAPES: &[&[&[usize]]] = &[&[&[]], &[&[3]], &[&[2, 3]], &[&[1, 4]]];
+const BINARY_SHAPES: &[&[&[usize]]] =
+    &[&[&[2, 3], &[2, 3]], &[&[2, 3], &[3]], &[&[], &[2, 2]], &[&[2, 1], &[1, 3]], &[&[1], &[3]], &[&[], &[]]];
+const REDUCE_SHAPES: &[&[&[usize]]] = &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]];
+
+fn idx(data: &[usize], shape: &[usize]) -> Indices {
+    Indices::new(data.to_vec(), shape).expect("registry indices fit their shape")
+}
+
+/// Every registered op: the primitives of `tapegrad-graph` and the public composites.
+pub fn registry() -> Vec<OpCase> {
+    use Domain::*;
+    vec![
+        case("neg", Any, UNARY_SHAPES, |_, v| -v[0]),
+        case("exp", Any, UNARY_SHAPES, |_, v| v[0].exp()),
+        case("log", Positive, UNARY_SHAPES, |_, v| v[0].log()),
+        case("sqrt", Positive, UNARY_SHAPES, |_, v| v[0].sqrt()),
+        case("abs", NonZero, UNARY_SHAPES, |_, v| v[0].abs()),
+        case("sin", Any, UNARY_SHAPES, |_, v| v[0].sin()),
+        case("cos", Any, UNARY_SHAPES, |_, v| v[0].cos()),
+        case("tanh", Any, UNARY_SHAPES, |_, v| v[0].tanh()),
+        case("sigmoid", Any, UNARY_SHAPES, |_, v| v[0].sigmoid()),
+        case("relu", NonZero, UNARY_SHAPES, |_, v| v[0].relu()),
+        case("softplus", Any, UNARY_SHAPES, |_, v| v[0].softplus()),
+        case("erf", Any, UNARY_SHAPES, |_, v| v[0].erf()),
+        case("gelu", Any, UNARY_SHAPES, |_, v| v[0].gelu()),
+        case("square", Any, UNARY_SHAPES, |_, v| v[0].square()),
+        case("powf", Positive, UNARY_SHAPES, |_, v| v[0].powf(2.5)),
+        case("leaky_relu", NonZero, UNARY_SHAPES, |_, v| v[0].leaky_relu(0.1)),
+        case("clamp", Any, UNARY_SHAPES, |_, v| v[0].clamp(-0.7, 0.9)),
+        case("add", Any, BINARY_SHAPES, |_, v| v[0] + v[1]),
+        case("sub", Any, BINARY_SHAPES, |_, v| v[0] - v[1]),
+        case("mul", Any, BINARY_SHAPES, |_, v| v[0] * v[1]),
+        case("div", NonZero, BINARY_SHAPES, |_, v| v[0] / v[1]),
+        case("pow", Positive, BINARY_SHAPES, |_, v| v[0].pow(v[1])),
+        case("maximum", Any, BINARY_SHAPES, |_, v| v[0].maximum(v[1])),
+        case("minimum", Any, BINARY_SHAPES, |_, v| v[0].minimum(v[1])),
+        case("sum", Any, REDUCE_SHAPES, |_, v| v[0].sum()),
+        case("sum_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_axis(-1, false)),
+        case("sum_axes_keepdim", Any, &[&[&[2, 3, 2]]], |_, v| v[0].try_sum_axes(&[0, 2], true).unwrap()),
+        case("mean", Any, REDUCE_SHAPES, |_, v| v[0].mean()),
+        case("mean_axis", Any, REDUCE_SHAPES, |_, v| v[0].mean_axis(0, true)),
+        case("max", Any, REDUCE_SHAPES, |_, v| v[0].max()),
+        case("max_axis", Any, REDUCE_SHAPES, |_, v| v[0].max_axis(-1, false)),
+        case("min", Any, REDUCE_SHAPES, |_, v| v[0].min()),
+        case("min_axis", Any, REDUCE_SHAPES, |_, v| v[0].min_axis(0, true)),
+        case("logsumexp", Any, REDUCE_SHAPES, |_, v| v[0].logsumexp_axis(-1, false)),
+        case("var", Any, REDUCE_SHAPES, |_, v| v[0].var_axis(-1, true)),
+        case("softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]], |_, v| v[0].softmax(-1)),
+        case("log_softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[3, 2]]], |_, v| v[0].log_softmax(0)),
+        case("matmul", Any, &[&[&[2, 3], &[3, 4]], &[&[1, 3], &[3, 1]]], |_, v| v[0].matmul(v[1])),
+        case("matmul_batched", Any, &[&[&[2, 2, 3], &[2, 3, 2]], &[&[2, 2, 3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
+        case("matmul_vector", Any, &[&[&[2, 3], &[3]], &[&[3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
+        case("reshape", Any, &[&[&[2, 3]]], |_, v| v[0].reshape([3, 2]).exp()),
+        case("permute", Any, &[&[&[2, 3, 4]]], |_, v| v[0].permute(&[2, 0, 1]).sin()),
+        case("transpose", Any, &[&[&[2, 3]]], |_, v| v[0].t().sin()),
+        case("broadcast_to", Any, &[&[&[3]], &[&[2, 1]], &[&[]]], |_, v| {
+            let s = v[0].shape();
+            let target = if s.ndim() == 2 { vec![2, 3] } else { vec![2, 3].into_iter().take(2).collect() };
+            v[0].broadcast_to(target).sin()
+        }),
+        case("sum_to", Any, &[&[&[2, 3]]], |_, v| v[0].sin().sum_to([3])),
+        case("squeeze", Any, &[&[&[2, 1, 3]]], |_, v| v[0].squeeze(1).sin()),
+        case("unsqueeze", Any, &[&[&[2, 3]]], |_, v| v[0].unsqueeze(-1).sin()),
+        case("flatten", Any, &[&[&[2, 3]]], |_, v| v[0].flatten().sin()),
+        case("concat", Any, &[&[&[2, 3], &[1, 3]]], |_, v| Var::concat(&[v[0], v[1].sin()], 0)),
+        case("stack", Any, &[&[&[2, 3], &[2, 3]]], |_, v| Var::stack(&[v[0], v[1].sin()], 1)),
+        case("slice", Any, &[&[&[4, 3]]], |_, v| v[0].slice(0, 1, 3).sin()),
+        case("pad", Any, &[&[&[2, 3]]], |_, v| v[0].sin().pad(1, 1, 2)),
+        case("index_select", Any, &[&[&[4, 3]]], |_, v| v[0].index_select(0, &idx(&[2, 0, 2], &[3])).sin()),
+        case("index_add", Any, &[&[&[3, 2]]], |_, v| v[0].sin().index_add(0, &idx(&[1, 3, 1], &[3]), 4)),
+        case("gather", Any, &[&[&[3, 4]]], |_, v| v[0].gather(1, &idx(&[3, 0, 1, 1, 2, 0], &[3, 2])).sin()),
+        case("scatter_add", Any, &[&[&[3, 2]]], |_, v| {
+            v[0].sin().scatter_add(1, &idx(&[3, 0, 1, 1, 2, 0], &[3, 2]), [3, 4])
+        }),
+        case(
+            "where",
+            Any,
+            &[&[&[2, 3], &[2, 3], &[2, 3]], &[&[2, 3], &[2, 3], &[3]], &[&[3], &[], &[2, 3]]],
+            |_, v| Var::where_cond(v[0].gt(0.0), v[1], v[2]),
+        ),
+    ]
+}

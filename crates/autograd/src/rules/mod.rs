@@ -1,0 +1,54 @@
+//! One derivative rule per op, grouped by family, and [`input_grads`], which picks the rule for
+//! a recorded op.
+
+pub mod elementwise;
+pub mod index;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+
+use crate::algebra::TensorAlgebra;
+use smallvec::SmallVec;
+use tapegrad_graph::op::Op;
+use tapegrad_graph::Float;
+
+/// The gradient reaching each input of a node with op `op`, inputs `x`, output `y` and
+/// incoming gradient `g`, each already reduced to its input's shape; `None` where `need` is
+/// false.
+pub fn input_grads<F: Float, A: TensorAlgebra<F>>(
+    op: &Op<F>,
+    x: &[A],
+    y: &A,
+    g: &A,
+    need: &[bool],
+) -> SmallVec<[Option<A>; 3]> {
+    let one = |grad: A| smallvec::smallvec![Some(grad)];
+    let two = |[a, b]: [Option<A>; 2]| smallvec::smallvec![a, b];
+    match op {
+        Op::Leaf => SmallVec::new(),
+        Op::Unary(k, _) => one(elementwise::unary(*k, &x[0], y, g)),
+        Op::Param(k, _, p) => one(elementwise::param(*k, *p, &x[0], g)),
+        Op::Binary(k, _, _) => {
+            let [da, db] = elementwise::binary(*k, &x[0], &x[1], y, g, [need[0], need[1]]);
+            two([da.map(|d| d.sum_to(&x[0].shape())), db.map(|d| d.sum_to(&x[1].shape()))])
+        }
+        Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.0, bounds.1, &x[0], g)),
+        Op::Reduce(k, _, axes) => one(reduce::reduce(*k, axes, &x[0], y, g)),
+        Op::Matmul(..) => two(matmul::matmul(&x[0], &x[1], g, [need[0], need[1]])),
+        Op::Reshape(_) => one(shape::reshape(&x[0], g)),
+        Op::Permute(_, perm) => one(shape::permute(perm, g)),
+        Op::BroadcastTo(_) => one(shape::broadcast_to(&x[0], g)),
+        Op::SumTo(_) => one(shape::sum_to(&x[0], g)),
+        Op::Concat(args) => shape::concat(args.1, x, g, need).into_iter().collect(),
+        Op::Slice(_, range) => one(shape::slice(range, &x[0], g)),
+        Op::Pad(_, range) => one(shape::pad(range, g)),
+        Op::IndexSelect(_, a) => one(index::index_select(a.0, &a.1, &x[0], g)),
+        Op::IndexAdd(_, a) => one(index::index_add(a.0, &a.1, g)),
+        Op::Gather(_, a) => one(index::gather(a.0, &a.1, &x[0], g)),
+        Op::ScatterAdd(_, a) => one(index::scatter_add(a.0, &a.1, g)),
+        Op::Where(..) => {
+            let [da, db] = index::where_cond(&x[0], &x[1], &x[2], g, [need[1], need[2]]);
+            smallvec::smallvec![None, da, db]
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Derivative rules of the reductions.
+
+use crate::algebra::TensorAlgebra;
+use tapegrad_graph::op::{Axes, ReduceOp};
+use tapegrad_graph::Float;
+
+/// ∂L/∂x for y = reduce(x over axes): the sum spreads g back over the reduced axes; max and
+/// min send it to the elements equal to the result, shared equally among ties.
+pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y: &A, g: &A) -> A {
+    let x_shape = x.shape();
+    let kept = x_shape.reduced(&axes.axes, true);
+    let g = g.reshape(&kept);
+    match op {
+        ReduceOp::Sum => g.broadcast_to(&x_shape),
+        ReduceOp::Max | ReduceOp::Min => {
+            let hits = x.zip_const(&y.reshape(&kept), |v, m| if v == m { F::ONE } else { F::ZERO });
+            let share = hits.div(&hits.sum_keepdim(&axes.axes));
+            g.mul(&share)
+        }
+    }
+}

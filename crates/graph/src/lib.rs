@@ -1,0 +1,41 @@
+//! # tapegrad-graph
+//!
+//! The forward half of tapegrad: [`Tensor`] (n-dimensional, row-major, copy-on-write storage,
+//! f32 or f64), the kernels that compute on it, the tape ([`Graph`]) that records one node per
+//! op, the [`Var`] handles that record them, and DOT export.
+//!
+//! The tape is structure-of-arrays and append-only, so creation order is a topological order
+//! and the backward sweep (in `tapegrad-autograd`) is one reverse loop. Scalars (0-d values) are
+//! stored inline on the tape and computed without touching the heap; tensors share one tape
+//! with them and broadcast against them.
+//!
+//! ```
+//! use tapegrad_graph::{Graph, Tensor};
+//! let g = Graph::new();
+//! let x = g.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2])?);
+//! let w = g.var(Tensor::ones([2, 3]));
+//! let h = x.matmul(w).relu().sum();
+//! assert_eq!(h.item(), 30.0);
+//! # Ok::<(), tapegrad_graph::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod dot;
+mod error;
+mod float;
+mod graph;
+pub mod op;
+mod ops;
+mod shape;
+mod tensor;
+mod var;
+
+pub use error::{Error, Result};
+pub use float::Float;
+pub use graph::{Graph, Tape, Value};
+pub use op::NodeId;
+pub use ops::{map_unary, zip_binary};
+pub use shape::Shape;
+pub use tensor::{Indices, Tensor};
+pub use var::{IntoVar, Var};

@@ -1,0 +1,335 @@
+//! What the tape records: an [`Op`] per node, with the kinds of each op family.
+//!
+//! The forward math of the elementwise kinds lives here, one function per kind; the derivative
+//! rules live in `tapegrad-autograd`, one per op, next to their family.
+
+use crate::float::Float;
+use crate::tensor::Indices;
+use smallvec::SmallVec;
+
+/// A node's position on its graph's tape.
+pub type NodeId = u32;
+
+macro_rules! op_kinds {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $v),* }
+        impl $name {
+            /// Every kind, for registries and exhaustive tests.
+            pub const ALL: &'static [$name] = &[$($name::$v),*];
+            /// The op's public name.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$v => $s),* }
+            }
+        }
+    };
+}
+
+op_kinds!(
+    /// One-input elementwise ops.
+    UnaryOp {
+        /// −x
+        Neg => "neg",
+        /// eˣ
+        Exp => "exp",
+        /// ln x
+        Log => "log",
+        /// √x
+        Sqrt => "sqrt",
+        /// |x|
+        Abs => "abs",
+        /// sin x
+        Sin => "sin",
+        /// cos x
+        Cos => "cos",
+        /// tanh x
+        Tanh => "tanh",
+        /// 1 / (1 + e⁻ˣ)
+        Sigmoid => "sigmoid",
+        /// max(x, 0)
+        Relu => "relu",
+        /// ln(1 + eˣ), computed stably
+        Softplus => "softplus",
+        /// the error function
+        Erf => "erf",
+    }
+);
+
+op_kinds!(
+    /// One-input elementwise ops with a constant parameter.
+    ParamOp {
+        /// xᵖ
+        PowF => "powf",
+        /// x for x > 0, αx otherwise
+        LeakyRelu => "leaky_relu",
+    }
+);
+
+op_kinds!(
+    /// Two-input elementwise ops, with broadcasting.
+    BinaryOp {
+        /// a + b
+        Add => "add",
+        /// a − b
+        Sub => "sub",
+        /// a · b
+        Mul => "mul",
+        /// a / b
+        Div => "div",
+        /// aᵇ
+        Pow => "pow",
+        /// max(a, b)
+        Maximum => "maximum",
+        /// min(a, b)
+        Minimum => "minimum",
+    }
+);
+
+op_kinds!(
+    /// Reductions over a set of axes.
+    ReduceOp {
+        /// Σ
+        Sum => "sum",
+        /// max
+        Max => "max",
+        /// min
+        Min => "min",
+    }
+);
+
+op_kinds!(
+    /// Ops that are not elementwise: their payloads are in [`Op`].
+    StructuralOp {
+        /// clamp(x, min, max)
+        Clamp => "clamp",
+        /// matrix product
+        Matmul => "matmul",
+        /// same elements, new shape
+        Reshape => "reshape",
+        /// reorder dims
+        Permute => "permute",
+        /// repeat along broadcast dims
+        BroadcastTo => "broadcast_to",
+        /// sum broadcast dims away
+        SumTo => "sum_to",
+        /// join along an axis
+        Concat => "concat",
+        /// a range along an axis
+        Slice => "slice",
+        /// zeros around along an axis
+        Pad => "pad",
+        /// pick slices along an axis
+        IndexSelect => "index_select",
+        /// add slices into zeros along an axis
+        IndexAdd => "index_add",
+        /// pick elements along an axis
+        Gather => "gather",
+        /// add elements into zeros along an axis
+        ScatterAdd => "scatter_add",
+        /// choose by a mask
+        Where => "where",
+    }
+);
+
+/// Every primitive op's name: what the op registry must cover.
+pub fn primitive_op_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = UnaryOp::ALL.iter().map(|o| o.name()).collect();
+    names.extend(ParamOp::ALL.iter().map(|o| o.name()));
+    names.extend(BinaryOp::ALL.iter().map(|o| o.name()));
+    names.extend(ReduceOp::ALL.iter().map(|o| o.name()));
+    names.extend(StructuralOp::ALL.iter().map(|o| o.name()));
+    names
+}
+
+/// The operation that produced a node, with its inputs. Large payloads are boxed so a
+/// scalar node's record stays 16 bytes.
+#[derive(Clone, Debug)]
+pub enum Op<F> {
+    /// A leaf: a variable, a constant, or anything recorded under `no_grad`.
+    Leaf,
+    /// An elementwise op of one input.
+    Unary(UnaryOp, NodeId),
+    /// An elementwise op of one input and a constant.
+    Param(ParamOp, NodeId, F),
+    /// An elementwise op of two inputs.
+    Binary(BinaryOp, NodeId, NodeId),
+    /// clamp to `[min, max]`.
+    Clamp(NodeId, Box<(F, F)>),
+    /// A reduction over `axes`.
+    Reduce(ReduceOp, NodeId, Box<Axes>),
+    /// Matrix product of two operands of at least 2 dims.
+    Matmul(NodeId, NodeId),
+    /// Reshape to the node's own shape.
+    Reshape(NodeId),
+    /// Permute dims.
+    Permute(NodeId, Box<SmallVec<[usize; 4]>>),
+    /// Broadcast to the node's own shape.
+    BroadcastTo(NodeId),
+    /// Sum down to the node's own shape.
+    SumTo(NodeId),
+    /// Concatenation of the inputs along an axis.
+    Concat(Box<(Vec<NodeId>, usize)>),
+    /// `start..end` along an axis.
+    Slice(NodeId, Box<Range>),
+    /// `start` zeros before, and enough after to reach the node's own shape, along an axis.
+    Pad(NodeId, Box<Range>),
+    /// Slices picked along an axis.
+    IndexSelect(NodeId, Box<(usize, Indices)>),
+    /// Slices added into zeros of the node's own shape.
+    IndexAdd(NodeId, Box<(usize, Indices)>),
+    /// Elements picked along an axis.
+    Gather(NodeId, Box<(usize, Indices)>),
+    /// Elements added into zeros of the node's own shape.
+    ScatterAdd(NodeId, Box<(usize, Indices)>),
+    /// `where(cond, a, b)`; `cond` is never differentiated.
+    Where(NodeId, NodeId, NodeId),
+}
+
+/// The axes of a reduction (resolved and sorted) and whether they are kept as size 1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axes {
+    /// The reduced axes.
+    pub axes: SmallVec<[usize; 4]>,
+    /// Whether the reduced axes stay as size 1.
+    pub keepdim: bool,
+}
+
+/// An axis and a range on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    /// The axis.
+    pub axis: usize,
+    /// First index (slice) or zeros before (pad).
+    pub start: usize,
+    /// One past the last index (slice) or the input's size (pad).
+    pub end: usize,
+}
+
+impl<F: Float> Op<F> {
+    /// The op's public name (`"leaf"` for leaves).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Unary(k, _) => k.name(),
+            Op::Param(k, _, _) => k.name(),
+            Op::Binary(k, _, _) => k.name(),
+            Op::Reduce(k, _, _) => k.name(),
+            other => other.structural().map_or("leaf", StructuralOp::name),
+        }
+    }
+    /// The kind of a structural op.
+    pub fn structural(&self) -> Option<StructuralOp> {
+        Some(match self {
+            Op::Clamp(..) => StructuralOp::Clamp,
+            Op::Matmul(..) => StructuralOp::Matmul,
+            Op::Reshape(..) => StructuralOp::Reshape,
+            Op::Permute(..) => StructuralOp::Permute,
+            Op::BroadcastTo(..) => StructuralOp::BroadcastTo,
+            Op::SumTo(..) => StructuralOp::SumTo,
+            Op::Concat(..) => StructuralOp::Concat,
+            Op::Slice(..) => StructuralOp::Slice,
+            Op::Pad(..) => StructuralOp::Pad,
+            Op::IndexSelect(..) => StructuralOp::IndexSelect,
+            Op::IndexAdd(..) => StructuralOp::IndexAdd,
+            Op::Gather(..) => StructuralOp::Gather,
+            Op::ScatterAdd(..) => StructuralOp::ScatterAdd,
+            Op::Where(..) => StructuralOp::Where,
+            _ => return None,
+        })
+    }
+    /// The input nodes, in order.
+    pub fn inputs(&self) -> SmallVec<[NodeId; 3]> {
+        match self {
+            Op::Leaf => SmallVec::new(),
+            Op::Unary(_, x)
+            | Op::Param(_, x, _)
+            | Op::Clamp(x, _)
+            | Op::Reduce(_, x, _)
+            | Op::Reshape(x)
+            | Op::Permute(x, _)
+            | Op::BroadcastTo(x)
+            | Op::SumTo(x)
+            | Op::Slice(x, _)
+            | Op::Pad(x, _)
+            | Op::IndexSelect(x, _)
+            | Op::IndexAdd(x, _)
+            | Op::Gather(x, _)
+            | Op::ScatterAdd(x, _) => smallvec::smallvec![*x],
+            Op::Binary(_, a, b) | Op::Matmul(a, b) => smallvec::smallvec![*a, *b],
+            Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
+            Op::Concat(args) => args.0.iter().copied().collect(),
+        }
+    }
+}
+
+impl UnaryOp {
+    /// The op applied to one value.
+    #[inline(always)]
+    pub fn apply<F: Float>(self, x: F) -> F {
+        match self {
+            UnaryOp::Neg => -x,
+            UnaryOp::Exp => x.exp(),
+            UnaryOp::Log => x.ln(),
+            UnaryOp::Sqrt => x.sqrt(),
+            UnaryOp::Abs => x.abs(),
+            UnaryOp::Sin => x.sin(),
+            UnaryOp::Cos => x.cos(),
+            UnaryOp::Tanh => x.tanh(),
+            UnaryOp::Sigmoid => sigmoid(x),
+            UnaryOp::Relu => {
+                if x > F::ZERO {
+                    x
+                } else {
+                    F::ZERO
+                }
+            }
+            UnaryOp::Softplus => x.max(F::ZERO) + (-x.abs()).exp().ln_1p(),
+            UnaryOp::Erf => x.erf(),
+        }
+    }
+}
+
+/// The logistic function, stable for large |x|.
+#[inline(always)]
+pub fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::ZERO {
+        F::ONE / (F::ONE + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::ONE + e)
+    }
+}
+
+impl ParamOp {
+    /// The op applied to one value.
+    #[inline(always)]
+    pub fn apply<F: Float>(self, x: F, p: F) -> F {
+        match self {
+            ParamOp::PowF => x.powf(p),
+            ParamOp::LeakyRelu => {
+                if x > F::ZERO {
+                    x
+                } else {
+                    p * x
+                }
+            }
+        }
+    }
+}
+
+impl BinaryOp {
+    /// The op applied to one pair of values.
+    #[inline(always)]
+    pub fn apply<F: Float>(self, a: F, b: F) -> F {
+        match self {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            BinaryOp::Pow => a.powf(b),
+            BinaryOp::Maximum => a.max(b),
+            BinaryOp::Minimum => a.min(b),
+        }
+    }
+}

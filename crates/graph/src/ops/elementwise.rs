@@ -1,0 +1,245 @@
+//! Elementwise ops: unary, parameterised, binary (broadcasting), clamp, comparisons.
+
+use crate::error::{expect_op, Result};
+use crate::float::Float;
+use crate::graph::Value;
+use crate::op::{BinaryOp, Op, ParamOp, UnaryOp};
+use crate::tensor::Tensor;
+use crate::var::{IntoVar, Var};
+
+/// Applies a unary op to every element, with the op chosen once, outside the loop.
+pub fn map_unary<F: Float>(op: UnaryOp, t: &Tensor<F>) -> Tensor<F> {
+    macro_rules! each {
+        ($($k:ident),*) => { match op { $(UnaryOp::$k => t.map(|x| UnaryOp::$k.apply(x)),)* } };
+    }
+    each!(Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Softplus, Erf)
+}
+
+/// Applies a binary op under broadcasting, with the op chosen once, outside the loop.
+pub fn zip_binary<F: Float>(op: BinaryOp, a: &Tensor<F>, b: &Tensor<F>) -> Result<Tensor<F>> {
+    macro_rules! each {
+        ($($k:ident),*) => { match op { $(BinaryOp::$k => a.zip_with(b, op.name(), |x, y| BinaryOp::$k.apply(x, y)),)* } };
+    }
+    each!(Add, Sub, Mul, Div, Pow, Maximum, Minimum)
+}
+
+impl<'g, F: Float> Var<'g, F> {
+    /// Records a unary elementwise op.
+    #[inline]
+    pub fn unary(self, op: UnaryOp) -> Var<'g, F> {
+        let graph = self.graph();
+        let recording = graph.is_recording();
+        let mut tape = graph.tape.borrow_mut();
+        let rg = recording && tape.requires_grad(self.id());
+        let record = if rg { Op::Unary(op, self.id()) } else { Op::Leaf };
+        let id = match tape.value(self.id()) {
+            Value::Scalar(x) => tape.push_value(record, Value::Scalar(op.apply(x)), rg),
+            Value::Tensor(_) => {
+                let v = map_unary(op, &tape.tensor(self.id()));
+                tape.push(record, v, rg)
+            }
+        };
+        Var::new(graph, id)
+    }
+
+    /// Records an elementwise op with a constant parameter.
+    #[inline]
+    pub fn param(self, op: ParamOp, p: F) -> Var<'g, F> {
+        let graph = self.graph();
+        let recording = graph.is_recording();
+        let mut tape = graph.tape.borrow_mut();
+        let rg = recording && tape.requires_grad(self.id());
+        let record = if rg { Op::Param(op, self.id(), p) } else { Op::Leaf };
+        let id = match tape.value(self.id()) {
+            Value::Scalar(x) => tape.push_value(record, Value::Scalar(op.apply(x, p)), rg),
+            Value::Tensor(_) => {
+                let v = tape.tensor(self.id()).map(|x| op.apply(x, p));
+                tape.push(record, v, rg)
+            }
+        };
+        Var::new(graph, id)
+    }
+
+    /// Records a binary elementwise op with NumPy broadcasting.
+    #[inline]
+    pub fn try_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
+        self.same_graph(rhs, op.name())?;
+        let graph = self.graph();
+        let recording = graph.is_recording();
+        let (a, b) = (self.id(), rhs.id());
+        let mut tape = graph.tape.borrow_mut();
+        let rg = recording && (tape.requires_grad(a) || tape.requires_grad(b));
+        let record = if rg { Op::Binary(op, a, b) } else { Op::Leaf };
+        let id = match (tape.value(a), tape.value(b)) {
+            (Value::Scalar(x), Value::Scalar(y)) => tape.push_value(record, Value::Scalar(op.apply(x, y)), rg),
+            _ => {
+                let v = zip_binary(op, &tape.tensor(a), &tape.tensor(b))?;
+                tape.push(record, v, rg)
+            }
+        };
+        Ok(Var::new(graph, id))
+    }
+
+    /// Records a binary op, panicking with the error's message on incompatible shapes.
+    #[track_caller]
+    #[inline]
+    pub fn binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Var<'g, F> {
+        expect_op(self.try_binary(op, rhs))
+    }
+
+    /// `self + rhs` with broadcasting, or a shape error.
+    pub fn try_add(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Add, rhs.into_var(self.graph()))
+    }
+    /// `self − rhs` with broadcasting, or a shape error.
+    pub fn try_sub(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Sub, rhs.into_var(self.graph()))
+    }
+    /// `self · rhs` (elementwise) with broadcasting, or a shape error.
+    pub fn try_mul(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Mul, rhs.into_var(self.graph()))
+    }
+    /// `self / rhs` with broadcasting, or a shape error.
+    pub fn try_div(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Div, rhs.into_var(self.graph()))
+    }
+    /// `self` raised to a tensor exponent, elementwise with broadcasting, or a shape error.
+    pub fn try_pow(self, exponent: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Pow, exponent.into_var(self.graph()))
+    }
+    /// `self` raised to a tensor exponent, elementwise with broadcasting.
+    #[track_caller]
+    pub fn pow(self, exponent: impl IntoVar<'g, F>) -> Var<'g, F> {
+        expect_op(self.try_pow(exponent))
+    }
+    /// The elementwise maximum, or a shape error.
+    pub fn try_maximum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Maximum, other.into_var(self.graph()))
+    }
+    /// The elementwise maximum (ties share the gradient equally, like PyTorch).
+    #[track_caller]
+    pub fn maximum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
+        expect_op(self.try_maximum(other))
+    }
+    /// The elementwise minimum, or a shape error.
+    pub fn try_minimum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        self.try_binary(BinaryOp::Minimum, other.into_var(self.graph()))
+    }
+    /// The elementwise minimum (ties share the gradient equally, like PyTorch).
+    #[track_caller]
+    pub fn minimum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
+        expect_op(self.try_minimum(other))
+    }
+
+    /// `self` raised to a constant power.
+    ///
+    /// ```
+    /// use tapegrad_graph::Graph;
+    /// let g = Graph::new();
+    /// assert_eq!(g.scalar(3.0).powf(2.0).item(), 9.0);
+    /// ```
+    pub fn powf(self, p: F) -> Var<'g, F> {
+        self.param(ParamOp::PowF, p)
+    }
+    /// x for x > 0, `slope`·x otherwise.
+    pub fn leaky_relu(self, slope: F) -> Var<'g, F> {
+        self.param(ParamOp::LeakyRelu, slope)
+    }
+    /// Elements limited to `[min, max]`; the gradient is zero outside (like `torch.clamp`).
+    pub fn clamp(self, min: F, max: F) -> Var<'g, F> {
+        let op = Op::Clamp(self.id(), Box::new((min, max)));
+        expect_op(self.record_unary(op, |t| {
+            Ok(t.map(|x| {
+                if x < min {
+                    min
+                } else if x > max {
+                    max
+                } else {
+                    x
+                }
+            }))
+        }))
+    }
+    /// GELU, the exact form `x·Φ(x) = 0.5·x·(1 + erf(x/√2))` (PyTorch's default).
+    pub fn gelu(self) -> Var<'g, F> {
+        let half = F::from_f64(0.5);
+        let inv_sqrt2 = F::from_f64(std::f64::consts::FRAC_1_SQRT_2);
+        self * half * ((self * inv_sqrt2).erf() + F::ONE)
+    }
+    /// self², as `self · self`.
+    pub fn square(self) -> Var<'g, F> {
+        self * self
+    }
+}
+
+macro_rules! unary_methods {
+    ($($(#[$m:meta])* $name:ident => $kind:ident),* $(,)?) => {
+        impl<'g, F: Float> Var<'g, F> {
+            $($(#[$m])* #[inline] pub fn $name(self) -> Var<'g, F> { self.unary(UnaryOp::$kind) })*
+        }
+    };
+}
+unary_methods!(
+    /// eˣ
+    exp => Exp,
+    /// The natural logarithm.
+    log => Log,
+    /// √x
+    sqrt => Sqrt,
+    /// |x| (gradient 0 at 0, like PyTorch)
+    abs => Abs,
+    /// sin x
+    sin => Sin,
+    /// cos x
+    cos => Cos,
+    /// tanh x
+    tanh => Tanh,
+    /// The logistic function 1 / (1 + e⁻ˣ).
+    sigmoid => Sigmoid,
+    /// max(x, 0) (gradient 0 at 0, like PyTorch)
+    relu => Relu,
+    /// ln(1 + eˣ), stable for large |x|.
+    softplus => Softplus,
+    /// The error function.
+    erf => Erf,
+);
+
+macro_rules! comparisons {
+    ($($(#[$m:meta])* $name:ident $try_name:ident => $cmp:tt),* $(,)?) => {
+        impl<'g, F: Float> Var<'g, F> {
+            $(
+                $(#[$m])*
+                /// The result is a constant mask of 0s and 1s (never differentiated), for
+                /// [`Var::where_cond`] or as a factor.
+                #[track_caller]
+                pub fn $name(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
+                    expect_op(self.$try_name(other))
+                }
+                /// The fallible form of the comparison of the same name.
+                pub fn $try_name(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+                    let other = other.into_var(self.graph());
+                    self.same_graph(other, stringify!($name))?;
+                    let mask = {
+                        let tape = self.graph().tape();
+                        tape.tensor(self.id()).zip_with(&tape.tensor(other.id()), stringify!($name), |a, b| {
+                            if a $cmp b { F::ONE } else { F::ZERO }
+                        })?
+                    };
+                    Ok(self.graph().constant(mask))
+                }
+            )*
+        }
+    };
+}
+comparisons!(
+    /// 1 where `self > other`.
+    gt try_gt => >,
+    /// 1 where `self < other`.
+    lt try_lt => <,
+    /// 1 where `self >= other`.
+    ge try_ge => >=,
+    /// 1 where `self <= other`.
+    le try_le => <=,
+    /// 1 where `self == other`.
+    eq try_eq => ==,
+);

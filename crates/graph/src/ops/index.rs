@@ -1,0 +1,91 @@
+//! Indexing ops: index_select / index_add, gather / scatter_add, where.
+
+use crate::error::{expect_op, Result};
+use crate::float::Float;
+use crate::op::Op;
+use crate::shape::Shape;
+use crate::tensor::{Indices, Tensor};
+use crate::var::{IntoVar, Var};
+
+impl<'g, F: Float> Var<'g, F> {
+    /// The slices at `indices` along `axis` (an embedding lookup is `index_select(0, ids)`).
+    #[track_caller]
+    pub fn index_select(self, axis: isize, indices: &Indices) -> Var<'g, F> {
+        expect_op(self.try_index_select(axis, indices))
+    }
+    /// index_select, or a bad-axis or out-of-range error.
+    pub fn try_index_select(self, axis: isize, indices: &Indices) -> Result<Var<'g, F>> {
+        let resolved = self.shape().axis("index_select", axis)?;
+        let op = Op::IndexSelect(self.id(), Box::new((resolved, indices.clone())));
+        self.record_unary(op, |t| t.index_select(axis, indices))
+    }
+    /// Zeros with `size` slices along `axis`, with slice `j` of `self` added at `indices[j]`.
+    #[track_caller]
+    pub fn index_add(self, axis: isize, indices: &Indices, size: usize) -> Var<'g, F> {
+        expect_op(self.try_index_add(axis, indices, size))
+    }
+    /// index_add, or a bad-axis or out-of-range error.
+    pub fn try_index_add(self, axis: isize, indices: &Indices, size: usize) -> Result<Var<'g, F>> {
+        let resolved = self.shape().axis("index_add", axis)?;
+        let op = Op::IndexAdd(self.id(), Box::new((resolved, indices.clone())));
+        self.record_unary(op, |t| t.index_add(axis, indices, size))
+    }
+    /// Picks elements along `axis` like `torch.gather`; the result has the index's shape.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Indices, Tensor};
+    /// let g = Graph::new();
+    /// let logits = g.var(Tensor::from_vec(vec![0.1, 0.9, 0.8, 0.2], [2, 2])?);
+    /// let picked = logits.gather(1, &Indices::new(vec![1, 0], [2, 1])?);
+    /// assert_eq!(picked.value().to_vec(), vec![0.9, 0.8]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn gather(self, axis: isize, index: &Indices) -> Var<'g, F> {
+        expect_op(self.try_gather(axis, index))
+    }
+    /// gather, or a bad-axis, shape or out-of-range error.
+    pub fn try_gather(self, axis: isize, index: &Indices) -> Result<Var<'g, F>> {
+        let resolved = self.shape().axis("gather", axis)?;
+        let op = Op::Gather(self.id(), Box::new((resolved, index.clone())));
+        self.record_unary(op, |t| t.gather(axis, index))
+    }
+    /// Zeros of `shape` with each element of `self` added where `index` points along `axis`.
+    #[track_caller]
+    pub fn scatter_add(self, axis: isize, index: &Indices, shape: impl Into<Shape>) -> Var<'g, F> {
+        expect_op(self.try_scatter_add(axis, index, shape))
+    }
+    /// scatter_add, or a bad-axis, shape or out-of-range error.
+    pub fn try_scatter_add(self, axis: isize, index: &Indices, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
+        let shape = shape.into();
+        let resolved = shape.axis("scatter_add", axis)?;
+        let op = Op::ScatterAdd(self.id(), Box::new((resolved, index.clone())));
+        self.record_unary(op, |t| t.scatter_add(axis, index, shape))
+    }
+    /// `a` where `cond` is non-zero, `b` elsewhere, all broadcast; `cond` is never
+    /// differentiated (build it with [`Var::gt`] and friends).
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor, Var};
+    /// let g = Graph::new();
+    /// let x = g.var(Tensor::from_vec(vec![-1.0, 2.0], [2])?);
+    /// let y = Var::where_cond(x.gt(0.0), x, 0.0);
+    /// assert_eq!(y.value().to_vec(), vec![0.0, 2.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn where_cond(cond: Var<'g, F>, a: impl IntoVar<'g, F>, b: impl IntoVar<'g, F>) -> Var<'g, F> {
+        expect_op(Var::try_where_cond(cond, a, b))
+    }
+    /// where, or a shape error.
+    pub fn try_where_cond(cond: Var<'g, F>, a: impl IntoVar<'g, F>, b: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
+        let graph = cond.graph();
+        let (a, b) = (a.into_var(graph), b.into_var(graph));
+        cond.same_graph(a, "where")?;
+        cond.same_graph(b, "where")?;
+        let (c, ai, bi) = (cond.id(), a.id(), b.id());
+        Var::record_with(graph, &[a, b], Op::Where(c, ai, bi), |t| {
+            Tensor::where_cond(&t.tensor(c), &t.tensor(ai), &t.tensor(bi))
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The ops a [`Var`](crate::Var) records, one file per family.
+
+mod elementwise;
+mod index;
+mod matmul;
+mod operators;
+mod reduce;
+mod shape;
+mod softmax;
+
+pub use elementwise::{map_unary, zip_binary};

@@ -1,0 +1,162 @@
+//! Shapes, broadcasting and axis arithmetic.
+
+use crate::error::{Error, Result};
+use smallvec::SmallVec;
+use std::fmt;
+
+/// The dimensions of a tensor, outermost first; `[]` is a scalar.
+///
+/// Up to four dimensions live inline, without a heap allocation.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Shape(pub SmallVec<[usize; 4]>);
+
+impl Shape {
+    /// The shape of a 0-d tensor (a scalar).
+    pub fn scalar() -> Self {
+        Shape(SmallVec::new())
+    }
+    /// The dimensions as a slice.
+    pub fn dims(&self) -> &[usize] {
+        &self.0
+    }
+    /// The number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.0.len()
+    }
+    /// The number of elements (1 for a scalar).
+    pub fn numel(&self) -> usize {
+        self.0.iter().product()
+    }
+    /// Row-major strides, in elements.
+    pub fn strides(&self) -> SmallVec<[usize; 4]> {
+        let mut strides: SmallVec<[usize; 4]> = SmallVec::from_elem(1, self.ndim());
+        for i in (0..self.ndim().saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * self.0[i + 1];
+        }
+        strides
+    }
+    /// Resolves a possibly negative axis (`-1` is the last) against this shape.
+    pub fn axis(&self, op: &'static str, axis: isize) -> Result<usize> {
+        let ndim = self.ndim() as isize;
+        let resolved = if axis < 0 { axis + ndim } else { axis };
+        if resolved < 0 || resolved >= ndim {
+            return Err(Error::BadAxis { op, axis, shape: self.clone(), ndim: self.ndim() });
+        }
+        Ok(resolved as usize)
+    }
+    /// Resolves a list of axes, sorted and deduplicated; an empty list means every axis.
+    pub fn axes(&self, op: &'static str, axes: &[isize]) -> Result<SmallVec<[usize; 4]>> {
+        if axes.is_empty() {
+            return Ok((0..self.ndim()).collect());
+        }
+        let mut out = SmallVec::new();
+        for &a in axes {
+            out.push(self.axis(op, a)?);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+    /// The shape after reducing `axes`: kept as size 1 with `keepdim`, removed otherwise.
+    pub fn reduced(&self, axes: &[usize], keepdim: bool) -> Shape {
+        let mut out = SmallVec::new();
+        for (i, &d) in self.0.iter().enumerate() {
+            if axes.contains(&i) {
+                if keepdim {
+                    out.push(1);
+                }
+            } else {
+                out.push(d);
+            }
+        }
+        Shape(out)
+    }
+    /// The NumPy broadcast of two shapes, or a [`Error::ShapeMismatch`] naming `op`.
+    pub fn broadcast(&self, other: &Shape, op: &'static str) -> Result<Shape> {
+        if self == other {
+            return Ok(self.clone());
+        }
+        let n = self.ndim().max(other.ndim());
+        let mut out: SmallVec<[usize; 4]> = SmallVec::from_elem(1, n);
+        for i in 0..n {
+            let a = dim_from_right(self, n - 1 - i);
+            let b = dim_from_right(other, n - 1 - i);
+            out[i] = match (a, b) {
+                (a, b) if a == b => a,
+                (1, b) => b,
+                (a, 1) => a,
+                _ => {
+                    return Err(Error::ShapeMismatch {
+                        op,
+                        lhs: self.clone(),
+                        rhs: other.clone(),
+                        hint: "; they cannot be broadcast together".into(),
+                    })
+                }
+            };
+        }
+        Ok(Shape(out))
+    }
+    /// True when this shape broadcasts to `target` without changing `target`.
+    pub fn broadcasts_to(&self, target: &Shape) -> bool {
+        self.ndim() <= target.ndim()
+            && (0..self.ndim()).all(|i| {
+                let d = dim_from_right(self, i);
+                d == 1 || d == dim_from_right(target, i)
+            })
+    }
+}
+
+fn dim_from_right(s: &Shape, i_from_right: usize) -> usize {
+    if i_from_right < s.ndim() {
+        s.0[s.ndim() - 1 - i_from_right]
+    } else {
+        1
+    }
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[")?;
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        write!(f, "]")
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for Shape {
+    fn from(d: [usize; N]) -> Self {
+        Shape(SmallVec::from_slice(&d))
+    }
+}
+impl From<&[usize]> for Shape {
+    fn from(d: &[usize]) -> Self {
+        Shape(SmallVec::from_slice(d))
+    }
+}
+impl From<Vec<usize>> for Shape {
+    fn from(d: Vec<usize>) -> Self {
+        Shape(SmallVec::from_vec(d))
+    }
+}
+impl From<&Shape> for Shape {
+    fn from(s: &Shape) -> Self {
+        s.clone()
+    }
+}
+impl std::ops::Index<usize> for Shape {
+    type Output = usize;
+    fn index(&self, i: usize) -> &usize {
+        &self.0[i]
+    }
+}

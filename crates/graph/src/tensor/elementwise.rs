@@ -1,0 +1,92 @@
+//! Elementwise kernels: maps and broadcasting binary maps.
+
+use super::walk::{broadcast_strides, walk};
+use super::Tensor;
+use crate::error::Result;
+use crate::float::Float;
+
+impl<F: Float> Tensor<F> {
+    /// Applies `f` to every element.
+    pub fn map(&self, f: impl Fn(F) -> F) -> Tensor<F> {
+        Tensor::from_parts(self.data().iter().map(|&v| f(v)).collect(), self.shape().clone())
+    }
+
+    /// Combines two tensors element by element under NumPy broadcasting; `op` names the
+    /// operation in the error when the shapes do not broadcast.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2])?;
+    /// let b = Tensor::from_vec(vec![10.0, 20.0], [2])?;
+    /// assert_eq!(a.zip_with(&b, "add", |x, y| x + y)?.to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
+        if self.shape() == other.shape() {
+            let data = self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)).collect();
+            return Ok(Tensor::from_parts(data, self.shape().clone()));
+        }
+        let shape = self.shape().broadcast(other.shape(), op)?;
+        if other.numel() == 1 && &shape == self.shape() {
+            let b = other.data()[0];
+            return Ok(self.map(|a| f(a, b)));
+        }
+        if self.numel() == 1 && &shape == other.shape() {
+            let a = self.data()[0];
+            return Ok(other.map(|b| f(a, b)));
+        }
+        let sa = broadcast_strides(self.dims(), shape.dims());
+        let sb = broadcast_strides(other.dims(), shape.dims());
+        let (da, db) = (self.data(), other.data());
+        let mut out = Vec::with_capacity(shape.numel());
+        walk(shape.dims(), [&sa, &sb], |[ia, ib]| out.push(f(da[ia], db[ib])));
+        Ok(Tensor::from_parts(out, shape))
+    }
+
+    /// Like [`Tensor::zip_with`] but writes into `self` when it already has the broadcast shape
+    /// (used to accumulate gradients without allocating).
+    pub fn zip_assign(&mut self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<()> {
+        if self.shape() == other.shape() {
+            for (a, &b) in self.data_mut().iter_mut().zip(other.data()) {
+                *a = f(*a, b);
+            }
+            Ok(())
+        } else {
+            *self = self.zip_with(other, op, f)?;
+            Ok(())
+        }
+    }
+}
+
+macro_rules! tensor_binary_operator {
+    ($trait:ident, $method:ident, $name:literal, $op:tt) => {
+        impl<F: Float> std::ops::$trait<&Tensor<F>> for &Tensor<F> {
+            type Output = Tensor<F>;
+            /// Elementwise with broadcasting.
+            ///
+            /// # Panics
+            /// When the shapes do not broadcast; use [`Tensor::zip_with`] for a `Result`.
+            #[track_caller]
+            fn $method(self, rhs: &Tensor<F>) -> Tensor<F> {
+                crate::error::expect_op(self.zip_with(rhs, $name, |a, b| a $op b))
+            }
+        }
+        impl<F: Float> std::ops::$trait<F> for &Tensor<F> {
+            type Output = Tensor<F>;
+            fn $method(self, rhs: F) -> Tensor<F> {
+                self.map(|a| a $op rhs)
+            }
+        }
+    };
+}
+tensor_binary_operator!(Add, add, "add", +);
+tensor_binary_operator!(Sub, sub, "sub", -);
+tensor_binary_operator!(Mul, mul, "mul", *);
+tensor_binary_operator!(Div, div, "div", /);
+
+impl<F: Float> std::ops::Neg for &Tensor<F> {
+    type Output = Tensor<F>;
+    fn neg(self) -> Tensor<F> {
+        self.map(|a| -a)
+    }
+}

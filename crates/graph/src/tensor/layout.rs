@@ -1,0 +1,122 @@
+//! Kernels that move elements without computing on them: broadcast, permute, concat, slice, pad.
+
+use super::walk::{broadcast_strides, walk};
+use super::Tensor;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::shape::Shape;
+use smallvec::SmallVec;
+
+/// The product of the dimensions before and after `axis`.
+pub(crate) fn outer_inner(dims: &[usize], axis: usize) -> (usize, usize) {
+    (dims[..axis].iter().product(), dims[axis + 1..].iter().product())
+}
+
+impl<F: Float> Tensor<F> {
+    /// Repeats the tensor along broadcast dimensions so it has `shape`.
+    pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Result<Tensor<F>> {
+        let shape = shape.into();
+        if &shape == self.shape() {
+            return Ok(self.clone());
+        }
+        if !self.shape().broadcasts_to(&shape) {
+            return Err(Error::ShapeMismatch {
+                op: "broadcast_to",
+                lhs: self.shape().clone(),
+                rhs: shape,
+                hint: "; the source must broadcast to the target".into(),
+            });
+        }
+        if self.numel() == 1 {
+            return Ok(Tensor::full(shape, self.data()[0]));
+        }
+        let strides = broadcast_strides(self.dims(), shape.dims());
+        let mut out = Vec::with_capacity(shape.numel());
+        let data = self.data();
+        walk(shape.dims(), [&strides], |[i]| out.push(data[i]));
+        Ok(Tensor::from_parts(out, shape))
+    }
+
+    /// Reorders the dimensions: result dimension `i` is this tensor's dimension `perm[i]`.
+    pub fn permute(&self, perm: &[usize]) -> Result<Tensor<F>> {
+        let n = self.ndim();
+        let mut seen = vec![false; n];
+        if perm.len() != n || perm.iter().any(|&p| p >= n || std::mem::replace(&mut seen[p], true)) {
+            return Err(Error::InvalidArgument {
+                op: "permute",
+                message: format!("{perm:?} is not a permutation of the {n} dims of shape {}", self.shape()),
+            });
+        }
+        let in_strides = self.shape().strides();
+        let dims: SmallVec<[usize; 4]> = perm.iter().map(|&p| self.dims()[p]).collect();
+        let strides: SmallVec<[usize; 4]> = perm.iter().map(|&p| in_strides[p]).collect();
+        let mut out = Vec::with_capacity(self.numel());
+        let data = self.data();
+        walk(&dims, [&strides], |[i]| out.push(data[i]));
+        Ok(Tensor::from_parts(out, Shape(dims)))
+    }
+
+    /// Concatenates tensors along `axis`; all other dimensions must agree.
+    pub fn concat(tensors: &[&Tensor<F>], axis: isize) -> Result<Tensor<F>> {
+        let first = tensors.first().ok_or(Error::Empty { op: "concat", what: "the list of tensors" })?;
+        let axis = first.shape().axis("concat", axis)?;
+        let mut dims = first.shape().clone();
+        dims.0[axis] = 0;
+        for t in tensors {
+            let same_rest =
+                t.ndim() == first.ndim() && (0..t.ndim()).all(|d| d == axis || t.dims()[d] == first.dims()[d]);
+            if !same_rest {
+                return Err(Error::ShapeMismatch {
+                    op: "concat",
+                    lhs: first.shape().clone(),
+                    rhs: t.shape().clone(),
+                    hint: format!("; all dimensions but axis {axis} must agree"),
+                });
+            }
+            dims.0[axis] += t.dims()[axis];
+        }
+        let (outer, _) = outer_inner(dims.dims(), axis);
+        let mut out = Vec::with_capacity(dims.numel());
+        for o in 0..outer {
+            for t in tensors {
+                let chunk = t.numel() / outer.max(1);
+                out.extend_from_slice(&t.data()[o * chunk..(o + 1) * chunk]);
+            }
+        }
+        Ok(Tensor::from_parts(out, dims))
+    }
+
+    /// The elements with index `start..end` along `axis`.
+    pub fn slice(&self, axis: isize, start: usize, end: usize) -> Result<Tensor<F>> {
+        let axis = self.shape().axis("slice", axis)?;
+        let size = self.dims()[axis];
+        if start > end || end > size {
+            return Err(Error::IndexOutOfRange { op: "slice", index: end.max(start) as i64, size });
+        }
+        let (outer, inner) = outer_inner(self.dims(), axis);
+        let mut out = Vec::with_capacity(outer * (end - start) * inner);
+        for o in 0..outer {
+            let base = o * size * inner;
+            out.extend_from_slice(&self.data()[base + start * inner..base + end * inner]);
+        }
+        let mut dims = self.shape().clone();
+        dims.0[axis] = end - start;
+        Ok(Tensor::from_parts(out, dims))
+    }
+
+    /// Adds `before` and `after` zeros along `axis` (the adjoint of [`Tensor::slice`]).
+    pub fn pad(&self, axis: isize, before: usize, after: usize) -> Result<Tensor<F>> {
+        let axis = self.shape().axis("pad", axis)?;
+        let size = self.dims()[axis];
+        let (outer, inner) = outer_inner(self.dims(), axis);
+        let new_size = before + size + after;
+        let mut out = vec![F::ZERO; outer * new_size * inner];
+        for o in 0..outer {
+            let dst = o * new_size * inner + before * inner;
+            out[dst..dst + size * inner].copy_from_slice(&self.data()[o * size * inner..(o + 1) * size * inner]);
+        }
+        let mut dims = self.shape().clone();
+        dims.0[axis] = new_size;
+        Ok(Tensor::from_parts(out, dims))
+    }
+}

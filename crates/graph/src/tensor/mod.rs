@@ -1,0 +1,212 @@
+//! [`Tensor`]: an n-dimensional, row-major array with shared (copy-on-write) storage, and the
+//! kernels that compute on it. The kernels live in one file per op family.
+
+mod display;
+mod elementwise;
+mod index;
+mod layout;
+mod matmul;
+mod reduce;
+mod walk;
+
+pub use index::Indices;
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::shape::Shape;
+use rand::Rng;
+use std::sync::Arc;
+
+/// An n-dimensional array of `F`, row-major.
+///
+/// Cloning a tensor is cheap: the elements are shared and copied only when one of the clones
+/// is written to.
+///
+/// ```
+/// use tapegrad_graph::Tensor;
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3])?;
+/// assert_eq!(t.shape().dims(), &[2, 3]);
+/// assert_eq!(t[[1, 0]], 4.0);
+/// # Ok::<(), tapegrad_graph::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Tensor<F> {
+    shape: Shape,
+    data: Arc<Vec<F>>,
+}
+
+impl<F: Float> Tensor<F> {
+    /// A tensor of `shape` holding `data` in row-major order; the lengths must agree.
+    pub fn from_vec(data: Vec<F>, shape: impl Into<Shape>) -> Result<Self> {
+        let shape = shape.into();
+        if data.len() != shape.numel() {
+            return Err(Error::ElementCount { op: "from_vec", expected: shape.numel(), shape, len: data.len() });
+        }
+        Ok(Tensor { shape, data: Arc::new(data) })
+    }
+    /// Builds a tensor whose length is known to fit its shape.
+    pub(crate) fn from_parts(data: Vec<F>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), shape.numel());
+        Tensor { shape, data: Arc::new(data) }
+    }
+    /// A 0-d tensor holding `v`.
+    pub fn scalar(v: F) -> Self {
+        Tensor::from_parts(vec![v], Shape::scalar())
+    }
+    /// A tensor of `shape` filled with `v`.
+    pub fn full(shape: impl Into<Shape>, v: F) -> Self {
+        let shape = shape.into();
+        Tensor::from_parts(vec![v; shape.numel()], shape)
+    }
+    /// A tensor of zeros.
+    pub fn zeros(shape: impl Into<Shape>) -> Self {
+        Tensor::full(shape, F::ZERO)
+    }
+    /// A tensor of ones.
+    pub fn ones(shape: impl Into<Shape>) -> Self {
+        Tensor::full(shape, F::ONE)
+    }
+    /// The 1-d tensor `start, start + step, …` up to but excluding `end`, like `torch.arange`.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// assert_eq!(Tensor::arange(0.0, 2.0, 0.5)?.to_vec(), vec![0.0, 0.5, 1.0, 1.5]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn arange(start: F, end: F, step: F) -> Result<Self> {
+        let span = (end - start).to_f64() / step.to_f64();
+        if !span.is_finite() || step == F::ZERO {
+            return Err(Error::InvalidArgument {
+                op: "arange",
+                message: format!("cannot step from {start} to {end} by {step}"),
+            });
+        }
+        let n = span.ceil().max(0.0) as usize;
+        let data: Vec<F> = (0..n).map(|i| start + F::from_usize(i) * step).collect();
+        Ok(Tensor::from_parts(data, Shape::from([n])))
+    }
+    /// Elements drawn uniformly from `[low, high)` with the caller's RNG.
+    pub fn uniform<R: Rng + ?Sized>(shape: impl Into<Shape>, low: F, high: F, rng: &mut R) -> Self {
+        let shape = shape.into();
+        let (lo, hi) = (low.to_f64(), high.to_f64());
+        let data = (0..shape.numel()).map(|_| F::from_f64(lo + (hi - lo) * rng.random::<f64>())).collect();
+        Tensor::from_parts(data, shape)
+    }
+    /// Elements drawn from a normal distribution N(mean, std²) with the caller's RNG
+    /// (Box–Muller).
+    pub fn randn<R: Rng + ?Sized>(shape: impl Into<Shape>, mean: F, std: F, rng: &mut R) -> Self {
+        let shape = shape.into();
+        let data =
+            (0..shape.numel()).map(|_| F::from_f64(mean.to_f64() + std.to_f64() * standard_normal(rng))).collect();
+        Tensor::from_parts(data, shape)
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+    /// The dimensions as a slice.
+    pub fn dims(&self) -> &[usize] {
+        self.shape.dims()
+    }
+    /// The number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape.ndim()
+    }
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[F] {
+        &self.data
+    }
+    /// The elements, for writing; copies them first if another tensor shares them.
+    pub fn data_mut(&mut self) -> &mut [F] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+    /// The elements as a new `Vec`.
+    pub fn to_vec(&self) -> Vec<F> {
+        self.data.as_ref().clone()
+    }
+    /// Takes the elements out, copying only if they are shared.
+    pub fn into_vec(self) -> Vec<F> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.as_ref().clone())
+    }
+    /// True when both tensors share one buffer (no copy was made).
+    pub fn shares_storage(&self, other: &Tensor<F>) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+    /// The single element of a one-element tensor.
+    ///
+    /// # Panics
+    /// When the tensor has more or fewer than one element; see [`Tensor::try_item`].
+    #[track_caller]
+    pub fn item(&self) -> F {
+        crate::error::expect_op(self.try_item())
+    }
+    /// The single element, or [`Error::NotScalar`].
+    pub fn try_item(&self) -> Result<F> {
+        if self.data.len() == 1 {
+            Ok(self.data[0])
+        } else {
+            Err(Error::NotScalar { op: "item", shape: self.shape.clone() })
+        }
+    }
+    /// The element at a multi-index, or `None` when the index is out of range.
+    pub fn get(&self, index: &[usize]) -> Option<F> {
+        if index.len() != self.ndim() || index.iter().zip(self.dims()).any(|(i, d)| i >= d) {
+            return None;
+        }
+        let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
+        Some(self.data[offset])
+    }
+    /// The same elements under another shape with as many elements.
+    pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Self> {
+        let shape = shape.into();
+        if shape.numel() != self.numel() {
+            return Err(Error::ElementCount { op: "reshape", expected: shape.numel(), shape, len: self.numel() });
+        }
+        Ok(Tensor { shape, data: self.data.clone() })
+    }
+    /// Converts every element to another float type.
+    pub fn cast<G: Float>(&self) -> Tensor<G> {
+        Tensor::from_parts(self.data.iter().map(|v| G::from_f64(v.to_f64())).collect(), self.shape.clone())
+    }
+    /// True when shapes match and every pair of elements satisfies
+    /// `|a − b| ≤ atol + rtol·|b|` (like `torch.allclose`).
+    pub fn allclose(&self, other: &Tensor<F>, rtol: F, atol: F) -> bool {
+        self.shape == other.shape
+            && self.data.iter().zip(other.data.iter()).all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
+    }
+}
+
+impl<F: Float, const N: usize> std::ops::Index<[usize; N]> for Tensor<F> {
+    type Output = F;
+    /// The element at a multi-index.
+    ///
+    /// # Panics
+    /// When the index does not fit the shape.
+    fn index(&self, index: [usize; N]) -> &F {
+        assert!(
+            N == self.ndim() && index.iter().zip(self.dims()).all(|(i, d)| i < d),
+            "index {index:?} is out of range for a tensor of shape {}",
+            self.shape
+        );
+        let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
+        &self.data[offset]
+    }
+}
+
+impl<F: Float> PartialEq for Tensor<F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
+}
+
+/// One draw from N(0, 1) by the Box–Muller transform.
+pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}

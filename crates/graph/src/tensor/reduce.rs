@@ -1,0 +1,72 @@
+//! Reduction kernels over sets of axes.
+
+use super::walk::walk;
+use super::Tensor;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::shape::Shape;
+use smallvec::SmallVec;
+
+impl<F: Float> Tensor<F> {
+    /// Folds the elements along `axes` (already resolved, sorted) with `f`, starting from
+    /// `init`; the result keeps the reduced axes as size 1 when `keepdim`.
+    pub(crate) fn fold_axes(&self, axes: &[usize], keepdim: bool, init: F, f: impl Fn(F, F) -> F) -> Tensor<F> {
+        let kept = self.shape().reduced(axes, true);
+        let kept_strides = kept.strides();
+        let out_strides: SmallVec<[usize; 4]> =
+            (0..self.ndim()).map(|d| if axes.contains(&d) { 0 } else { kept_strides[d] }).collect();
+        let in_strides = self.shape().strides();
+        let mut out = vec![init; kept.numel()];
+        let data = self.data();
+        walk(self.dims(), [&in_strides, &out_strides], |[i, o]| out[o] = f(out[o], data[i]));
+        Tensor::from_parts(out, self.shape().reduced(axes, keepdim))
+    }
+
+    /// Sum over `axes` (negative counts from the end; empty means all).
+    pub fn sum_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
+        let axes = self.shape().axes("sum", axes)?;
+        Ok(self.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b))
+    }
+
+    /// Maximum over `axes`; an error on an empty reduction.
+    pub fn max_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
+        let axes = self.shape().axes("max", axes)?;
+        self.check_nonempty("max", &axes)?;
+        Ok(self.fold_axes(&axes, keepdim, F::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a }))
+    }
+
+    /// Minimum over `axes`; an error on an empty reduction.
+    pub fn min_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
+        let axes = self.shape().axes("min", axes)?;
+        self.check_nonempty("min", &axes)?;
+        Ok(self.fold_axes(&axes, keepdim, F::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a }))
+    }
+
+    pub(crate) fn check_nonempty(&self, op: &'static str, axes: &[usize]) -> Result<()> {
+        if axes.iter().any(|&a| self.dims()[a] == 0) || self.numel() == 0 {
+            return Err(Error::Empty { op, what: "the reduced axis" });
+        }
+        Ok(())
+    }
+
+    /// Sums broadcast dimensions away so the result has `shape` (the reverse of broadcasting:
+    /// what every gradient of a broadcast operand goes through).
+    pub fn sum_to(&self, shape: &Shape) -> Result<Tensor<F>> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        if !shape.broadcasts_to(self.shape()) {
+            return Err(Error::ShapeMismatch {
+                op: "sum_to",
+                lhs: self.shape().clone(),
+                rhs: shape.clone(),
+                hint: "; the target must broadcast to the source".into(),
+            });
+        }
+        let lead = self.ndim() - shape.ndim();
+        let axes: SmallVec<[usize; 4]> =
+            (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
+        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b);
+        summed.reshape(shape.clone())
+    }
+}

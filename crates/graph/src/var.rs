@@ -1,0 +1,160 @@
+//! [`Var`]: a `Copy` handle to a node on a [`Graph`]. The ops it records are in `ops/`, one
+//! file per family.
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::graph::{Graph, Tape, Value};
+use crate::op::{NodeId, Op};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::fmt;
+
+/// A handle to one node of a [`Graph`]: cheap to copy, combined with operators and methods
+/// that record new nodes.
+///
+/// ```
+/// use tapegrad_graph::Graph;
+/// let g = Graph::new();
+/// let x = g.scalar(2.0);
+/// let y = 3.0 * x * x + 1.0;
+/// assert_eq!(y.item(), 13.0);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Var<'g, F: Float = f64> {
+    graph: &'g Graph<F>,
+    id: NodeId,
+}
+
+impl<'g, F: Float> Var<'g, F> {
+    #[inline(always)]
+    pub(crate) fn new(graph: &'g Graph<F>, id: NodeId) -> Self {
+        Var { graph, id }
+    }
+    /// The node's position on the tape.
+    #[inline(always)]
+    pub fn id(self) -> NodeId {
+        self.id
+    }
+    /// The graph this handle belongs to.
+    #[inline(always)]
+    pub fn graph(self) -> &'g Graph<F> {
+        self.graph
+    }
+    /// The node's value.
+    pub fn value(self) -> Tensor<F> {
+        self.graph.tape().tensor(self.id)
+    }
+    /// The node's single element.
+    ///
+    /// # Panics
+    /// When the node holds more than one element; see [`Var::try_item`].
+    #[track_caller]
+    pub fn item(self) -> F {
+        crate::error::expect_op(self.try_item())
+    }
+    /// The node's single element, or [`Error::NotScalar`].
+    pub fn try_item(self) -> Result<F> {
+        let tape = self.graph.tape();
+        match tape.value(self.id) {
+            Value::Scalar(v) => Ok(v),
+            Value::Tensor(_) => tape.tensor(self.id).try_item(),
+        }
+    }
+    /// The node's shape.
+    pub fn shape(self) -> Shape {
+        self.graph.tape().shape(self.id)
+    }
+    /// The number of dimensions.
+    pub fn ndim(self) -> usize {
+        self.shape().ndim()
+    }
+    /// Whether gradients flow to this node.
+    pub fn requires_grad(self) -> bool {
+        self.graph.tape().requires_grad(self.id)
+    }
+    /// The op that produced this node (`"leaf"` for leaves and constants).
+    pub fn op_name(self) -> &'static str {
+        self.graph.tape().op(self.id).name()
+    }
+    /// The same value as a new constant: gradients stop here (PyTorch's `detach`).
+    pub fn detach(self) -> Var<'g, F> {
+        let value = self.graph.tape().value(self.id);
+        match value {
+            Value::Scalar(v) => self.graph.constant_scalar(v),
+            Value::Tensor(_) => self.graph.constant(self.value()),
+        }
+    }
+
+    pub(crate) fn same_graph(self, other: Var<'g, F>, op: &'static str) -> Result<()> {
+        if std::ptr::eq(self.graph, other.graph) {
+            Ok(())
+        } else {
+            Err(Error::ForeignGraph { op })
+        }
+    }
+
+    /// Records a tensor op: `compute` reads the tape and returns the value; the node requires
+    /// grad when any of `inputs` does.
+    pub(crate) fn record_with(
+        graph: &'g Graph<F>,
+        inputs: &[Var<'g, F>],
+        op: Op<F>,
+        compute: impl FnOnce(&Tape<F>) -> Result<Tensor<F>>,
+    ) -> Result<Var<'g, F>> {
+        let (value, requires_grad) = {
+            let tape = graph.tape();
+            let value = compute(&tape)?;
+            (value, inputs.iter().any(|v| tape.requires_grad(v.id)))
+        };
+        Ok(graph.record(op, value, requires_grad))
+    }
+
+    /// Records a one-input tensor op.
+    pub(crate) fn record_unary(
+        self,
+        op: Op<F>,
+        compute: impl FnOnce(&Tensor<F>) -> Result<Tensor<F>>,
+    ) -> Result<Var<'g, F>> {
+        let id = self.id;
+        Var::record_with(self.graph, &[self], op, |t| compute(&t.tensor(id)))
+    }
+}
+
+impl<F: Float> fmt::Debug for Var<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Var(#{} {} = {})", self.id, self.op_name(), self.value())
+    }
+}
+
+impl<F: Float> fmt::Display for Var<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.value(), f)
+    }
+}
+
+/// Anything that can stand as an operand next to a [`Var`]: another `Var`, a number (a scalar
+/// constant) or a [`Tensor`] (a tensor constant).
+pub trait IntoVar<'g, F: Float> {
+    /// The operand as a node on `graph`.
+    fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F>;
+}
+
+impl<'g, F: Float> IntoVar<'g, F> for Var<'g, F> {
+    #[inline(always)]
+    fn into_var(self, _: &'g Graph<F>) -> Var<'g, F> {
+        self
+    }
+}
+
+impl<'g, F: Float> IntoVar<'g, F> for F {
+    #[inline(always)]
+    fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F> {
+        graph.constant_scalar(self)
+    }
+}
+
+impl<'g, F: Float> IntoVar<'g, F> for Tensor<F> {
+    fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F> {
+        graph.constant(self)
+    }
+}
