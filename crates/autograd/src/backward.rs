@@ -135,36 +135,47 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         if !grads.reached[i as usize] {
             continue;
         }
-        match *tape.op(i) {
-            Op::Leaf => {}
-            Op::Unary(k, x) => match (tape.value(x), tape.value(i)) {
-                (Value::Scalar(xv), Value::Scalar(yv)) => {
-                    let d = rules::elementwise::unary(k, &xv, &yv, &grads.scalars[i as usize]);
+        let node = tape.node(i);
+        let scalar_path = match (node.op(), node.value()) {
+            (&Op::Unary(k, x), Value::Scalar(y)) => match tape.node(x).value() {
+                Value::Scalar(xv) => {
+                    let d = rules::elementwise::unary(k, &xv, &y, &grads.scalars[i as usize]);
                     grads.add_scalar(x, d);
+                    true
                 }
-                _ => tensor_step(&tape, i, &mut grads),
+                Value::Tensor(_) => false,
             },
-            Op::Param(k, x, p) => match tape.value(x) {
+            (&Op::Param(k, x, p), Value::Scalar(_)) => match tape.node(x).value() {
                 Value::Scalar(xv) => {
                     let d = rules::elementwise::param(k, p, &xv, &grads.scalars[i as usize]);
                     grads.add_scalar(x, d);
+                    true
                 }
-                Value::Tensor(_) => tensor_step(&tape, i, &mut grads),
+                Value::Tensor(_) => false,
             },
-            Op::Binary(k, a, b) => match (tape.value(a), tape.value(b), tape.value(i)) {
-                (Value::Scalar(av), Value::Scalar(bv), Value::Scalar(yv)) => {
-                    let need = [tape.requires_grad(a), tape.requires_grad(b)];
-                    let [da, db] = rules::elementwise::binary(k, &av, &bv, &yv, &grads.scalars[i as usize], need);
-                    if let Some(da) = da {
-                        grads.add_scalar(a, da);
+            (&Op::Binary(k, a, b), Value::Scalar(y)) => {
+                let (na, nb) = (tape.node(a), tape.node(b));
+                match (na.value(), nb.value()) {
+                    (Value::Scalar(av), Value::Scalar(bv)) => {
+                        let need = [na.requires_grad(), nb.requires_grad()];
+                        let g = grads.scalars[i as usize];
+                        let [da, db] = rules::elementwise::binary(k, &av, &bv, &y, &g, need);
+                        if let Some(da) = da {
+                            grads.add_scalar(a, da);
+                        }
+                        if let Some(db) = db {
+                            grads.add_scalar(b, db);
+                        }
+                        true
                     }
-                    if let Some(db) = db {
-                        grads.add_scalar(b, db);
-                    }
+                    _ => false,
                 }
-                _ => tensor_step(&tape, i, &mut grads),
-            },
-            _ => tensor_step(&tape, i, &mut grads),
+            }
+            (Op::Leaf | Op::Constant, _) => true,
+            _ => false,
+        };
+        if !scalar_path {
+            tensor_step(&tape, i, &mut grads);
         }
     }
     grads

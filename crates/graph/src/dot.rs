@@ -44,7 +44,7 @@ impl<F: Float> Graph<F> {
             let kind = if tape.requires_grad(id) { "" } else { ", style=dashed" };
             let _ = writeln!(out, "  n{id} [shape=record, label=\"{{ #{id} | {data}{extra} }}\"{kind}];");
             let op = tape.op(id);
-            if !matches!(op, Op::Leaf) {
+            if !matches!(op, Op::Leaf | Op::Constant) {
                 let _ = writeln!(out, "  op{id} [label=\"{}\"];", op.name());
                 let _ = writeln!(out, "  op{id} -> n{id};");
                 for input in op.inputs() {

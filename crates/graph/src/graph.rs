@@ -18,53 +18,108 @@ pub enum Value<F> {
     Tensor(u32),
 }
 
-/// The recorded nodes, structure-of-arrays: an op (16 bytes), a value (16 bytes for f64) and a
-/// requires-grad flag per node — 33 bytes for a scalar node.
-#[derive(Default)]
+/// One recorded node: the op that made it (which also says whether gradients flow to it) and
+/// its value.
+#[derive(Clone, Debug)]
+pub struct Node<F> {
+    op: Op<F>,
+    value: Value<F>,
+}
+
+impl<F: Float> Node<F> {
+    /// The op that produced the node.
+    #[inline(always)]
+    pub fn op(&self) -> &Op<F> {
+        &self.op
+    }
+    /// The node's value, as stored.
+    #[inline(always)]
+    pub fn value(&self) -> Value<F> {
+        self.value
+    }
+    /// Whether gradients flow to the node.
+    #[inline(always)]
+    pub fn requires_grad(&self) -> bool {
+        !matches!(self.op, Op::Constant)
+    }
+}
+
+/// The recorded nodes, in creation order: an op (16 bytes) and a value (16 bytes for f64) per
+/// node — 32 bytes for a scalar node. Tensor values live in a side
+/// table.
 pub struct Tape<F> {
-    ops: Vec<Op<F>>,
-    values: Vec<Value<F>>,
-    requires_grad: Vec<bool>,
+    nodes: Vec<Node<F>>,
     tensors: Vec<Tensor<F>>,
+    /// How many nodes own heap memory (boxed op payloads); while there are none, clearing or
+    /// dropping the tape skips the per-node destructors.
+    nodes_owning_heap: usize,
+}
+
+impl<F> Tape<F> {
+    fn forget_plain_nodes(&mut self) {
+        if self.nodes_owning_heap == 0 {
+            // SAFETY: shrinking to 0 is always within capacity, and no node owns heap memory
+            // (every payload-carrying op is counted in `nodes_owning_heap`), so skipping their
+            // destructors leaks nothing.
+            unsafe { self.nodes.set_len(0) }
+        }
+        self.nodes.clear();
+        self.tensors.clear();
+        self.nodes_owning_heap = 0;
+    }
+}
+
+impl<F> Drop for Tape<F> {
+    fn drop(&mut self) {
+        self.forget_plain_nodes();
+    }
 }
 
 impl<F: Float> Tape<F> {
+    fn new() -> Self {
+        Tape { nodes: Vec::new(), tensors: Vec::new(), nodes_owning_heap: 0 }
+    }
     /// The number of nodes.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.nodes.len()
     }
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.nodes.is_empty()
+    }
+    /// Node `id`.
+    #[inline(always)]
+    pub fn node(&self, id: NodeId) -> &Node<F> {
+        &self.nodes[id as usize]
     }
     /// The op that produced node `id`.
     #[inline(always)]
     pub fn op(&self, id: NodeId) -> &Op<F> {
-        &self.ops[id as usize]
+        &self.nodes[id as usize].op
     }
     /// Node `id`'s value, as stored.
     #[inline(always)]
     pub fn value(&self, id: NodeId) -> Value<F> {
-        self.values[id as usize]
+        self.nodes[id as usize].value
     }
     /// Node `id`'s value when it is a scalar.
     #[inline(always)]
     pub fn scalar(&self, id: NodeId) -> Option<F> {
-        match self.values[id as usize] {
+        match self.nodes[id as usize].value {
             Value::Scalar(v) => Some(v),
             Value::Tensor(_) => None,
         }
     }
     /// Node `id`'s value as a tensor (a 0-d tensor for a scalar node).
     pub fn tensor(&self, id: NodeId) -> Tensor<F> {
-        match self.values[id as usize] {
+        match self.nodes[id as usize].value {
             Value::Scalar(v) => Tensor::scalar(v),
             Value::Tensor(t) => self.tensors[t as usize].clone(),
         }
     }
     /// Node `id`'s shape.
     pub fn shape(&self, id: NodeId) -> Shape {
-        match self.values[id as usize] {
+        match self.nodes[id as usize].value {
             Value::Scalar(_) => Shape::scalar(),
             Value::Tensor(t) => self.tensors[t as usize].shape().clone(),
         }
@@ -72,28 +127,27 @@ impl<F: Float> Tape<F> {
     /// Whether gradients flow to node `id`.
     #[inline(always)]
     pub fn requires_grad(&self, id: NodeId) -> bool {
-        self.requires_grad[id as usize]
+        !matches!(self.nodes[id as usize].op, Op::Constant)
     }
     /// Bytes the tape holds per node, excluding tensor payloads (for the memory budget).
     pub fn bytes_per_node() -> usize {
-        std::mem::size_of::<Op<F>>() + std::mem::size_of::<Value<F>>() + std::mem::size_of::<bool>()
+        std::mem::size_of::<Node<F>>()
     }
     /// Appends a node; a 0-d tensor is stored as a scalar.
-    pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>, requires_grad: bool) -> NodeId {
+    pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>) -> NodeId {
         let value = if value.ndim() == 0 {
             Value::Scalar(value.data()[0])
         } else {
             self.tensors.push(value);
             Value::Tensor((self.tensors.len() - 1) as u32)
         };
-        self.push_value(op, value, requires_grad)
+        self.push_value(op, value)
     }
     #[inline(always)]
-    pub(crate) fn push_value(&mut self, op: Op<F>, value: Value<F>, requires_grad: bool) -> NodeId {
-        let id = self.ops.len() as NodeId;
-        self.ops.push(op);
-        self.values.push(value);
-        self.requires_grad.push(requires_grad);
+    pub(crate) fn push_value(&mut self, op: Op<F>, value: Value<F>) -> NodeId {
+        let id = self.nodes.len() as NodeId;
+        self.nodes_owning_heap += op.owns_heap() as usize;
+        self.nodes.push(Node { op, value });
         id
     }
 }
@@ -132,29 +186,20 @@ impl Graph<f64> {
 impl<F: Float> Graph<F> {
     /// An empty graph of any element type: `Graph::<f32>::empty()`.
     pub fn empty() -> Self {
-        Graph {
-            tape: RefCell::new(Tape { ops: vec![], values: vec![], requires_grad: vec![], tensors: vec![] }),
-            no_grad_depth: Cell::new(0),
-        }
+        Graph { tape: RefCell::new(Tape::new()), no_grad_depth: Cell::new(0) }
     }
     /// An empty graph with room for `nodes` nodes.
     pub fn with_capacity(nodes: usize) -> Self {
         let g = Self::empty();
         {
             let mut t = g.tape.borrow_mut();
-            t.ops.reserve(nodes);
-            t.values.reserve(nodes);
-            t.requires_grad.reserve(nodes);
+            t.nodes.reserve(nodes);
         }
         g
     }
     /// Forgets every node but keeps the memory, for the next training step.
     pub fn clear(&mut self) {
-        let t = self.tape.get_mut();
-        t.ops.clear();
-        t.values.clear();
-        t.requires_grad.clear();
-        t.tensors.clear();
+        self.tape.get_mut().forget_plain_nodes();
     }
     /// The number of recorded nodes.
     pub fn len(&self) -> usize {
@@ -225,12 +270,14 @@ impl<F: Float> Graph<F> {
     }
 
     fn tensor_leaf(&self, t: Tensor<F>, requires_grad: bool) -> Var<'_, F> {
-        let id = self.tape.borrow_mut().push(Op::Leaf, t, requires_grad);
+        let op = if requires_grad { Op::Leaf } else { Op::Constant };
+        let id = self.tape.borrow_mut().push(op, t);
         Var::new(self, id)
     }
     #[inline(always)]
     fn leaf(&self, v: Value<F>, requires_grad: bool) -> Var<'_, F> {
-        let id = self.tape.borrow_mut().push_value(Op::Leaf, v, requires_grad);
+        let op = if requires_grad { Op::Leaf } else { Op::Constant };
+        let id = self.tape.borrow_mut().push_value(op, v);
         Var::new(self, id)
     }
 
@@ -238,8 +285,8 @@ impl<F: Float> Graph<F> {
     /// constant leaf.
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Var<'_, F> {
         let requires_grad = inputs_require_grad && self.is_recording();
-        let op = if requires_grad { op } else { Op::Leaf };
-        let id = self.tape.borrow_mut().push(op, value, requires_grad);
+        let op = if requires_grad { op } else { Op::Constant };
+        let id = self.tape.borrow_mut().push(op, value);
         Var::new(self, id)
     }
 }

@@ -33,7 +33,7 @@ mod var;
 
 pub use error::{Error, Result};
 pub use float::Float;
-pub use graph::{Graph, Tape, Value};
+pub use graph::{Graph, Node, Tape, Value};
 pub use op::NodeId;
 pub use ops::{map_unary, zip_binary};
 pub use shape::Shape;

@@ -143,11 +143,15 @@ pub fn primitive_op_names() -> Vec<&'static str> {
 }
 
 /// The operation that produced a node, with its inputs. Large payloads are boxed so a
-/// scalar node's record stays 16 bytes.
+/// scalar node's record stays 16 bytes. Whether gradients flow to a node is part of its op:
+/// every op but [`Op::Constant`] requires grad.
 #[derive(Clone, Debug)]
 pub enum Op<F> {
-    /// A leaf: a variable, a constant, or anything recorded under `no_grad`.
+    /// A variable: a leaf that gradients flow to.
     Leaf,
+    /// A value no gradient flows to: input data, a constant, or a result computed only from
+    /// constants or under `no_grad`.
+    Constant,
     /// An elementwise op of one input.
     Unary(UnaryOp, NodeId),
     /// An elementwise op of one input and a constant.
@@ -211,6 +215,7 @@ impl<F: Float> Op<F> {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Leaf => "leaf",
+            Op::Constant => "constant",
             Op::Unary(k, _) => k.name(),
             Op::Param(k, _, _) => k.name(),
             Op::Binary(k, _, _) => k.name(),
@@ -238,10 +243,27 @@ impl<F: Float> Op<F> {
             _ => return None,
         })
     }
+    /// True when the op's payload is on the heap (boxed).
+    #[inline(always)]
+    pub fn owns_heap(&self) -> bool {
+        matches!(
+            self,
+            Op::Clamp(..)
+                | Op::Reduce(..)
+                | Op::Permute(..)
+                | Op::Concat(..)
+                | Op::Slice(..)
+                | Op::Pad(..)
+                | Op::IndexSelect(..)
+                | Op::IndexAdd(..)
+                | Op::Gather(..)
+                | Op::ScatterAdd(..)
+        )
+    }
     /// The input nodes, in order.
     pub fn inputs(&self) -> SmallVec<[NodeId; 3]> {
         match self {
-            Op::Leaf => SmallVec::new(),
+            Op::Leaf | Op::Constant => SmallVec::new(),
             Op::Unary(_, x)
             | Op::Param(_, x, _)
             | Op::Clamp(x, _)

@@ -25,7 +25,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>>(
     let one = |grad: A| smallvec::smallvec![Some(grad)];
     let two = |[a, b]: [Option<A>; 2]| smallvec::smallvec![a, b];
     match op {
-        Op::Leaf => SmallVec::new(),
+        Op::Leaf | Op::Constant => SmallVec::new(),
         Op::Unary(k, _) => one(elementwise::unary(*k, &x[0], y, g)),
         Op::Param(k, _, p) => one(elementwise::param(*k, *p, &x[0], g)),
         Op::Binary(k, _, _) => {

@@ -25,59 +25,60 @@ pub fn zip_binary<F: Float>(op: BinaryOp, a: &Tensor<F>, b: &Tensor<F>) -> Resul
 
 impl<'g, F: Float> Var<'g, F> {
     /// Records a unary elementwise op.
-    #[inline]
+    #[inline(always)]
     pub fn unary(self, op: UnaryOp) -> Var<'g, F> {
         let graph = self.graph();
-        let recording = graph.is_recording();
-        let mut tape = graph.tape.borrow_mut();
-        let rg = recording && tape.requires_grad(self.id());
-        let record = if rg { Op::Unary(op, self.id()) } else { Op::Leaf };
-        let id = match tape.value(self.id()) {
-            Value::Scalar(x) => tape.push_value(record, Value::Scalar(op.apply(x)), rg),
-            Value::Tensor(_) => {
-                let v = map_unary(op, &tape.tensor(self.id()));
-                tape.push(record, v, rg)
+        let x = self.id();
+        if let Ok(mut tape) = graph.tape.try_borrow_mut() {
+            if let Value::Scalar(v) = tape.value(x) {
+                let record =
+                    if graph.is_recording() && tape.requires_grad(x) { Op::Unary(op, x) } else { Op::Constant };
+                return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v))));
             }
-        };
-        Var::new(graph, id)
+        }
+        expect_op(self.record_unary(Op::Unary(op, x), |t| Ok(map_unary(op, t))))
     }
 
     /// Records an elementwise op with a constant parameter.
-    #[inline]
+    #[inline(always)]
     pub fn param(self, op: ParamOp, p: F) -> Var<'g, F> {
         let graph = self.graph();
-        let recording = graph.is_recording();
-        let mut tape = graph.tape.borrow_mut();
-        let rg = recording && tape.requires_grad(self.id());
-        let record = if rg { Op::Param(op, self.id(), p) } else { Op::Leaf };
-        let id = match tape.value(self.id()) {
-            Value::Scalar(x) => tape.push_value(record, Value::Scalar(op.apply(x, p)), rg),
-            Value::Tensor(_) => {
-                let v = tape.tensor(self.id()).map(|x| op.apply(x, p));
-                tape.push(record, v, rg)
+        let x = self.id();
+        if let Ok(mut tape) = graph.tape.try_borrow_mut() {
+            if let Value::Scalar(v) = tape.value(x) {
+                let record =
+                    if graph.is_recording() && tape.requires_grad(x) { Op::Param(op, x, p) } else { Op::Constant };
+                return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v, p))));
             }
-        };
-        Var::new(graph, id)
+        }
+        expect_op(self.record_unary(Op::Param(op, x, p), |t| Ok(t.map(|v| op.apply(v, p)))))
     }
 
-    /// Records a binary elementwise op with NumPy broadcasting.
-    #[inline]
+    /// Records a binary elementwise op with NumPy broadcasting. Two scalars take an inlined
+    /// fast path; everything else goes through the tensor kernels.
+    #[inline(always)]
     pub fn try_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
-        self.same_graph(rhs, op.name())?;
         let graph = self.graph();
-        let recording = graph.is_recording();
         let (a, b) = (self.id(), rhs.id());
-        let mut tape = graph.tape.borrow_mut();
-        let rg = recording && (tape.requires_grad(a) || tape.requires_grad(b));
-        let record = if rg { Op::Binary(op, a, b) } else { Op::Leaf };
-        let id = match (tape.value(a), tape.value(b)) {
-            (Value::Scalar(x), Value::Scalar(y)) => tape.push_value(record, Value::Scalar(op.apply(x, y)), rg),
-            _ => {
-                let v = zip_binary(op, &tape.tensor(a), &tape.tensor(b))?;
-                tape.push(record, v, rg)
+        if std::ptr::eq(graph, rhs.graph()) {
+            if let Ok(mut tape) = graph.tape.try_borrow_mut() {
+                if let (Value::Scalar(x), Value::Scalar(y)) = (tape.value(a), tape.value(b)) {
+                    let rg = graph.is_recording() && (tape.requires_grad(a) || tape.requires_grad(b));
+                    let record = if rg { Op::Binary(op, a, b) } else { Op::Constant };
+                    return Ok(Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(x, y)))));
+                }
             }
-        };
-        Ok(Var::new(graph, id))
+        }
+        self.binary_tensor(op, rhs)
+    }
+
+    #[inline(never)]
+    fn binary_tensor(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
+        self.same_graph(rhs, op.name())?;
+        let (a, b) = (self.id(), rhs.id());
+        Var::record_with(self.graph(), &[self, rhs], Op::Binary(op, a, b), |t| {
+            zip_binary(op, &t.tensor(a), &t.tensor(b))
+        })
     }
 
     /// Records a binary op, panicking with the error's message on incompatible shapes.

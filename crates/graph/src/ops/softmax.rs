@@ -9,8 +9,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// log Σ exp over `axes`, computed as `m + log Σ exp(x − m)` with `m` the (constant) maximum,
     /// so large inputs do not overflow.
     pub fn try_logsumexp_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
-        let max = self.try_max_axes(axes, true)?.value().map(|m| if m.is_finite() { m } else { F::ZERO });
-        let max = self.graph().constant(max);
+        let max = self.constant_max(axes)?;
         let lse = (self - max).exp().try_sum_axes(axes, true)?.log() + max;
         if keepdim {
             Ok(lse)
@@ -53,7 +52,15 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_var_axes(&[axis], keepdim))
     }
 
-    /// Softmax along `axis`: `exp(x − logsumexp(x))`, stable for large inputs.
+    /// The maximum over `axes` (kept as size 1) as a constant, 0 where it is not finite: the
+    /// shift that keeps exp from overflowing.
+    fn constant_max(self, axes: &[isize]) -> Result<Var<'g, F>> {
+        let max = self.graph().no_grad(|| self.try_max_axes(axes, true))?;
+        Ok(self.graph().constant(max.value().map(|m| if m.is_finite() { m } else { F::ZERO })))
+    }
+
+    /// Softmax along `axis`: `exp(x − m) / Σ exp(x − m)` with `m` the maximum, stable for
+    /// large inputs.
     ///
     /// ```
     /// use tapegrad_graph::{Graph, Tensor};
@@ -68,7 +75,8 @@ impl<'g, F: Float> Var<'g, F> {
     }
     /// Softmax along `axis`, or a bad-axis error.
     pub fn try_softmax(self, axis: isize) -> Result<Var<'g, F>> {
-        Ok((self - self.try_logsumexp_axes(&[axis], true)?).exp())
+        let shifted = (self - self.constant_max(&[axis])?).exp();
+        Ok(shifted / shifted.try_sum_axes(&[axis], true)?)
     }
     /// log-softmax along `axis`: `x − logsumexp(x)`.
     #[track_caller]
