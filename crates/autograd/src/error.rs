@@ -23,7 +23,7 @@ pub enum Error {
         root: Shape,
     },
     /// A gradient check found an analytic gradient that disagrees with finite differences.
-    #[error("gradcheck failed for `{op}`: d output[{output}] / d input {input}[{element}]: analytic {analytic:.10e} vs numerical {numerical:.10e}")]
+    #[error("gradcheck failed for `{op}`: d output[{output}] / d input {input}[{element}]: analytic {analytic} vs numerical {numerical}")]
     GradcheckFailed {
         /// The op that produced the checked output.
         op: String,

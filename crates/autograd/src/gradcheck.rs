@@ -64,7 +64,8 @@ where
             for output in 0..outputs {
                 let numerical = (plus[output] - minus[output]) / (2.0 * EPS);
                 let analytic = analytic[output][input].data()[element];
-                if !((analytic - numerical).abs() <= ATOL + RTOL * numerical.abs()) {
+                let within = (analytic - numerical).abs() <= ATOL + RTOL * numerical.abs();
+                if !within {
                     return Err(Error::GradcheckFailed {
                         op,
                         input,

@@ -150,7 +150,7 @@ impl<F: Float> Tensor<F> {
         axis: isize,
         index: &Indices,
         target: &Shape,
-    ) -> Result<(usize, smallvec::SmallVec<[usize; 4]>, smallvec::SmallVec<[usize; 4]>)> {
+    ) -> Result<(usize, Strides, Strides)> {
         let axis = target.axis(op, axis)?;
         let fits = index.shape().ndim() == target.ndim()
             && (0..target.ndim()).all(|d| d == axis || index.shape().dims()[d] <= target.dims()[d]);
@@ -179,6 +179,9 @@ impl<F: Float> Tensor<F> {
     }
 }
 
-fn strides_without(strides: &[usize], axis: usize) -> smallvec::SmallVec<[usize; 4]> {
+/// Row-major strides of up to four dims inline.
+type Strides = smallvec::SmallVec<[usize; 4]>;
+
+fn strides_without(strides: &[usize], axis: usize) -> Strides {
     strides.iter().enumerate().map(|(d, &s)| if d == axis { 0 } else { s }).collect()
 }

@@ -1,0 +1,60 @@
+//! Tensor construction, access, printing and comparison.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tapegrad::prelude::*;
+
+#[test]
+fn constructors_and_access() {
+    let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
+    assert_eq!(t.dims(), &[2, 3]);
+    assert_eq!(t.numel(), 6);
+    assert_eq!(t[[1, 2]], 6.0);
+    assert_eq!(t.get(&[0, 1]), Some(2.0));
+    assert_eq!(t.get(&[2, 0]), None);
+    assert_eq!(Tensor::<f64>::zeros([2]).to_vec(), vec![0.0, 0.0]);
+    assert_eq!(Tensor::<f32>::ones([1, 2]).to_vec(), vec![1.0, 1.0]);
+    assert_eq!(Tensor::full([2], 7.0).to_vec(), vec![7.0, 7.0]);
+    assert_eq!(Tensor::scalar(3.5).item(), 3.5);
+    assert_eq!(Tensor::arange(1.0, 4.0, 1.0).unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn seeded_random_tensors_are_reproducible() {
+    let a = Tensor::<f64>::randn([1000], 1.0, 2.0, &mut StdRng::seed_from_u64(1));
+    let b = Tensor::<f64>::randn([1000], 1.0, 2.0, &mut StdRng::seed_from_u64(1));
+    assert_eq!(a, b);
+    let mean = a.data().iter().sum::<f64>() / 1000.0;
+    let var = a.data().iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 999.0;
+    assert!((mean - 1.0).abs() < 0.2 && (var.sqrt() - 2.0).abs() < 0.2, "mean {mean} std {}", var.sqrt());
+    let u = Tensor::<f64>::uniform([1000], -1.0, 1.0, &mut StdRng::seed_from_u64(2));
+    assert!(u.data().iter().all(|v| (-1.0..1.0).contains(v)));
+}
+
+#[test]
+fn display_looks_like_pytorch() {
+    let t = Tensor::from_vec(vec![1.0, 2.5, -3.0, 4.0], [2, 2]).unwrap();
+    assert_eq!(format!("{t}"), "tensor([[ 1.0000,  2.5000],\n        [-3.0000,  4.0000]])");
+    assert_eq!(format!("{:.1}", Tensor::scalar(2.0)), "tensor(2.0)");
+    assert_eq!(format!("{:.2}", Tensor::from_vec(vec![1.0, 2.0], [2]).unwrap()), "tensor([1.00, 2.00])");
+}
+
+#[test]
+fn allclose_and_copy_on_write() {
+    let a = Tensor::from_vec(vec![1.0, 2.0], [2]).unwrap();
+    let mut b = a.clone();
+    assert!(a.shares_storage(&b));
+    b.data_mut()[0] += 1e-9;
+    assert!(!a.shares_storage(&b));
+    assert!(a.allclose(&b, 1e-5, 1e-8));
+    assert!(!a.allclose(&Tensor::from_vec(vec![1.0, 2.1], [2]).unwrap(), 1e-5, 1e-8));
+    assert_eq!(a.to_vec(), vec![1.0, 2.0]);
+}
+
+#[test]
+fn binding_a_weight_does_not_copy_it() {
+    let w = Tensor::<f64>::ones([256, 256]);
+    let g = Graph::new();
+    let v = g.var(w.clone());
+    assert!(v.value().shares_storage(&w));
+}
