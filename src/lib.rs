@@ -19,6 +19,8 @@
 //! The crates: [`graph`] (tensors, the tape, forward ops), [`autograd`] (backward, `grad`,
 //! gradcheck) and [`nn`] (layers, losses, optimizers, data, weight files).
 
+pub mod demo;
+
 pub use tapegrad_autograd as autograd;
 pub use tapegrad_graph as graph;
 pub use tapegrad_nn as nn;

@@ -1,0 +1,183 @@
+//! Parameters live outside any graph, in a [`ParamStore`] keyed by `slotmap` keys, each with a
+//! dotted name; every training step binds them into that step's graph as leaves.
+
+use crate::error::{Error, Result};
+use slotmap::{new_key_type, SecondaryMap, SlotMap};
+use tapegrad_autograd::Gradients;
+use tapegrad_graph::{Float, Graph, Tensor, Var};
+
+new_key_type! {
+    /// A parameter's key in its [`ParamStore`].
+    pub struct ParamId;
+}
+
+/// One parameter: its name, value, accumulated gradient and whether it is frozen.
+#[derive(Clone, Debug)]
+pub struct Param<F: Float> {
+    /// The dotted name, e.g. `layers.0.weight`; weight files use it.
+    pub name: String,
+    /// The current value.
+    pub value: Tensor<F>,
+    /// The gradient accumulated by [`ParamStore::accumulate`] since the last
+    /// [`ParamStore::zero_grad`].
+    pub grad: Option<Tensor<F>>,
+    /// A frozen parameter is bound as a constant: it gets no gradient and optimizers skip it.
+    pub frozen: bool,
+}
+
+/// Every parameter of a model.
+///
+/// ```
+/// use tapegrad_graph::{Graph, Tensor};
+/// use tapegrad_autograd::Backward;
+/// use tapegrad_nn::ParamStore;
+/// let mut store = ParamStore::new();
+/// let w = store.add("w", Tensor::scalar(3.0))?;
+/// let g = Graph::new();
+/// let bound = store.bind(&g);
+/// let loss = bound.var(w) * bound.var(w);
+/// store.accumulate(&bound, &loss.backward());
+/// assert_eq!(store[w].grad.as_ref().unwrap().item(), 6.0);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ParamStore<F: Float = f64> {
+    params: SlotMap<ParamId, Param<F>>,
+}
+
+impl<F: Float> ParamStore<F> {
+    /// An empty store.
+    pub fn new() -> Self {
+        ParamStore { params: SlotMap::with_key() }
+    }
+    /// Adds a parameter; names must be unique.
+    pub fn add(&mut self, name: impl Into<String>, value: Tensor<F>) -> Result<ParamId> {
+        let name = name.into();
+        if self.find(&name).is_some() {
+            return Err(Error::DuplicateName(name));
+        }
+        Ok(self.params.insert(Param { name, value, grad: None, frozen: false }))
+    }
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+    /// The total number of scalar elements over every parameter.
+    pub fn numel(&self) -> usize {
+        self.params.values().map(|p| p.value.numel()).sum()
+    }
+    /// The parameter named `name`.
+    pub fn find(&self, name: &str) -> Option<ParamId> {
+        self.params.iter().find(|(_, p)| p.name == name).map(|(id, _)| id)
+    }
+    /// A parameter, if `id` is in this store.
+    pub fn get(&self, id: ParamId) -> Option<&Param<F>> {
+        self.params.get(id)
+    }
+    /// A parameter, for writing.
+    pub fn get_mut(&mut self, id: ParamId) -> Option<&mut Param<F>> {
+        self.params.get_mut(id)
+    }
+    /// Every parameter in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (ParamId, &Param<F>)> {
+        self.params.iter()
+    }
+    /// Every parameter in insertion order, for writing.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (ParamId, &mut Param<F>)> {
+        self.params.iter_mut()
+    }
+    /// Replaces a parameter's value with one of the same shape.
+    pub fn set_value(&mut self, id: ParamId, value: Tensor<F>) -> Result<()> {
+        let p = self.params.get_mut(id).ok_or(Error::InvalidArgument {
+            what: "ParamStore::set_value",
+            message: "the parameter is not in this store".into(),
+        })?;
+        if p.value.shape() != value.shape() {
+            return Err(Error::ParamShape {
+                name: p.name.clone(),
+                expected: p.value.shape().clone(),
+                found: value.shape().clone(),
+            });
+        }
+        p.value = value;
+        Ok(())
+    }
+    /// Freezes or unfreezes a parameter.
+    pub fn set_frozen(&mut self, id: ParamId, frozen: bool) {
+        if let Some(p) = self.params.get_mut(id) {
+            p.frozen = frozen;
+        }
+    }
+    /// Binds every parameter into `graph` as a leaf (frozen ones as constants). The values are
+    /// shared with the store, not copied.
+    pub fn bind<'g>(&self, graph: &'g Graph<F>) -> Bound<'g, F> {
+        let mut vars = SecondaryMap::with_capacity(self.params.len());
+        for (id, p) in &self.params {
+            let var = if p.frozen { graph.constant(p.value.clone()) } else { graph.var(p.value.clone()) };
+            vars.insert(id, var);
+        }
+        Bound { vars }
+    }
+    /// Adds each parameter's gradient from one backward pass to its accumulated gradient, so
+    /// several passes (micro-batches) can add up before an optimizer step.
+    pub fn accumulate(&mut self, bound: &Bound<'_, F>, grads: &Gradients<F>) {
+        for (id, p) in &mut self.params {
+            if p.frozen {
+                continue;
+            }
+            let Some(var) = bound.vars.get(id) else { continue };
+            let Some(g) = grads.get(*var) else { continue };
+            match &mut p.grad {
+                Some(acc) => {
+                    for (a, b) in acc.data_mut().iter_mut().zip(g.data()) {
+                        *a += *b;
+                    }
+                }
+                None => p.grad = Some(g),
+            }
+        }
+    }
+    /// Forgets every accumulated gradient.
+    pub fn zero_grad(&mut self) {
+        for p in self.params.values_mut() {
+            p.grad = None;
+        }
+    }
+}
+
+impl<F: Float> std::ops::Index<ParamId> for ParamStore<F> {
+    type Output = Param<F>;
+    /// # Panics
+    /// When `id` is not in this store.
+    fn index(&self, id: ParamId) -> &Param<F> {
+        &self.params[id]
+    }
+}
+
+/// The parameters of a store bound into one graph: the `Var` of each.
+#[derive(Clone)]
+pub struct Bound<'g, F: Float> {
+    vars: SecondaryMap<ParamId, Var<'g, F>>,
+}
+
+impl<'g, F: Float> Bound<'g, F> {
+    /// The leaf bound for parameter `id`.
+    ///
+    /// # Panics
+    /// When `id` was not in the store when it was bound.
+    #[inline]
+    pub fn var(&self, id: ParamId) -> Var<'g, F> {
+        match self.vars.get(id) {
+            Some(v) => *v,
+            None => panic!("parameter {id:?} was not in the store when it was bound"),
+        }
+    }
+    /// The leaf bound for `id`, if any.
+    pub fn get(&self, id: ParamId) -> Option<Var<'g, F>> {
+        self.vars.get(id).copied()
+    }
+}
