@@ -34,7 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     for k in 0..100 {
         let report = if tensor { demo.step_tensor(&mut graph)? } else { demo.step_scalar(&mut graph)? };
-        println!("step {k} loss {:.6}, accuracy {:.1}%  ({} nodes)", report.loss, report.accuracy * 100.0, report.nodes);
+        println!(
+            "step {k} loss {:.6}, accuracy {:.1}%  ({} nodes)",
+            report.loss,
+            report.accuracy * 100.0,
+            report.nodes
+        );
         losses.push(report.loss);
         accuracies.push(report.accuracy);
         if report.accuracy == 1.0 && first_perfect.is_none() {
@@ -44,7 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_step = started.elapsed().as_secs_f64() / 100.0;
     let final_accuracy = accuracies.last().copied().unwrap_or(0.0);
     match first_perfect {
-        Some(k) => println!("\n100% training accuracy first at step {k}; final accuracy {:.1}%", final_accuracy * 100.0),
+        Some(k) => {
+            println!("\n100% training accuracy first at step {k}; final accuracy {:.1}%", final_accuracy * 100.0)
+        }
         None => println!("\nfinal accuracy {:.1}% (never 100%)", final_accuracy * 100.0),
     }
     println!("time per step (forward + backward + SGD): {:.3} ms", per_step * 1e3);
@@ -52,7 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = plots::out_dir();
     let points: Vec<[f64; 2]> = (0..demo.data.len()).map(|i| [demo.data.row(i)[0], demo.data.row(i)[1]]).collect();
     let boundary = out.join("micrograd_boundary.svg");
-    plots::decision_boundary(&boundary, "decision boundary after 100 steps", &points, &demo.data.y, |x, y| demo.score([x, y]))?;
+    plots::decision_boundary(&boundary, "decision boundary after 100 steps", &points, &demo.data.y, |x, y| {
+        demo.score([x, y])
+    })?;
     let curve = out.join("micrograd_training.svg");
     plots::training_curve(&curve, "micrograd demo: loss and accuracy", &losses, &accuracies)?;
     let neuron = out.join("micrograd_neuron.dot");

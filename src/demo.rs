@@ -64,14 +64,16 @@ impl<F: Float> MoonsDemo<F> {
         graph.clear();
         let g = &*graph;
         let params = self.store.bind(g);
+        let model = self.model.bind(&params);
         let scores: Vec<Var<'_, F>> = (0..self.data.len())
             .map(|i| {
                 let inputs: Vec<_> = self.data.row(i).iter().map(|&v| g.constant_scalar(v)).collect();
-                self.model.forward_one(&params, &inputs)
+                model.forward(&inputs)[0]
             })
             .collect();
         let data_loss = loss::hinge_scalars(&scores, &self.labels)?;
-        let squares: Vec<_> = Module::<F>::parameters(&self.model).iter().map(|&p| params.var(p) * params.var(p)).collect();
+        let squares: Vec<_> =
+            Module::<F>::parameters(&self.model).iter().map(|&p| params.var(p) * params.var(p)).collect();
         let reg_loss = g.constant_scalar(F::from_f64(ALPHA)) * loss::sum_scalars(g, &squares);
         let total = data_loss + reg_loss;
         let accuracy = accuracy(scores.iter().map(|s| s.item()), &self.labels);
@@ -100,7 +102,8 @@ impl<F: Float> MoonsDemo<F> {
         }
         let labels = g.constant(Tensor::from_vec(self.labels.clone(), [self.labels.len(), 1])?);
         let data_loss = loss::hinge(act, labels)?;
-        let reg = layers.iter().map(|(w, b)| w.square().sum() + b.square().sum()).reduce(|a, b| a + b).expect("three layers");
+        let reg =
+            layers.iter().map(|(w, b)| w.square().sum() + b.square().sum()).reduce(|a, b| a + b).expect("three layers");
         let total = data_loss + reg * F::from_f64(ALPHA);
         let accuracy = accuracy(act.value().data().iter().copied(), &self.labels);
         let report = StepReport { loss: total.item(), accuracy, nodes: g.len() };

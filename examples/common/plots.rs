@@ -44,7 +44,8 @@ pub fn decision_boundary(
     let cells = (0..steps).flat_map(|i| (0..steps).map(move |j| (i, j)));
     chart.draw_series(cells.map(|(i, j)| {
         let (x, y) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
-        let color = if score(x + dx / 2.0, y + dy / 2.0) > 0.0 { RGBColor(255, 214, 170) } else { RGBColor(180, 205, 240) };
+        let color =
+            if score(x + dx / 2.0, y + dy / 2.0) > 0.0 { RGBColor(255, 214, 170) } else { RGBColor(180, 205, 240) };
         Rectangle::new([(x, y), (x + dx, y + dy)], color.filled())
     }))?;
     chart.draw_series(points.iter().zip(classes).map(|(p, &c)| {
@@ -56,7 +57,12 @@ pub fn decision_boundary(
 }
 
 /// Loss (left axis) and accuracy in percent (right axis) per step, as an SVG.
-pub fn training_curve(path: &Path, title: &str, losses: &[f64], accuracies: &[f64]) -> Result<(), Box<dyn std::error::Error>> {
+pub fn training_curve(
+    path: &Path,
+    title: &str,
+    losses: &[f64],
+    accuracies: &[f64],
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (640, 400)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_loss = losses.iter().cloned().fold(0.0, f64::max) * 1.05;
@@ -76,7 +82,10 @@ pub fn training_curve(path: &Path, title: &str, losses: &[f64], accuracies: &[f6
         .label("loss")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart
-        .draw_secondary_series(LineSeries::new(accuracies.iter().enumerate().map(|(i, &a)| (i as f64, a * 100.0)), &BLUE))?
+        .draw_secondary_series(LineSeries::new(
+            accuracies.iter().enumerate().map(|(i, &a)| (i as f64, a * 100.0)),
+            &BLUE,
+        ))?
         .label("accuracy")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;

@@ -136,6 +136,11 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
             continue;
         }
         let node = tape.node(i);
+        if let (Value::Scalar(_), true) = (node.value(), grads.scalars[i as usize] == F::ZERO) {
+            if pass_zero_gradient(&tape, node.op(), &mut grads.reached) {
+                continue;
+            }
+        }
         let scalar_path = match (node.op(), node.value()) {
             (&Op::Unary(k, x), Value::Scalar(y)) => match tape.node(x).value() {
                 Value::Scalar(xv) => {
@@ -179,6 +184,27 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         }
     }
     grads
+}
+
+/// A scalar node whose gradient is exactly 0 gives its inputs nothing to add, so they are only
+/// marked as reached (the skipped work is most of a step once a hinge or ReLU saturates).
+/// Returns false for ops this does not cover.
+#[inline(always)]
+fn pass_zero_gradient<F: Float>(tape: &Tape<F>, op: &Op<F>, reached: &mut [bool]) -> bool {
+    let mut mark = |x: NodeId| {
+        if tape.requires_grad(x) {
+            reached[x as usize] = true;
+        }
+    };
+    match *op {
+        Op::Unary(_, x) | Op::Param(_, x, _) => mark(x),
+        Op::Binary(_, a, b) => {
+            mark(a);
+            mark(b);
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {

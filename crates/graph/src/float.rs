@@ -74,10 +74,11 @@ pub trait Float:
     fn is_nan(self) -> bool;
     /// True when the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
-    /// `c = alpha·op(a)·op(b) + beta·c` on strided row/column layouts (see `matrixmultiply`).
+    /// `c = a·b` on strided layouts (row stride, column stride, in elements), overwriting `c`.
     ///
     /// # Safety
-    /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices.
+    /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
+    /// must not overlap `a` or `b`.
     #[allow(clippy::too_many_arguments)]
     #[doc(hidden)]
     unsafe fn gemm(
@@ -97,7 +98,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $erf:path, $gemm:path) => {
+    ($t:ident, $erf:path) => {
         impl Float for $t {
             const NAME: &'static str = stringify!($t);
             const ZERO: Self = 0.0;
@@ -182,12 +183,35 @@ macro_rules! impl_float {
                 rsc: isize,
                 csc: isize,
             ) {
-                // SAFETY: forwarded from the caller's contract.
-                unsafe { $gemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc) }
+                let parallelism = crate::threads::parallelism_for(m * k * n);
+                // SAFETY: forwarded from the caller's contract; `read_dst = false` overwrites `c`.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        c,
+                        csc,
+                        rsc,
+                        false,
+                        a,
+                        csa,
+                        rsa,
+                        b,
+                        csb,
+                        rsb,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        parallelism,
+                    )
+                }
             }
         }
     };
 }
 
-impl_float!(f32, libm::erff, matrixmultiply::sgemm);
-impl_float!(f64, libm::erf, matrixmultiply::dgemm);
+impl_float!(f32, libm::erff);
+impl_float!(f64, libm::erf);

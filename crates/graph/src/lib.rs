@@ -29,6 +29,7 @@ pub mod op;
 mod ops;
 mod shape;
 mod tensor;
+mod threads;
 mod var;
 
 pub use error::{Error, Result};
@@ -38,4 +39,5 @@ pub use op::NodeId;
 pub use ops::{map_unary, zip_binary};
 pub use shape::Shape;
 pub use tensor::{Indices, Tensor};
+pub use threads::{num_threads, set_num_threads};
 pub use var::{IntoVar, Var};

@@ -40,6 +40,6 @@ pub mod optim;
 mod params;
 
 pub use error::{Error, Result};
-pub use micrograd::{Layer, Mlp, Neuron};
+pub use micrograd::{BoundMlp, Layer, Mlp, Neuron};
 pub use module::{Forward, Module};
 pub use params::{Bound, Param, ParamId, ParamStore};

@@ -23,7 +23,11 @@ pub fn hinge_scalars<'g, F: Float>(scores: &[Var<'g, F>], labels: &[F]) -> Resul
         });
     }
     let g = scores[0].graph();
-    let losses: Vec<_> = scores.iter().zip(labels).map(|(s, &y)| (g.constant_scalar(F::ONE) + g.constant_scalar(-y) * *s).relu()).collect();
+    let losses: Vec<_> = scores
+        .iter()
+        .zip(labels)
+        .map(|(s, &y)| (g.constant_scalar(F::ONE) + g.constant_scalar(-y) * *s).relu())
+        .collect();
     Ok(sum_scalars(g, &losses) * (F::ONE / F::from_usize(losses.len())))
 }
 

@@ -1,5 +1,5 @@
 //! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, backed by
-//! the `matrixmultiply` GEMM (strided, so transposed operands are read without a copy).
+//! the `gemm` crate (strided, so transposed operands are read without a copy).
 
 use super::walk::{broadcast_strides, walk};
 use super::Tensor;
@@ -79,23 +79,35 @@ impl<F: Float> Tensor<F> {
             let mut c_offset = 0;
             walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| {
                 let c = &mut out[c_offset..c_offset + m * n];
-                // SAFETY: the offsets and strides stay within `a`, `b` and `c` by construction:
-                // each batch slice holds exactly the matrices described by (m, k, n) and the strides.
-                unsafe {
-                    F::gemm(
-                        m,
-                        k,
-                        n,
-                        a[ia..].as_ptr(),
-                        rsa,
-                        csa,
-                        b[ib..].as_ptr(),
-                        rsb,
-                        csb,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
+                if m * k * n <= SMALL_PRODUCT {
+                    small_matmul(
+                        (m, k, n),
+                        &a[ia..],
+                        (rsa as usize, csa as usize),
+                        &b[ib..],
+                        (rsb as usize, csb as usize),
+                        c,
                     );
+                } else {
+                    // SAFETY: the offsets and strides stay within `a`, `b` and `c` by
+                    // construction: each batch slice holds exactly the matrices described by
+                    // (m, k, n) and the strides, and `c` is a separate buffer.
+                    unsafe {
+                        F::gemm(
+                            m,
+                            k,
+                            n,
+                            a[ia..].as_ptr(),
+                            rsa,
+                            csa,
+                            b[ib..].as_ptr(),
+                            rsb,
+                            csb,
+                            c.as_mut_ptr(),
+                            n as isize,
+                            1,
+                        );
+                    }
                 }
                 c_offset += m * n;
             });
@@ -104,5 +116,29 @@ impl<F: Float> Tensor<F> {
         dims.push(m);
         dims.push(n);
         Ok(Tensor::from_parts(out, Shape(dims)))
+    }
+}
+
+/// Products up to this many multiply-adds use [`small_matmul`]: for them the GEMM's packing
+/// and dispatch cost more than the arithmetic.
+const SMALL_PRODUCT: usize = 16 * 1024;
+
+/// `c = a·b` by plain loops over strided `a` (m×k) and `b` (k×n) into row-major `c`.
+fn small_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: &[F],
+    (rsa, csa): (usize, usize),
+    b: &[F],
+    (rsb, csb): (usize, usize),
+    c: &mut [F],
+) {
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        for p in 0..k {
+            let aip = a[i * rsa + p * csa];
+            for (j, out) in row.iter_mut().enumerate() {
+                *out += aip * b[p * rsb + j * csb];
+            }
+        }
     }
 }

@@ -40,7 +40,10 @@ pub fn one_hot<F: Float>(labels: &[usize], classes: usize) -> Result<Tensor<F>> 
     let mut data = vec![F::ZERO; labels.len() * classes];
     for (i, &c) in labels.iter().enumerate() {
         if c >= classes {
-            return Err(Error::InvalidArgument { what: "one_hot", message: format!("label {c} at row {i} is not below {classes}") });
+            return Err(Error::InvalidArgument {
+                what: "one_hot",
+                message: format!("label {c} at row {i} is not below {classes}"),
+            });
         }
         data[i * classes + c] = F::ONE;
     }
@@ -61,7 +64,10 @@ impl<F: Float> Standardizer<F> {
     /// Fits the statistics of the columns of a `[n, features]` tensor.
     pub fn fit(x: &Tensor<F>) -> Result<Self> {
         if x.ndim() != 2 || x.dims()[0] == 0 {
-            return Err(Error::InvalidArgument { what: "Standardizer::fit", message: format!("needs a non-empty [n, features] tensor, got {}", x.shape()) });
+            return Err(Error::InvalidArgument {
+                what: "Standardizer::fit",
+                message: format!("needs a non-empty [n, features] tensor, got {}", x.shape()),
+            });
         }
         let (n, d) = (x.dims()[0], x.dims()[1]);
         let count = F::from_usize(n);
@@ -84,9 +90,16 @@ impl<F: Float> Standardizer<F> {
     pub fn transform(&self, x: &Tensor<F>) -> Result<Tensor<F>> {
         let d = self.mean.len();
         if x.ndim() != 2 || x.dims()[1] != d {
-            return Err(Error::InvalidArgument { what: "Standardizer::transform", message: format!("fitted on {d} features, got {}", x.shape()) });
+            return Err(Error::InvalidArgument {
+                what: "Standardizer::transform",
+                message: format!("fitted on {d} features, got {}", x.shape()),
+            });
         }
-        let data = x.data().chunks(d).flat_map(|row| row.iter().zip(&self.mean).zip(&self.std).map(|((&v, &m), &s)| (v - m) / s)).collect();
+        let data = x
+            .data()
+            .chunks(d)
+            .flat_map(|row| row.iter().zip(&self.mean).zip(&self.std).map(|((&v, &m), &s)| (v - m) / s))
+            .collect();
         Ok(Tensor::from_vec(data, x.shape().clone())?)
     }
 }

@@ -18,7 +18,8 @@ pub struct CsvOptions {
 /// Reads a numeric CSV file into a [`Dataset`].
 pub fn load_csv<F: Float>(path: impl AsRef<std::path::Path>, options: &CsvOptions) -> Result<Dataset<F>> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
     parse_csv(&text, &path.display().to_string(), options)
 }
 
@@ -64,7 +65,8 @@ pub fn parse_csv<F: Float>(text: &str, source: &str, options: &CsvOptions) -> Re
                 })?;
                 labels.push(label);
             } else {
-                let value: f64 = cell.parse().map_err(|_| error(line, format!("column {} is `{cell}`, not a number", col + 1)))?;
+                let value: f64 =
+                    cell.parse().map_err(|_| error(line, format!("column {} is `{cell}`, not a number", col + 1)))?;
                 features.push(F::from_f64(value));
             }
         }

@@ -27,7 +27,12 @@ impl<F: Float> Dataset<F> {
         if x.ndim() != 2 || x.dims()[0] != y.len() {
             return Err(Error::InvalidArgument {
                 what: "Dataset::new",
-                message: format!("features of shape {} for {} labels; expected [{}, features]", x.shape(), y.len(), y.len()),
+                message: format!(
+                    "features of shape {} for {} labels; expected [{}, features]",
+                    x.shape(),
+                    y.len(),
+                    y.len()
+                ),
             });
         }
         Ok(Dataset { x, y })

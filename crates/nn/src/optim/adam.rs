@@ -13,13 +13,7 @@ pub struct Moments<F> {
     v: Vec<F>,
 }
 
-fn adam_update<F: Float>(
-    p: &mut [F],
-    grad: &[F],
-    s: &mut Moments<F>,
-    (lr, beta1, beta2, eps): (F, F, F, F),
-    l2: F,
-) {
+fn adam_update<F: Float>(p: &mut [F], grad: &[F], s: &mut Moments<F>, (lr, beta1, beta2, eps): (F, F, F, F), l2: F) {
     s.step += 1;
     let bias1 = F::ONE - beta1.powf(F::from_f64(s.step as f64));
     let bias2 = F::ONE - beta2.powf(F::from_f64(s.step as f64));
@@ -58,7 +52,13 @@ impl<F: Float> Default for Adam<F> {
 impl<F: Float> Adam<F> {
     /// Adam with learning rate `lr` and PyTorch's other defaults.
     pub fn new(lr: F) -> Self {
-        Adam { lr, betas: (F::from_f64(0.9), F::from_f64(0.999)), eps: F::from_f64(1e-8), weight_decay: F::ZERO, state: SecondaryMap::new() }
+        Adam {
+            lr,
+            betas: (F::from_f64(0.9), F::from_f64(0.999)),
+            eps: F::from_f64(1e-8),
+            weight_decay: F::ZERO,
+            state: SecondaryMap::new(),
+        }
     }
     /// The moment decay rates (β₁, β₂).
     pub fn betas(mut self, beta1: F, beta2: F) -> Self {

@@ -6,7 +6,8 @@ use tapegrad_graph::Float;
 /// Scales every gradient so their joint L2 norm is at most `max_norm` (PyTorch's
 /// `clip_grad_norm_`, with its 1e-6 guard); returns the norm before clipping.
 pub fn clip_grad_norm<F: Float>(store: &mut ParamStore<F>, max_norm: F) -> F {
-    let total: F = store.iter().filter_map(|(_, p)| p.grad.as_ref()).flat_map(|g| g.data().iter().map(|&v| v * v)).sum();
+    let total: F =
+        store.iter().filter_map(|(_, p)| p.grad.as_ref()).flat_map(|g| g.data().iter().map(|&v| v * v)).sum();
     let norm = total.sqrt();
     let coef = max_norm / (norm + F::from_f64(1e-6));
     if coef < F::ONE {

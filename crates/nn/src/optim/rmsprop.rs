@@ -75,7 +75,8 @@ impl<F: Float> RmsProp<F> {
 impl<F: Float> Optimizer<F> for RmsProp<F> {
     fn step(&mut self, store: &mut ParamStore<F>) {
         let RmsProp { lr, alpha, eps, weight_decay, momentum, centered, .. } = *self;
-        let init = |n| RmsState { square_avg: vec![F::ZERO; n], grad_avg: vec![F::ZERO; n], momentum: vec![F::ZERO; n] };
+        let init =
+            |n| RmsState { square_avg: vec![F::ZERO; n], grad_avg: vec![F::ZERO; n], momentum: vec![F::ZERO; n] };
         for_each_param(store, &mut self.state, init, |p, grad, s| {
             for i in 0..p.len() {
                 let g = grad[i] + weight_decay * p[i];

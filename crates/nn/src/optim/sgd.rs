@@ -26,7 +26,14 @@ pub struct Sgd<F: Float> {
 impl<F: Float> Sgd<F> {
     /// Plain SGD with learning rate `lr`.
     pub fn new(lr: F) -> Self {
-        Sgd { lr, momentum: F::ZERO, dampening: F::ZERO, nesterov: false, weight_decay: F::ZERO, buffers: SecondaryMap::new() }
+        Sgd {
+            lr,
+            momentum: F::ZERO,
+            dampening: F::ZERO,
+            nesterov: false,
+            weight_decay: F::ZERO,
+            buffers: SecondaryMap::new(),
+        }
     }
     /// Momentum factor μ (default 0).
     pub fn momentum(mut self, momentum: F) -> Self {
@@ -53,21 +60,26 @@ impl<F: Float> Sgd<F> {
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step(&mut self, store: &mut ParamStore<F>) {
         let Sgd { lr, momentum, dampening, nesterov, weight_decay, .. } = *self;
-        for_each_param(store, &mut self.buffers, |_| Vec::new(), |p, grad, buf| {
-            let first = buf.is_empty();
-            for i in 0..p.len() {
-                let mut d = grad[i] + weight_decay * p[i];
-                if momentum != F::ZERO {
-                    if first {
-                        buf.push(d);
-                    } else {
-                        buf[i] = momentum * buf[i] + (F::ONE - dampening) * d;
+        for_each_param(
+            store,
+            &mut self.buffers,
+            |_| Vec::new(),
+            |p, grad, buf| {
+                let first = buf.is_empty();
+                for i in 0..p.len() {
+                    let mut d = grad[i] + weight_decay * p[i];
+                    if momentum != F::ZERO {
+                        if first {
+                            buf.push(d);
+                        } else {
+                            buf[i] = momentum * buf[i] + (F::ONE - dampening) * d;
+                        }
+                        d = if nesterov { d + momentum * buf[i] } else { buf[i] };
                     }
-                    d = if nesterov { d + momentum * buf[i] } else { buf[i] };
+                    p[i] -= lr * d;
                 }
-                p[i] -= lr * d;
-            }
-        });
+            },
+        );
     }
     fn lr(&self) -> F {
         self.lr

@@ -1,0 +1,38 @@
+//! How many threads the matrix product may use.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Products smaller than this many multiply-adds run on one thread: below it, waking other
+/// threads costs more than it saves.
+const PARALLEL_WORK: usize = 1 << 18;
+
+/// Sets the number of threads matrix products use (`1` for single-threaded runs; `0` restores
+/// the default, the number of CPUs available).
+///
+/// ```
+/// tapegrad_graph::set_num_threads(1);
+/// assert_eq!(tapegrad_graph::num_threads(), 1);
+/// tapegrad_graph::set_num_threads(0);
+/// ```
+pub fn set_num_threads(threads: usize) {
+    THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// The number of threads matrix products use.
+pub fn num_threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+pub(crate) fn parallelism_for(work: usize) -> gemm::Parallelism {
+    let threads = num_threads();
+    if threads > 1 && work >= PARALLEL_WORK {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    }
+}
