@@ -137,7 +137,7 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         }
         let node = tape.node(i);
         if let (Value::Scalar(_), true) = (node.value(), grads.scalars[i as usize] == F::ZERO) {
-            if pass_zero_gradient(&tape, node.op(), &mut grads.reached) {
+            if pass_zero_gradient(node.op(), &mut grads.reached) {
                 continue;
             }
         }
@@ -158,11 +158,10 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
                 }
                 Value::Tensor(_) => false,
             },
-            (&Op::Binary(k, a, b), Value::Scalar(y)) => {
+            (&Op::Binary(k, a, b, need), Value::Scalar(y)) => {
                 let (na, nb) = (tape.node(a), tape.node(b));
                 match (na.value(), nb.value()) {
                     (Value::Scalar(av), Value::Scalar(bv)) => {
-                        let need = [na.requires_grad(), nb.requires_grad()];
                         let g = grads.scalars[i as usize];
                         let [da, db] = rules::elementwise::binary(k, &av, &bv, &y, &g, need);
                         if let Some(da) = da {
@@ -190,17 +189,12 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
 /// marked as reached (the skipped work is most of a step once a hinge or ReLU saturates).
 /// Returns false for ops this does not cover.
 #[inline(always)]
-fn pass_zero_gradient<F: Float>(tape: &Tape<F>, op: &Op<F>, reached: &mut [bool]) -> bool {
-    let mut mark = |x: NodeId| {
-        if tape.requires_grad(x) {
-            reached[x as usize] = true;
-        }
-    };
+fn pass_zero_gradient<F: Float>(op: &Op<F>, reached: &mut [bool]) -> bool {
     match *op {
-        Op::Unary(_, x) | Op::Param(_, x, _) => mark(x),
-        Op::Binary(_, a, b) => {
-            mark(a);
-            mark(b);
+        Op::Unary(_, x) | Op::Param(_, x, _) => reached[x as usize] = true,
+        Op::Binary(_, a, b, need) => {
+            reached[a as usize] |= need[0];
+            reached[b as usize] |= need[1];
         }
         _ => return false,
     }

@@ -156,8 +156,9 @@ pub enum Op<F> {
     Unary(UnaryOp, NodeId),
     /// An elementwise op of one input and a constant.
     Param(ParamOp, NodeId, F),
-    /// An elementwise op of two inputs.
-    Binary(BinaryOp, NodeId, NodeId),
+    /// An elementwise op of two inputs, with whether each input requires grad (kept here so
+    /// the backward sweep need not look the inputs up to know).
+    Binary(BinaryOp, NodeId, NodeId, [bool; 2]),
     /// clamp to `[min, max]`.
     Clamp(NodeId, Box<(F, F)>),
     /// A reduction over `axes`.
@@ -218,7 +219,7 @@ impl<F: Float> Op<F> {
             Op::Constant => "constant",
             Op::Unary(k, _) => k.name(),
             Op::Param(k, _, _) => k.name(),
-            Op::Binary(k, _, _) => k.name(),
+            Op::Binary(k, ..) => k.name(),
             Op::Reduce(k, _, _) => k.name(),
             other => other.structural().map_or("leaf", StructuralOp::name),
         }
@@ -278,7 +279,7 @@ impl<F: Float> Op<F> {
             | Op::IndexAdd(x, _)
             | Op::Gather(x, _)
             | Op::ScatterAdd(x, _) => smallvec::smallvec![*x],
-            Op::Binary(_, a, b) | Op::Matmul(a, b) => smallvec::smallvec![*a, *b],
+            Op::Binary(_, a, b, _) | Op::Matmul(a, b) => smallvec::smallvec![*a, *b],
             Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
             Op::Concat(args) => args.0.iter().copied().collect(),
         }

@@ -28,7 +28,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>>(
         Op::Leaf | Op::Constant => SmallVec::new(),
         Op::Unary(k, _) => one(elementwise::unary(*k, &x[0], y, g)),
         Op::Param(k, _, p) => one(elementwise::param(*k, *p, &x[0], g)),
-        Op::Binary(k, _, _) => {
+        Op::Binary(k, ..) => {
             let [da, db] = elementwise::binary(*k, &x[0], &x[1], y, g, [need[0], need[1]]);
             two([da.map(|d| d.sum_to(&x[0].shape())), db.map(|d| d.sum_to(&x[1].shape()))])
         }

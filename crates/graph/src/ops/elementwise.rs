@@ -58,34 +58,50 @@ impl<'g, F: Float> Var<'g, F> {
     /// fast path; everything else goes through the tensor kernels.
     #[inline(always)]
     pub fn try_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
+        match self.scalar_binary(op, rhs) {
+            Some(v) => Ok(v),
+            None => self.binary_tensor(op, rhs),
+        }
+    }
+
+    /// The scalar fast path of a binary op, or `None` when an operand is a tensor (or on
+    /// another graph).
+    #[inline(always)]
+    fn scalar_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Option<Var<'g, F>> {
         let graph = self.graph();
         let (a, b) = (self.id(), rhs.id());
-        if std::ptr::eq(graph, rhs.graph()) {
-            if let Ok(mut tape) = graph.tape.try_borrow_mut() {
-                if let (Value::Scalar(x), Value::Scalar(y)) = (tape.value(a), tape.value(b)) {
-                    let rg = graph.is_recording() && (tape.requires_grad(a) || tape.requires_grad(b));
-                    let record = if rg { Op::Binary(op, a, b) } else { Op::Constant };
-                    return Ok(Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(x, y)))));
-                }
-            }
+        if !std::ptr::eq(graph, rhs.graph()) {
+            return None;
         }
-        self.binary_tensor(op, rhs)
+        let mut tape = graph.tape.try_borrow_mut().ok()?;
+        let (Value::Scalar(x), Value::Scalar(y)) = (tape.value(a), tape.value(b)) else { return None };
+        let need = [tape.requires_grad(a), tape.requires_grad(b)];
+        let record =
+            if graph.is_recording() && (need[0] || need[1]) { Op::Binary(op, a, b, need) } else { Op::Constant };
+        Some(Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(x, y)))))
     }
 
     #[inline(never)]
     fn binary_tensor(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
         self.same_graph(rhs, op.name())?;
         let (a, b) = (self.id(), rhs.id());
-        Var::record_with(self.graph(), &[self, rhs], Op::Binary(op, a, b), |t| {
+        let need = {
+            let tape = self.graph().tape();
+            [tape.requires_grad(a), tape.requires_grad(b)]
+        };
+        Var::record_with(self.graph(), &[self, rhs], Op::Binary(op, a, b, need), |t| {
             zip_binary(op, &t.tensor(a), &t.tensor(b))
         })
     }
 
     /// Records a binary op, panicking with the error's message on incompatible shapes.
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub fn binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Var<'g, F> {
-        expect_op(self.try_binary(op, rhs))
+        match self.scalar_binary(op, rhs) {
+            Some(v) => v,
+            None => expect_op(self.binary_tensor(op, rhs)),
+        }
     }
 
     /// `self + rhs` with broadcasting, or a shape error.
