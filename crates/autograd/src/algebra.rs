@@ -312,9 +312,7 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         kernel(self.try_sum_axes(&axes, true))
     }
     fn matmul_t(&self, ta: bool, b: &Self, tb: bool) -> Self {
-        let a = if ta { self.t() } else { *self };
-        let b = if tb { b.t() } else { *b };
-        a.matmul(b)
+        Var::matmul_t(*self, ta, *b, tb)
     }
     fn slice(&self, axis: usize, start: usize, end: usize) -> Self {
         Var::slice(*self, axis as isize, start, end)

@@ -110,6 +110,11 @@ pub fn registry() -> Vec<OpCase> {
         case("log_softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[3, 2]]], |_, v| v[0].log_softmax(0)),
         case("matmul", Any, &[&[&[2, 3], &[3, 4]], &[&[1, 3], &[3, 1]]], |_, v| v[0].matmul(v[1])),
         case("matmul_batched", Any, &[&[&[2, 2, 3], &[2, 3, 2]], &[&[2, 2, 3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
+        case("matmul_t", Any, &[&[&[3, 2], &[4, 3]], &[&[2, 3, 2], &[4, 3]]], |_, v| v[0].matmul_t(true, v[1], true)),
+        case("matmul_t_rhs", Any, &[&[&[2, 3], &[4, 3]]], |_, v| v[0].matmul_t(false, v[1], true)),
+        case("matmul_t_lhs", Any, &[&[&[3, 2], &[3, 4]], &[&[2, 3, 2], &[3, 4]]], |_, v| {
+            v[0].matmul_t(true, v[1], false)
+        }),
         case("matmul_vector", Any, &[&[&[2, 3], &[3]], &[&[3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
         case("reshape", Any, &[&[&[2, 3]]], |_, v| v[0].reshape([3, 2]).exp()),
         case("permute", Any, &[&[&[2, 3, 4]]], |_, v| v[0].permute(&[2, 0, 1]).sin()),

@@ -163,8 +163,9 @@ pub enum Op<F> {
     Clamp(NodeId, Box<(F, F)>),
     /// A reduction over `axes`.
     Reduce(ReduceOp, NodeId, Box<Axes>),
-    /// Matrix product of two operands of at least 2 dims.
-    Matmul(NodeId, NodeId),
+    /// Matrix product `op(a)·op(b)` of two operands of at least 2 dims, where `op` transposes
+    /// the last two dims when its flag is set.
+    Matmul(NodeId, NodeId, [bool; 2]),
     /// Reshape to the node's own shape.
     Reshape(NodeId),
     /// Permute dims.
@@ -279,7 +280,7 @@ impl<F: Float> Op<F> {
             | Op::IndexAdd(x, _)
             | Op::Gather(x, _)
             | Op::ScatterAdd(x, _) => smallvec::smallvec![*x],
-            Op::Binary(_, a, b, _) | Op::Matmul(a, b) => smallvec::smallvec![*a, *b],
+            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => smallvec::smallvec![*a, *b],
             Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
             Op::Concat(args) => args.0.iter().copied().collect(),
         }

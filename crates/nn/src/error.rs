@@ -7,10 +7,10 @@ use tapegrad_graph::Shape;
 pub enum Error {
     /// An error from recording an op.
     #[error(transparent)]
-    Graph(#[from] tapegrad_graph::Error),
+    Graph(Box<tapegrad_graph::Error>),
     /// An error from differentiating.
     #[error(transparent)]
-    Autograd(#[from] tapegrad_autograd::Error),
+    Autograd(Box<tapegrad_autograd::Error>),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -86,6 +86,21 @@ pub enum Error {
         /// The shape given.
         found: Shape,
     },
+}
+
+impl From<tapegrad_graph::Error> for Error {
+    fn from(e: tapegrad_graph::Error) -> Self {
+        Error::Graph(Box::new(e))
+    }
+}
+
+impl From<tapegrad_autograd::Error> for Error {
+    fn from(e: tapegrad_autograd::Error) -> Self {
+        match e {
+            tapegrad_autograd::Error::Graph(g) => Error::Graph(Box::new(g)),
+            other => Error::Autograd(Box::new(other)),
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

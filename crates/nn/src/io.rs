@@ -1,1 +1,135 @@
-//! placeholder
+//! Weight files: a [`ParamStore`] saved and loaded as **safetensors** (the `safetensors`
+//! crate), tensors named by the parameters' dotted names, so PyTorch (`safetensors.torch`) and
+//! candle read and write the same files.
+//!
+//! Loading checks every name, shape and element type before it changes anything, and reports
+//! a missing, extra, mis-shaped or corrupt entry as an [`Error`]; it never panics and never
+//! allocates what a header claims (the file is read as it is and every offset is checked).
+
+use crate::error::{Error, Result};
+use crate::params::ParamStore;
+use safetensors::{Dtype, SafeTensors, View};
+use std::borrow::Cow;
+use std::path::Path;
+use tapegrad_graph::{Float, Tensor};
+
+struct Entry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &Entry {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn dtype_of<F: Float>() -> Dtype {
+    if std::mem::size_of::<F>() == 4 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+fn describe(dtype: Dtype, shape: &[usize]) -> String {
+    format!("{} {:?}", format!("{dtype:?}").to_lowercase(), shape)
+}
+
+/// The store as safetensors bytes.
+pub fn to_safetensors_bytes<F: Float>(store: &ParamStore<F>) -> Result<Vec<u8>> {
+    let entries: Vec<(String, Entry)> = store
+        .iter()
+        .map(|(_, p)| {
+            let mut bytes = Vec::with_capacity(p.value.numel() * std::mem::size_of::<F>());
+            for v in p.value.data() {
+                match dtype_of::<F>() {
+                    Dtype::F32 => bytes.extend_from_slice(&(v.to_f64() as f32).to_le_bytes()),
+                    _ => bytes.extend_from_slice(&v.to_f64().to_le_bytes()),
+                }
+            }
+            (p.name.clone(), Entry { dtype: dtype_of::<F>(), shape: p.value.dims().to_vec(), bytes })
+        })
+        .collect();
+    safetensors::serialize(entries.iter().map(|(n, e)| (n.as_str(), e)), None)
+        .map_err(|e| Error::WeightFile { path: "<memory>".into(), message: e.to_string() })
+}
+
+/// Saves the store to `path` as safetensors.
+///
+/// ```
+/// use tapegrad_graph::Tensor;
+/// use tapegrad_nn::{io, ParamStore};
+/// let mut store = ParamStore::<f32>::new();
+/// store.add("layers.0.weight", Tensor::ones([2, 3]))?;
+/// let path = std::env::temp_dir().join("tapegrad-doc-example.safetensors");
+/// io::save_safetensors(&store, &path)?;
+/// let mut fresh = ParamStore::<f32>::new();
+/// fresh.add("layers.0.weight", Tensor::zeros([2, 3]))?;
+/// io::load_safetensors(&mut fresh, &path)?;
+/// assert_eq!(fresh[fresh.find("layers.0.weight").unwrap()].value.to_vec(), vec![1.0; 6]);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn save_safetensors<F: Float>(store: &ParamStore<F>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = to_safetensors_bytes(store)?;
+    std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.display().to_string(), source })
+}
+
+/// Loads every parameter of `store` from a safetensors file: names, shapes and element type
+/// must match exactly, and the file must hold no other tensor.
+pub fn load_safetensors<F: Float>(store: &mut ParamStore<F>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    load_safetensors_bytes(store, &bytes, &path.display().to_string())
+}
+
+/// [`load_safetensors`] from bytes in memory; `source` names them in errors.
+pub fn load_safetensors_bytes<F: Float>(store: &mut ParamStore<F>, bytes: &[u8], source: &str) -> Result<()> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::WeightFile { path: source.into(), message: e.to_string() })?;
+    let expected_dtype = dtype_of::<F>();
+    let mut values = Vec::with_capacity(store.len());
+    for (id, p) in store.iter() {
+        let view =
+            file.tensor(&p.name).map_err(|_| Error::MissingWeight { path: source.into(), name: p.name.clone() })?;
+        if view.dtype() != expected_dtype || view.shape() != p.value.dims() {
+            return Err(Error::WeightMismatch {
+                path: source.into(),
+                name: p.name.clone(),
+                expected: describe(expected_dtype, p.value.dims()),
+                found: describe(view.dtype(), view.shape()),
+            });
+        }
+        let data: Vec<F> = match expected_dtype {
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| F::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64))
+                .collect(),
+            _ => view
+                .data()
+                .chunks_exact(8)
+                .map(|b| F::from_f64(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+                .collect(),
+        };
+        values.push((id, Tensor::from_vec(data, p.value.shape().clone())?));
+    }
+    if let Some(extra) = file.names().into_iter().find(|n| store.find(n).is_none()) {
+        return Err(Error::UnexpectedWeight { path: source.into(), name: extra.to_string() });
+    }
+    for (id, value) in values {
+        store.set_value(id, value)?;
+    }
+    Ok(())
+}

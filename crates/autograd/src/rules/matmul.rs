@@ -3,10 +3,19 @@
 use crate::algebra::TensorAlgebra;
 use tapegrad_graph::Float;
 
-/// (∂L/∂a, ∂L/∂b) for y = a·b: g·bᵀ and aᵀ·g, with broadcast batch dims summed away.
-pub fn matmul<F: Float, A: TensorAlgebra<F>>(a: &A, b: &A, g: &A, need: [bool; 2]) -> [Option<A>; 2] {
+/// (∂L/∂a, ∂L/∂b) for y = op(a)·op(b), where `op` transposes when `transposed` says so:
+/// with A = op(a), B = op(b), ∂A = g·Bᵀ and ∂B = Aᵀ·g, transposed back where the operand was,
+/// and broadcast batch dims summed away.
+pub fn matmul<F: Float, A: TensorAlgebra<F>>(
+    a: &A,
+    b: &A,
+    transposed: [bool; 2],
+    g: &A,
+    need: [bool; 2],
+) -> [Option<A>; 2] {
+    let [ta, tb] = transposed;
     [
-        need[0].then(|| g.matmul_t(false, b, true).sum_to(&a.shape())),
-        need[1].then(|| a.matmul_t(true, g, false).sum_to(&b.shape())),
+        need[0].then(|| if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) }.sum_to(&a.shape())),
+        need[1].then(|| if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) }.sum_to(&b.shape())),
     ]
 }

@@ -34,7 +34,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>>(
         }
         Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.0, bounds.1, &x[0], g)),
         Op::Reduce(k, _, axes) => one(reduce::reduce(*k, axes, &x[0], y, g)),
-        Op::Matmul(..) => two(matmul::matmul(&x[0], &x[1], g, [need[0], need[1]])),
+        Op::Matmul(_, _, transposed) => two(matmul::matmul(&x[0], &x[1], *transposed, g, [need[0], need[1]])),
         Op::Reshape(_) => one(shape::reshape(&x[0], g)),
         Op::Permute(_, perm) => one(shape::permute(perm, g)),
         Op::BroadcastTo(_) => one(shape::broadcast_to(&x[0], g)),

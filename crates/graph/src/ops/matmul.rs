@@ -36,14 +36,11 @@ impl<'g, F: Float> Var<'g, F> {
         }
         let a = if ls.ndim() == 1 { self.try_reshape([1, ls.numel()])? } else { self };
         let b = if rs.ndim() == 1 { rhs.try_reshape([rs.numel(), 1])? } else { rhs };
-        let (aid, bid) = (a.id(), b.id());
-        let product = Var::record_with(self.graph(), &[a, b], Op::Matmul(aid, bid), |t| {
-            t.tensor(aid).matmul_t(false, &t.tensor(bid), false).map_err(|e| match e {
-                Error::ShapeMismatch { hint, .. } => {
-                    Error::ShapeMismatch { op: "matmul", lhs: ls.clone(), rhs: rs.clone(), hint }
-                }
-                other => other,
-            })
+        let product = a.try_matmul_t(false, b, false).map_err(|e| match e {
+            Error::ShapeMismatch { hint, .. } => {
+                Error::ShapeMismatch { op: "matmul", lhs: ls.clone(), rhs: rs.clone(), hint }
+            }
+            other => other,
         })?;
         if ls.ndim() > 1 && rs.ndim() > 1 {
             return Ok(product);
@@ -57,5 +54,31 @@ impl<'g, F: Float> Var<'g, F> {
             dims.remove(m_axis);
         }
         product.try_reshape(crate::shape::Shape(dims))
+    }
+
+    /// `op(self)·op(rhs)` for operands of at least 2 dims, where `op` transposes the last two
+    /// dims when its flag is set — one recorded op, without copying a transpose (a linear layer
+    /// is `x.matmul_t(false, w, true)` for a `[out, in]` weight).
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.constant(Tensor::from_vec(vec![1.0, 2.0], [1, 2])?);
+    /// let w = g.var(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], [3, 2])?);
+    /// assert_eq!(x.matmul_t(false, w, true).value().to_vec(), vec![1.0, 2.0, 3.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn matmul_t(self, transpose_self: bool, rhs: Var<'g, F>, transpose_rhs: bool) -> Var<'g, F> {
+        expect_op(self.try_matmul_t(transpose_self, rhs, transpose_rhs))
+    }
+
+    /// [`Var::matmul_t`], or a shape error.
+    pub fn try_matmul_t(self, transpose_self: bool, rhs: Var<'g, F>, transpose_rhs: bool) -> Result<Var<'g, F>> {
+        self.same_graph(rhs, "matmul")?;
+        let (a, b) = (self.id(), rhs.id());
+        Var::record_with(self.graph(), &[self, rhs], Op::Matmul(a, b, [transpose_self, transpose_rhs]), |t| {
+            t.tensor(a).matmul_t(transpose_self, &t.tensor(b), transpose_rhs)
+        })
     }
 }

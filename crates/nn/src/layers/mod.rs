@@ -1,1 +1,16 @@
-//! placeholder
+//! Tensor layers: [`Linear`], [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`],
+//! [`LayerNorm`], and the [`mlp`] builder.
+
+mod activation;
+mod dropout;
+mod embedding;
+mod layernorm;
+mod linear;
+mod sequential;
+
+pub use activation::Activation;
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use layernorm::LayerNorm;
+pub use linear::Linear;
+pub use sequential::{mlp, Sequential};
