@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         demo.score([x, y])
     })?;
     let curve = out.join("micrograd_training.svg");
-    plots::training_curve(&curve, "micrograd demo: loss and accuracy", &losses, &accuracies)?;
+    plots::training_curve(&curve, "micrograd demo: loss and accuracy", "step", &losses, &accuracies)?;
     let neuron = out.join("micrograd_neuron.dot");
     std::fs::write(&neuron, one_neuron_dot())?;
     println!("wrote {} (the decision boundary)", boundary.display());
@@ -78,7 +78,23 @@ fn one_neuron_dot() -> String {
     let (x1, x2) = (g.scalar(2.0), g.scalar(0.0));
     let (w1, w2) = (g.scalar(-3.0), g.scalar(1.0));
     let b = g.scalar(6.881_373_587_019_543);
-    let o = (x1 * w1 + x2 * w2 + b).tanh();
+    let (x1w1, x2w2) = (x1 * w1, x2 * w2);
+    let n = x1w1 + x2w2 + b;
+    let o = n.tanh();
+    let names = [
+        (x1, "x1"),
+        (x2, "x2"),
+        (w1, "w1"),
+        (w2, "w2"),
+        (b, "b"),
+        (x1w1, "x1*w1"),
+        (x2w2, "x2*w2"),
+        (n, "n"),
+        (o, "o"),
+    ];
     let grads = o.backward();
-    g.to_dot(o, |id| grads.get_id(id).map(|t| format!("grad {:.4}", t.item())))
+    g.to_dot(o, |id| {
+        let name = names.iter().find(|(v, _)| v.id() == id).map_or("", |(_, n)| n);
+        grads.get_id(id).map(|t| format!("{name} | grad {:.4}", t.item()))
+    })
 }

@@ -56,7 +56,7 @@ pub fn decision_boundary(
     Ok(())
 }
 
-/// Loss (left axis) and accuracy in percent (right axis) per step, as an SVG.
+/// Loss (left axis) and accuracy in percent (right axis) per step or epoch, as an SVG.
 pub fn training_curve(
     path: &Path,
     title: &str,
@@ -75,7 +75,7 @@ pub fn training_curve(
         .right_y_label_area_size(50)
         .build_cartesian_2d(0.0..steps, 0.0..max_loss)?
         .set_secondary_coord(0.0..steps, 0.0..100.0);
-    chart.configure_mesh().x_desc("step").y_desc("loss").draw()?;
+    chart.configure_mesh().x_desc(x_label).y_desc("loss").draw()?;
     chart.configure_secondary_axes().y_desc("accuracy %").draw()?;
     chart
         .draw_series(LineSeries::new(losses.iter().enumerate().map(|(i, &l)| (i as f64, l)), &RED))?
