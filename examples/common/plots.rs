@@ -60,6 +60,7 @@ pub fn decision_boundary(
 pub fn training_curve(
     path: &Path,
     title: &str,
+    x_label: &str,
     losses: &[f64],
     accuracies: &[f64],
 ) -> Result<(), Box<dyn std::error::Error>> {
