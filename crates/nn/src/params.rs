@@ -164,7 +164,22 @@ pub struct Bound<'g, F: Float> {
     vars: SecondaryMap<ParamId, Var<'g, F>>,
 }
 
+impl<F: Float> Default for Bound<'_, F> {
+    fn default() -> Self {
+        Bound { vars: SecondaryMap::new() }
+    }
+}
+
 impl<'g, F: Float> Bound<'g, F> {
+    /// An empty binding, to fill by hand with [`Bound::insert`] (to run a module on `Var`s of
+    /// your own, e.g. in a gradient check of its parameters).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Binds parameter `id` to `var`.
+    pub fn insert(&mut self, id: ParamId, var: Var<'g, F>) {
+        self.vars.insert(id, var);
+    }
     /// The leaf bound for parameter `id`.
     ///
     /// # Panics

@@ -1,0 +1,103 @@
+//! Losses against PyTorch (float64): values and input gradients to 1e-10
+//! (fixture: scripts/fixtures/torch_losses.py).
+
+use std::collections::HashMap;
+use tapegrad::nn::loss;
+use tapegrad::prelude::*;
+
+const FIXTURE: &str = include_str!("fixtures/torch_losses.txt");
+
+#[derive(Default)]
+struct Case {
+    name: String,
+    inputs: Vec<(String, Tensor<f64>)>,
+    targets: HashMap<String, Tensor<f64>>,
+    labels: Vec<usize>,
+    loss: f64,
+    grads: HashMap<String, Vec<f64>>,
+}
+
+fn tensor(fields: &[&str]) -> Tensor<f64> {
+    let dims: Vec<usize> = fields[0].split(',').map(|d| d.parse().unwrap()).collect();
+    Tensor::from_vec(fields[1..].iter().map(|v| v.parse().unwrap()).collect(), dims).unwrap()
+}
+
+fn parse() -> Vec<Case> {
+    let mut cases: Vec<Case> = vec![];
+    for line in FIXTURE.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f[0] == "case" {
+            cases.push(Case { name: f[1].into(), ..Case::default() });
+            continue;
+        }
+        let c = cases.last_mut().unwrap();
+        match f[0] {
+            "input" => c.inputs.push((f[1].into(), tensor(&f[2..]))),
+            "target" => {
+                c.targets.insert(f[1].into(), tensor(&f[2..]));
+            }
+            "labels" => c.labels = f[1..].iter().map(|v| v.parse().unwrap()).collect(),
+            "loss" => c.loss = f[1].parse().unwrap(),
+            "grad" => {
+                c.grads.insert(f[1].into(), f[2..].iter().map(|v| v.parse().unwrap()).collect());
+            }
+            other => panic!("unknown line {other}"),
+        }
+    }
+    cases
+}
+
+#[test]
+fn losses_match_pytorch() {
+    let cases = parse();
+    assert_eq!(cases.len(), 7);
+    for case in cases {
+        let g = Graph::new();
+        let x = g.var(case.inputs[0].1.clone());
+        let target = |k: &str| g.constant(case.targets[k].clone());
+        let value = match case.name.as_str() {
+            "mse" => loss::mse(x, target("target")),
+            "l1" => loss::l1(x, target("target")),
+            "hinge" => loss::hinge(x, target("labels_pm1")),
+            "bce_with_logits" => loss::bce_with_logits(x, target("targets")),
+            "cross_entropy" => loss::cross_entropy(x, &case.labels, 0.0),
+            "cross_entropy_smoothing" => loss::cross_entropy(x, &case.labels, 0.1),
+            "nll" => loss::nll(x.log_softmax(1), &case.labels),
+            other => panic!("no loss for {other}"),
+        }
+        .unwrap();
+        assert!(
+            (value.item() - case.loss).abs() <= 1e-10 * case.loss.abs().max(1.0),
+            "{}: {} vs {}",
+            case.name,
+            value.item(),
+            case.loss
+        );
+        let grad = value.backward().wrt(x);
+        for (a, b) in grad.data().iter().zip(&case.grads[&case.inputs[0].0]) {
+            assert!((a - b).abs() <= 1e-10, "{} gradient: {a} vs {b}", case.name);
+        }
+    }
+}
+
+#[test]
+fn micrograd_list_losses() {
+    let g = Graph::new();
+    let scores = [g.scalar(0.5), g.scalar(-2.0), g.scalar(3.0)];
+    let hinge = loss::hinge_scalars(&scores, &[1.0, 1.0, -1.0]).unwrap();
+    assert!((hinge.item() - (0.5 + 3.0 + 4.0) / 3.0).abs() < 1e-15);
+    assert!(loss::hinge_scalars(&scores, &[1.0]).is_err());
+    let l2 = loss::l2_penalty(&scores).unwrap();
+    assert_eq!(l2.item(), 0.25 + 4.0 + 9.0);
+    assert_eq!(loss::l1_penalty(&scores).unwrap().item(), 5.5);
+    assert_eq!(loss::sum_scalars(&g, &[]).item(), 0.0);
+}
+
+#[test]
+fn bad_loss_arguments() {
+    let g = Graph::new();
+    let logits = g.var(Tensor::zeros([2, 3]));
+    assert!(loss::cross_entropy(logits, &[0, 3], 0.0).is_err(), "label 3 of 3 classes");
+    assert!(loss::cross_entropy(logits, &[0, 1], 1.5).is_err(), "smoothing above 1");
+    assert!(loss::mse(logits, g.constant(Tensor::zeros([4]))).is_err());
+}
