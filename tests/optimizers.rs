@@ -14,14 +14,17 @@ fn tensor(fields: &[&str]) -> Tensor<f64> {
     Tensor::from_vec(fields[1..].iter().map(|v| v.parse().unwrap()).collect(), dims).unwrap()
 }
 
+/// The expected (w, b) after each step.
+type Steps = Vec<(Vec<f64>, Vec<f64>)>;
+
 struct Fixture {
     problem: HashMap<String, Tensor<f64>>,
-    cases: Vec<(String, Vec<(Vec<f64>, Vec<f64>)>)>,
+    cases: Vec<(String, Steps)>,
 }
 
 fn parse() -> Fixture {
     let mut problem = HashMap::new();
-    let mut cases: Vec<(String, Vec<(Vec<f64>, Vec<f64>)>)> = vec![];
+    let mut cases: Vec<(String, Steps)> = vec![];
     for line in FIXTURE.lines().filter(|l| !l.starts_with('#')) {
         let f: Vec<&str> = line.split_whitespace().collect();
         match f[0] {
