@@ -1,8 +1,10 @@
 //! How many threads the matrix product may use.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
+static AVAILABLE: OnceLock<usize> = OnceLock::new();
 
 /// Products smaller than this many multiply-adds run on one thread: below it, waking other
 /// threads costs more than it saves.
@@ -23,7 +25,7 @@ pub fn set_num_threads(threads: usize) {
 /// The number of threads matrix products use.
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => *AVAILABLE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         n => n,
     }
 }

@@ -35,6 +35,16 @@ impl<F: Float> Tensor<F> {
             let a = self.data()[0];
             return Ok(other.map(|b| f(a, b)));
         }
+        if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
+            let (b, n) = (other.data(), other.numel());
+            let data = self.data().chunks(n).flat_map(|row| row.iter().zip(b).map(|(&x, &y)| f(x, y))).collect();
+            return Ok(Tensor::from_parts(data, shape));
+        }
+        if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
+            let (a, n) = (self.data(), self.numel());
+            let data = other.data().chunks(n).flat_map(|row| a.iter().zip(row).map(|(&x, &y)| f(x, y))).collect();
+            return Ok(Tensor::from_parts(data, shape));
+        }
         let sa = broadcast_strides(self.dims(), shape.dims());
         let sb = broadcast_strides(other.dims(), shape.dims());
         let (da, db) = (self.data(), other.data());
@@ -56,6 +66,14 @@ impl<F: Float> Tensor<F> {
             Ok(())
         }
     }
+}
+
+/// True when `small`, without its leading 1s, is the tail of `big`: broadcasting then repeats
+/// `small` as a whole, row after row.
+fn is_trailing(small: &[usize], big: &[usize]) -> bool {
+    let start = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+    let tail = &small[start..];
+    !tail.is_empty() && tail.len() <= big.len() && big[big.len() - tail.len()..] == *tail
 }
 
 macro_rules! tensor_binary_operator {

@@ -11,6 +11,25 @@ impl<F: Float> Tensor<F> {
     /// Folds the elements along `axes` (already resolved, sorted) with `f`, starting from
     /// `init`; the result keeps the reduced axes as size 1 when `keepdim`.
     pub(crate) fn fold_axes(&self, axes: &[usize], keepdim: bool, init: F, f: impl Fn(F, F) -> F) -> Tensor<F> {
+        let out_shape = self.shape().reduced(axes, keepdim);
+        let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
+        let trailing = axes.iter().rev().enumerate().all(|(i, &a)| a + i + 1 == self.ndim());
+        if self.numel() > 0 && (leading || trailing) {
+            let group: usize = axes.iter().map(|&a| self.dims()[a]).product();
+            let data = self.data();
+            let out = if leading {
+                let mut acc = vec![init; self.numel() / group.max(1)];
+                for row in data.chunks(acc.len().max(1)) {
+                    for (a, &v) in acc.iter_mut().zip(row) {
+                        *a = f(*a, v);
+                    }
+                }
+                acc
+            } else {
+                data.chunks(group.max(1)).map(|chunk| chunk.iter().fold(init, |a, &v| f(a, v))).collect()
+            };
+            return Tensor::from_parts(out, out_shape);
+        }
         let kept = self.shape().reduced(axes, true);
         let kept_strides = kept.strides();
         let out_strides: SmallVec<[usize; 4]> =
@@ -19,7 +38,7 @@ impl<F: Float> Tensor<F> {
         let mut out = vec![init; kept.numel()];
         let data = self.data();
         walk(self.dims(), [&in_strides, &out_strides], |[i, o]| out[o] = f(out[o], data[i]));
-        Tensor::from_parts(out, self.shape().reduced(axes, keepdim))
+        Tensor::from_parts(out, out_shape)
     }
 
     /// Sum over `axes` (negative counts from the end; empty means all).
