@@ -1,6 +1,7 @@
 //! W2: MLP 784-256-128-10, batch 128, ReLU, softmax cross-entropy, one SGD step, f32, on 1 and
 //! 2 threads. W3: the W1 model as tensors — MLP 2-16-16-1 on a batch of 100 moons, hinge loss
-//! + 1e-4·L2, one SGD step, f32.
+//! plus 1e-4·L2, one SGD step, f32.
+//!
 //! Peers: benches/peers/torch_w2.py and benches/peers/torch_w3.py.
 
 use criterion::{criterion_group, criterion_main, Criterion};
