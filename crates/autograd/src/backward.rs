@@ -24,14 +24,62 @@ use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Gradients<F: Float> {
-    scalars: Vec<F>,
+    scalars: ScalarSlots<F>,
     reached: Vec<bool>,
     tensors: HashMap<NodeId, Tensor<F>>,
 }
 
+/// One gradient slot per node, written only when the node is first reached: only the
+/// `reached` flags are zeroed up front (1 byte a node, not 8), and the first gradient reaching a
+/// node is moved in rather than added to a zero.
+#[derive(Debug)]
+struct ScalarSlots<F> {
+    values: Vec<std::mem::MaybeUninit<F>>,
+}
+
+impl<F: Float> ScalarSlots<F> {
+    fn new(nodes: usize) -> Self {
+        let mut values = Vec::with_capacity(nodes);
+        values.resize_with(nodes, std::mem::MaybeUninit::uninit);
+        ScalarSlots { values }
+    }
+    /// The gradient of node `i`, which must have been reached (written).
+    #[inline(always)]
+    fn read(&self, reached: &[bool], i: usize) -> F {
+        assert!(reached[i], "gradient slot {i} read before it was written");
+        // SAFETY: a slot is reached only after `add` has written it.
+        unsafe { self.values[i].assume_init() }
+    }
+    /// Marks node `i` reached, with a zero gradient if it was not reached before.
+    #[inline(always)]
+    fn touch(&mut self, reached: &mut [bool], i: usize) {
+        if !reached[i] {
+            self.values[i].write(F::ZERO);
+            reached[i] = true;
+        }
+    }
+    /// Adds `d` to node `i`'s gradient, or moves it in when `i` is reached for the first time.
+    #[inline(always)]
+    fn add(&mut self, reached: &mut [bool], i: usize, d: F) {
+        if reached[i] {
+            // SAFETY: reached slots have been written.
+            unsafe { *self.values[i].assume_init_mut() += d };
+        } else {
+            self.values[i].write(d);
+            reached[i] = true;
+        }
+    }
+}
+
+impl<F: Float> Clone for ScalarSlots<F> {
+    fn clone(&self) -> Self {
+        ScalarSlots { values: self.values.clone() }
+    }
+}
+
 impl<F: Float> Gradients<F> {
     fn new(nodes: usize) -> Self {
-        Gradients { scalars: vec![F::ZERO; nodes], reached: vec![false; nodes], tensors: HashMap::new() }
+        Gradients { scalars: ScalarSlots::new(nodes), reached: vec![false; nodes], tensors: HashMap::new() }
     }
     /// The gradient with respect to `v`, or `None` when `v` does not lie between a
     /// requires-grad leaf and the root.
@@ -44,7 +92,17 @@ impl<F: Float> Gradients<F> {
         if i >= self.reached.len() || !self.reached[i] {
             return None;
         }
-        Some(self.tensors.get(&id).cloned().unwrap_or_else(|| Tensor::scalar(self.scalars[i])))
+        Some(self.tensors.get(&id).cloned().unwrap_or_else(|| Tensor::scalar(self.scalars.read(&self.reached, i))))
+    }
+    /// The gradient of a scalar node without building a tensor, or `None` when `v` does not
+    /// reach the root (or is not a scalar node).
+    #[inline]
+    pub fn get_scalar(&self, v: Var<'_, F>) -> Option<F> {
+        let i = v.id() as usize;
+        if i >= self.reached.len() || !self.reached[i] || self.tensors.contains_key(&v.id()) {
+            return None;
+        }
+        Some(self.scalars.read(&self.reached, i))
     }
     /// The gradient with respect to `v`: zeros of `v`'s shape when it does not reach the root.
     pub fn wrt(&self, v: Var<'_, F>) -> Tensor<F> {
@@ -56,14 +114,14 @@ impl<F: Float> Gradients<F> {
         let i = v.id() as usize;
         match self.tensors.get(&v.id()) {
             Some(t) => t.data().first().copied().unwrap_or(F::ZERO),
-            None => self.scalars.get(i).copied().unwrap_or(F::ZERO),
+            None if self.reached.get(i) == Some(&true) => self.scalars.read(&self.reached, i),
+            None => F::ZERO,
         }
     }
 
     #[inline(always)]
     fn add_scalar(&mut self, id: NodeId, d: F) {
-        self.scalars[id as usize] += d;
-        self.reached[id as usize] = true;
+        self.scalars.add(&mut self.reached, id as usize, d);
     }
     fn add_tensor(&mut self, tape: &Tape<F>, id: NodeId, d: Tensor<F>) {
         if let Value::Scalar(_) = tape.value(id) {
@@ -83,7 +141,7 @@ impl<F: Float> Gradients<F> {
     }
     fn tensor_of(&self, tape: &Tape<F>, id: NodeId) -> Tensor<F> {
         match tape.value(id) {
-            Value::Scalar(_) => Tensor::scalar(self.scalars[id as usize]),
+            Value::Scalar(_) => Tensor::scalar(self.scalars.read(&self.reached, id as usize)),
             Value::Tensor(_) => self.tensors[&id].clone(),
         }
     }
@@ -135,34 +193,39 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         if !grads.reached[i as usize] {
             continue;
         }
-        let node = tape.node(i);
-        if let (Value::Scalar(_), true) = (node.value(), grads.scalars[i as usize] == F::ZERO) {
-            if pass_zero_gradient(node.op(), &mut grads.reached) {
+        // SAFETY (the unchecked node reads in this loop): `i` ≤ root < len, and a node's inputs
+        // were recorded before it, so their ids are below `i`.
+        let node = unsafe { tape.node_unchecked(i) };
+        let g = match node.value() {
+            Value::Scalar(_) => grads.scalars.read(&grads.reached, i as usize),
+            Value::Tensor(_) => F::ZERO,
+        };
+        if let (Value::Scalar(_), true) = (node.value(), g == F::ZERO) {
+            if pass_zero_gradient(node.op(), &mut grads) {
                 continue;
             }
         }
         let scalar_path = match (node.op(), node.value()) {
-            (&Op::Unary(k, x), Value::Scalar(y)) => match tape.node(x).value() {
+            (&Op::Unary(k, x), Value::Scalar(y)) => match unsafe { tape.node_unchecked(x) }.value() {
                 Value::Scalar(xv) => {
-                    let d = rules::elementwise::unary(k, &xv, &y, &grads.scalars[i as usize]);
+                    let d = rules::elementwise::unary(k, &xv, &y, &g);
                     grads.add_scalar(x, d);
                     true
                 }
                 Value::Tensor(_) => false,
             },
-            (&Op::Param(k, x, p), Value::Scalar(_)) => match tape.node(x).value() {
+            (&Op::Param(k, x, p), Value::Scalar(_)) => match unsafe { tape.node_unchecked(x) }.value() {
                 Value::Scalar(xv) => {
-                    let d = rules::elementwise::param(k, p, &xv, &grads.scalars[i as usize]);
+                    let d = rules::elementwise::param(k, p, &xv, &g);
                     grads.add_scalar(x, d);
                     true
                 }
                 Value::Tensor(_) => false,
             },
             (&Op::Binary(k, a, b, need), Value::Scalar(y)) => {
-                let (na, nb) = (tape.node(a), tape.node(b));
+                let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
                 match (na.value(), nb.value()) {
                     (Value::Scalar(av), Value::Scalar(bv)) => {
-                        let g = grads.scalars[i as usize];
                         let [da, db] = rules::elementwise::binary(k, &av, &bv, &y, &g, need);
                         if let Some(da) = da {
                             grads.add_scalar(a, da);
@@ -189,12 +252,17 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
 /// marked as reached (the skipped work is most of a step once a hinge or ReLU saturates).
 /// Returns false for ops this does not cover.
 #[inline(always)]
-fn pass_zero_gradient<F: Float>(op: &Op<F>, reached: &mut [bool]) -> bool {
+fn pass_zero_gradient<F: Float>(op: &Op<F>, grads: &mut Gradients<F>) -> bool {
+    let mut touch = |x: NodeId| grads.scalars.touch(&mut grads.reached, x as usize);
     match *op {
-        Op::Unary(_, x) | Op::Param(_, x, _) => reached[x as usize] = true,
+        Op::Unary(_, x) | Op::Param(_, x, _) => touch(x),
         Op::Binary(_, a, b, need) => {
-            reached[a as usize] |= need[0];
-            reached[b as usize] |= need[1];
+            if need[0] {
+                touch(a);
+            }
+            if need[1] {
+                touch(b);
+            }
         }
         _ => return false,
     }

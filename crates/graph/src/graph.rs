@@ -92,6 +92,17 @@ impl<F: Float> Tape<F> {
     pub fn node(&self, id: NodeId) -> &Node<F> {
         &self.nodes[id as usize]
     }
+    /// Node `id`, without a bounds check: for the hot loops, whose ids come from `Var`s of this
+    /// graph or from the inputs of recorded ops, both always below [`Tape::len`].
+    ///
+    /// # Safety
+    /// `id` must be below [`Tape::len`].
+    #[inline(always)]
+    pub unsafe fn node_unchecked(&self, id: NodeId) -> &Node<F> {
+        debug_assert!((id as usize) < self.nodes.len());
+        // SAFETY: the caller guarantees `id < len`.
+        unsafe { self.nodes.get_unchecked(id as usize) }
+    }
     /// The op that produced node `id`.
     #[inline(always)]
     pub fn op(&self, id: NodeId) -> &Op<F> {

@@ -23,6 +23,8 @@ pub struct Param<F: Float> {
     pub grad: Option<Tensor<F>>,
     /// A frozen parameter is bound as a constant: it gets no gradient and optimizers skip it.
     pub frozen: bool,
+    /// The buffer of the last gradient cleared by `zero_grad`, reused by the next `accumulate`.
+    spare: Option<Tensor<F>>,
 }
 
 /// Every parameter of a model.
@@ -56,7 +58,7 @@ impl<F: Float> ParamStore<F> {
         if self.find(&name).is_some() {
             return Err(Error::DuplicateName(name));
         }
-        Ok(self.params.insert(Param { name, value, grad: None, frozen: false }))
+        Ok(self.params.insert(Param { name, value, grad: None, frozen: false, spare: None }))
     }
     /// The number of parameters.
     pub fn len(&self) -> usize {
@@ -129,8 +131,20 @@ impl<F: Float> ParamStore<F> {
             if p.frozen {
                 continue;
             }
-            let Some(var) = bound.vars.get(id) else { continue };
-            let Some(g) = grads.get(*var) else { continue };
+            let Some(&var) = bound.vars.get(id) else { continue };
+            if p.value.ndim() == 0 {
+                let Some(d) = grads.get_scalar(var) else { continue };
+                match &mut p.grad {
+                    Some(acc) => acc.data_mut()[0] += d,
+                    None => {
+                        let mut buffer = p.spare.take().unwrap_or_else(|| Tensor::scalar(F::ZERO));
+                        buffer.data_mut()[0] = d;
+                        p.grad = Some(buffer);
+                    }
+                }
+                continue;
+            }
+            let Some(g) = grads.get(var) else { continue };
             match &mut p.grad {
                 Some(acc) => {
                     for (a, b) in acc.data_mut().iter_mut().zip(g.data()) {
@@ -144,7 +158,9 @@ impl<F: Float> ParamStore<F> {
     /// Forgets every accumulated gradient.
     pub fn zero_grad(&mut self) {
         for p in self.params.values_mut() {
-            p.grad = None;
+            if let Some(old) = p.grad.take() {
+                p.spare = Some(old);
+            }
         }
     }
 }

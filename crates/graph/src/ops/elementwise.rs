@@ -74,8 +74,11 @@ impl<'g, F: Float> Var<'g, F> {
             return None;
         }
         let mut tape = graph.tape.try_borrow_mut().ok()?;
-        let (Value::Scalar(x), Value::Scalar(y)) = (tape.value(a), tape.value(b)) else { return None };
-        let need = [tape.requires_grad(a), tape.requires_grad(b)];
+        // SAFETY: a `Var` exists only for a node of its graph, and nodes are never removed while
+        // a `Var` borrows the graph (`clear` takes `&mut self`), so both ids are below the length.
+        let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
+        let (Value::Scalar(x), Value::Scalar(y)) = (na.value(), nb.value()) else { return None };
+        let need = [na.requires_grad(), nb.requires_grad()];
         let record =
             if graph.is_recording() && (need[0] || need[1]) { Op::Binary(op, a, b, need) } else { Op::Constant };
         Some(Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(x, y)))))
