@@ -74,7 +74,8 @@ pub trait Float:
     fn is_nan(self) -> bool;
     /// True when the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
-    /// `c = a·b` on strided layouts (row stride, column stride, in elements), overwriting `c`.
+    /// `c = a·b` on strided layouts (row stride, column stride, in elements), overwriting `c`,
+    /// on the calling thread.
     ///
     /// # Safety
     /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
@@ -183,7 +184,6 @@ macro_rules! impl_float {
                 rsc: isize,
                 csc: isize,
             ) {
-                let parallelism = crate::threads::parallelism_for(m * k * n);
                 // SAFETY: forwarded from the caller's contract; `read_dst = false` overwrites `c`.
                 unsafe {
                     gemm::gemm(
@@ -205,7 +205,7 @@ macro_rules! impl_float {
                         false,
                         false,
                         false,
-                        parallelism,
+                        gemm::Parallelism::None,
                     )
                 }
             }

@@ -30,11 +30,11 @@ pub fn num_threads() -> usize {
     }
 }
 
-pub(crate) fn parallelism_for(work: usize) -> gemm::Parallelism {
-    let threads = num_threads();
-    if threads > 1 && work >= PARALLEL_WORK {
-        gemm::Parallelism::Rayon(threads)
+/// How many threads a product of `work` multiply-adds should be split over.
+pub(crate) fn threads_for(work: usize) -> usize {
+    if work >= PARALLEL_WORK {
+        num_threads()
     } else {
-        gemm::Parallelism::None
+        1
     }
 }

@@ -89,25 +89,7 @@ impl<F: Float> Tensor<F> {
                         c,
                     );
                 } else {
-                    // SAFETY: the offsets and strides stay within `a`, `b` and `c` by
-                    // construction: each batch slice holds exactly the matrices described by
-                    // (m, k, n) and the strides, and `c` is a separate buffer.
-                    unsafe {
-                        F::gemm(
-                            m,
-                            k,
-                            n,
-                            a[ia..].as_ptr(),
-                            rsa,
-                            csa,
-                            b[ib..].as_ptr(),
-                            rsb,
-                            csb,
-                            c.as_mut_ptr(),
-                            n as isize,
-                            1,
-                        );
-                    }
+                    large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c);
                 }
                 c_offset += m * n;
             });
@@ -117,6 +99,51 @@ impl<F: Float> Tensor<F> {
         dims.push(n);
         Ok(Tensor::from_parts(out, Shape(dims)))
     }
+}
+
+/// `c = a·b` through the GEMM, with the rows of `c` split over the configured threads (each
+/// part a serial GEMM: one split, no nested scheduling).
+fn large_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: &[F],
+    (rsa, csa): (isize, isize),
+    b: &[F],
+    (rsb, csb): (isize, isize),
+    c: &mut [F],
+) {
+    let parts = crate::threads::threads_for(m * k * n).min(m.div_ceil(16)).max(1);
+    let rows_per_part = m.div_ceil(parts);
+    let run = |first_row: usize, c: &mut [F]| {
+        let rows = c.len() / n;
+        // SAFETY: `a` starts at this part's first row (offset `first_row·rsa` stays in the
+        // operand), `b` is whole, and `c` is exactly this part's `rows × n` block; the strides
+        // describe matrices inside those slices.
+        unsafe {
+            F::gemm(
+                rows,
+                k,
+                n,
+                a.as_ptr().offset(first_row as isize * rsa),
+                rsa,
+                csa,
+                b.as_ptr(),
+                rsb,
+                csb,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+    };
+    if parts == 1 {
+        run(0, c);
+        return;
+    }
+    rayon::scope(|scope| {
+        for (part, block) in c.chunks_mut(rows_per_part * n).enumerate() {
+            scope.spawn(move |_| run(part * rows_per_part, block));
+        }
+    });
 }
 
 /// Products up to this many multiply-adds use [`small_matmul`]: for them the GEMM's packing

@@ -65,18 +65,22 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             &mut self.buffers,
             |_| Vec::new(),
             |p, grad, buf| {
-                let first = buf.is_empty();
-                for i in 0..p.len() {
-                    let mut d = grad[i] + weight_decay * p[i];
-                    if momentum != F::ZERO {
-                        if first {
-                            buf.push(d);
-                        } else {
-                            buf[i] = momentum * buf[i] + (F::ONE - dampening) * d;
-                        }
-                        d = if nesterov { d + momentum * buf[i] } else { buf[i] };
+                if momentum == F::ZERO {
+                    for (p, &g) in p.iter_mut().zip(grad) {
+                        *p -= lr * (g + weight_decay * *p);
                     }
-                    p[i] -= lr * d;
+                    return;
+                }
+                if buf.is_empty() {
+                    buf.extend(p.iter().zip(grad).map(|(&p, &g)| g + weight_decay * p));
+                } else {
+                    for ((b, &p), &g) in buf.iter_mut().zip(p.iter()).zip(grad) {
+                        *b = momentum * *b + (F::ONE - dampening) * (g + weight_decay * p);
+                    }
+                }
+                for ((p, &b), &g) in p.iter_mut().zip(buf.iter()).zip(grad) {
+                    let d = if nesterov { (g + weight_decay * *p) + momentum * b } else { b };
+                    *p -= lr * d;
                 }
             },
         );
