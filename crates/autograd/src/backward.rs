@@ -6,6 +6,7 @@ use crate::error::{expect, Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use tapegrad_graph::op::Op;
 use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 
@@ -26,7 +27,26 @@ use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 pub struct Gradients<F: Float> {
     scalars: ScalarSlots<F>,
     reached: Vec<bool>,
-    tensors: HashMap<NodeId, Tensor<F>>,
+    tensors: HashMap<NodeId, Tensor<F>, BuildHasherDefault<NodeIdHasher>>,
+}
+
+/// Hashes a node id by one multiplication: ids are distinct small integers, so SipHash's
+/// protection against chosen keys buys nothing here.
+#[derive(Default)]
+struct NodeIdHasher(u64);
+
+impl Hasher for NodeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// One gradient slot per node, written only when the node is first reached: only the
@@ -79,7 +99,7 @@ impl<F: Float> Clone for ScalarSlots<F> {
 
 impl<F: Float> Gradients<F> {
     fn new(nodes: usize) -> Self {
-        Gradients { scalars: ScalarSlots::new(nodes), reached: vec![false; nodes], tensors: HashMap::new() }
+        Gradients { scalars: ScalarSlots::new(nodes), reached: vec![false; nodes], tensors: HashMap::default() }
     }
     /// The gradient with respect to `v`, or `None` when `v` does not lie between a
     /// requires-grad leaf and the root.
