@@ -19,6 +19,10 @@
 //! The crates: [`graph`] (tensors, the tape, forward ops), [`autograd`] (backward, `grad`,
 //! gradcheck) and [`nn`] (layers, losses, optimizers, data, weight files).
 
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub mod demo;
 
 pub use tapegrad_autograd as autograd;
