@@ -47,6 +47,16 @@ fn parse() -> Fixture {
     Fixture { problem, cases }
 }
 
+impl Fixture {
+    /// A store holding the problem's starting `w` and `b`.
+    fn store(&self) -> (ParamStore, (ParamId, ParamId)) {
+        let mut store = ParamStore::new();
+        let ids =
+            (store.add("w", self.problem["w0"].clone()).unwrap(), store.add("b", self.problem["b0"].clone()).unwrap());
+        (store, ids)
+    }
+}
+
 fn optimizer(name: &str) -> Box<dyn Optimizer<f64>> {
     match name {
         "sgd" => Box::new(Sgd::new(0.1)),
@@ -81,11 +91,7 @@ fn optimizers_match_pytorch_step_by_step() {
     assert_eq!(fixture.cases.len(), 9);
     let (x, y) = (&fixture.problem["X"], &fixture.problem["Y"]);
     for (name, steps) in &fixture.cases {
-        let mut store = ParamStore::new();
-        let ids = (
-            store.add("w", fixture.problem["w0"].clone()).unwrap(),
-            store.add("b", fixture.problem["b0"].clone()).unwrap(),
-        );
+        let (mut store, ids) = fixture.store();
         let mut opt = optimizer(name);
         for (k, (want_w, want_b)) in steps.iter().enumerate() {
             store.zero_grad();
@@ -104,11 +110,7 @@ fn optimizers_match_pytorch_step_by_step() {
 fn gradient_accumulation_adds_passes_up() {
     let fixture = parse();
     let (x, y) = (&fixture.problem["X"], &fixture.problem["Y"]);
-    let mut store = ParamStore::new();
-    let ids = (
-        store.add("w", fixture.problem["w0"].clone()).unwrap(),
-        store.add("b", fixture.problem["b0"].clone()).unwrap(),
-    );
+    let (mut store, ids) = fixture.store();
     accumulate(&mut store, ids, x, y);
     let once = store[ids.0].grad.clone().unwrap();
     accumulate(&mut store, ids, x, y);
@@ -122,11 +124,7 @@ fn gradient_accumulation_adds_passes_up() {
 fn frozen_parameters_get_no_gradient_and_do_not_move() {
     let fixture = parse();
     let (x, y) = (&fixture.problem["X"], &fixture.problem["Y"]);
-    let mut store = ParamStore::new();
-    let ids = (
-        store.add("w", fixture.problem["w0"].clone()).unwrap(),
-        store.add("b", fixture.problem["b0"].clone()).unwrap(),
-    );
+    let (mut store, ids) = fixture.store();
     store.set_frozen(ids.0, true);
     accumulate(&mut store, ids, x, y);
     assert!(store[ids.0].grad.is_none() && store[ids.1].grad.is_some());

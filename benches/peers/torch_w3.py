@@ -5,25 +5,9 @@
 """
 import torch
 
-from common import moons, time_steps
+from common import time_steps
+from w1_model import make_step
 
-X, y = moons()
-X = torch.tensor(X, dtype=torch.float32)
-y = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-torch.manual_seed(1337)
-model = torch.nn.Sequential(
-    torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
-)
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
-
-
-def step():
-    scores = model(X)
-    loss = torch.relu(1 - y * scores).mean() + 1e-4 * sum((p * p).sum() for p in model.parameters())
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-
-
+step = make_step(torch.float32, lr=0.1)
 torch.set_num_threads(1)
 print(f"W3 torch f32 threads=1: {time_steps(step, 500) * 1e6:.1f} us/step")

@@ -40,13 +40,7 @@ pub fn moons<F: Float, R: Rng + ?Sized>(n_samples: usize, noise: f64, rng: &mut 
     let n_in = n_samples - n_out;
     let outer = linspace(0.0, PI, n_out, true).map(|t| ([t.cos(), t.sin()], 0));
     let inner = linspace(0.0, PI, n_in, true).map(|t| ([1.0 - t.cos(), 1.0 - t.sin() - 0.5], 1));
-    let mut points: Vec<_> = outer.chain(inner).collect();
-    points.shuffle(rng);
-    for (p, _) in &mut points {
-        p[0] += noise * normal(rng);
-        p[1] += noise * normal(rng);
-    }
-    build(points, false, rng)
+    shuffled_with_noise(outer.chain(inner).collect(), noise, rng)
 }
 
 /// scikit-learn's `make_circles(n_samples, noise=noise, factor=factor)`: a large circle
@@ -56,7 +50,15 @@ pub fn circles<F: Float, R: Rng + ?Sized>(n_samples: usize, noise: f64, factor: 
     let n_in = n_samples - n_out;
     let outer = linspace(0.0, 2.0 * PI, n_out, false).map(|t| ([t.cos(), t.sin()], 0));
     let inner = linspace(0.0, 2.0 * PI, n_in, false).map(|t| ([t.cos() * factor, t.sin() * factor], 1));
-    let mut points: Vec<_> = outer.chain(inner).collect();
+    shuffled_with_noise(outer.chain(inner).collect(), noise, rng)
+}
+
+/// scikit-learn's order of work: shuffle the points, then add Gaussian noise of std `noise`.
+fn shuffled_with_noise<F: Float, R: Rng + ?Sized>(
+    mut points: Vec<([f64; 2], usize)>,
+    noise: f64,
+    rng: &mut R,
+) -> Dataset<F> {
     points.shuffle(rng);
     for (p, _) in &mut points {
         p[0] += noise * normal(rng);
