@@ -137,3 +137,20 @@ fn micrograd_mlp_has_micrograds_defaults_and_order() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].item(), model.bind(&p).forward(&[g.constant_scalar(0.3), g.constant_scalar(-0.2)])[0].item());
 }
+
+#[test]
+fn embedding_passes_gradcheck_for_its_table() {
+    let mut store = ParamStore::new();
+    let emb = Embedding::new(&mut store, "emb", 4, 3, &mut StdRng::seed_from_u64(6)).unwrap();
+    let ids = Indices::new(vec![3, 1, 3], [3]).unwrap();
+    let table = store[emb.weight].value.clone();
+    gradcheck(
+        |_, v| {
+            let mut bound = Bound::new();
+            bound.insert(emb.weight, v[0]);
+            emb.forward(&bound, &ids).unwrap().sin()
+        },
+        &[table],
+    )
+    .unwrap();
+}
