@@ -36,13 +36,17 @@ impl<F: Float> Tensor<F> {
             return Ok(other.map(|b| f(a, b)));
         }
         if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
-            let (b, n) = (other.data(), other.numel());
-            let data = self.data().chunks(n).flat_map(|row| row.iter().zip(b).map(|(&x, &y)| f(x, y))).collect();
+            let mut data = Vec::with_capacity(shape.numel());
+            for row in self.data().chunks_exact(other.numel()) {
+                data.extend(row.iter().zip(other.data()).map(|(&x, &y)| f(x, y)));
+            }
             return Ok(Tensor::from_parts(data, shape));
         }
         if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
-            let (a, n) = (self.data(), self.numel());
-            let data = other.data().chunks(n).flat_map(|row| a.iter().zip(row).map(|(&x, &y)| f(x, y))).collect();
+            let mut data = Vec::with_capacity(shape.numel());
+            for row in other.data().chunks_exact(self.numel()) {
+                data.extend(self.data().iter().zip(row).map(|(&x, &y)| f(x, y)));
+            }
             return Ok(Tensor::from_parts(data, shape));
         }
         let sa = broadcast_strides(self.dims(), shape.dims());

@@ -17,7 +17,9 @@ impl<F: Float> Tensor<F> {
         if self.numel() > 0 && (leading || trailing) {
             let group: usize = axes.iter().map(|&a| self.dims()[a]).product();
             let data = self.data();
-            let out = if leading {
+            let out = if group == self.numel() {
+                vec![data.iter().fold(init, |a, &v| f(a, v))]
+            } else if leading {
                 let mut acc = vec![init; self.numel() / group.max(1)];
                 for row in data.chunks(acc.len().max(1)) {
                     for (a, &v) in acc.iter_mut().zip(row) {
