@@ -23,7 +23,7 @@ pub struct Param<F: Float> {
     pub grad: Option<Tensor<F>>,
     /// A frozen parameter is bound as a constant: it gets no gradient and optimizers skip it.
     pub frozen: bool,
-    /// The buffer of the last gradient cleared by `zero_grad`, reused by the next `accumulate`.
+    /// A scalar parameter's gradient buffer kept by `zero_grad` for the next `accumulate`.
     spare: Option<Tensor<F>>,
 }
 
@@ -155,11 +155,13 @@ impl<F: Float> ParamStore<F> {
             }
         }
     }
-    /// Forgets every accumulated gradient.
+    /// Forgets every accumulated gradient (a scalar parameter keeps its buffer for the next
+    /// `accumulate`, so micrograd-style steps do not allocate).
     pub fn zero_grad(&mut self) {
         for p in self.params.values_mut() {
-            if let Some(old) = p.grad.take() {
-                p.spare = Some(old);
+            match p.grad.take() {
+                Some(old) if old.ndim() == 0 => p.spare = Some(old),
+                _ => {}
             }
         }
     }
