@@ -58,3 +58,12 @@ fn binding_a_weight_does_not_copy_it() {
     let v = g.var(w.clone());
     assert!(v.value().shares_storage(&w));
 }
+
+#[test]
+fn cast_between_element_types_and_take_the_data() {
+    let t = Tensor::from_vec(vec![1.5f64, -2.25], [2]).unwrap();
+    let single: Tensor<f32> = t.cast();
+    assert_eq!(single.to_vec(), vec![1.5f32, -2.25]);
+    assert_eq!(single.cast::<f64>(), t);
+    assert_eq!(t.into_vec(), vec![1.5, -2.25]);
+}
