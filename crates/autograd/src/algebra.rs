@@ -42,6 +42,11 @@ pub trait Algebra<F: Float>: Clone {
     fn map_const(&self, f: impl Fn(F) -> F) -> Self;
     /// A constant computed elementwise from two values, broadcasting.
     fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self;
+    /// `self · mask(x)`, the mask a constant computed from `x`'s values (how ReLU-like rules
+    /// gate a gradient). Tensors override it with a single pass.
+    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
+        self.mul(&x.map_const(mask))
+    }
 }
 
 /// Shape-aware arithmetic for the rules of tensor ops.
@@ -194,6 +199,9 @@ impl<F: Float> Algebra<F> for Tensor<F> {
     }
     fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
         kernel(self.zip_with(o, "mask", f))
+    }
+    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
+        kernel(self.zip_with(x, "mul", |g, v| g * mask(v)))
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::error::{expect, Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use tapegrad_graph::op::Op;
@@ -159,10 +160,10 @@ impl<F: Float> Gradients<F> {
             }
         }
     }
-    fn tensor_of(&self, tape: &Tape<F>, id: NodeId) -> Tensor<F> {
+    fn tensor_cow(&self, tape: &Tape<F>, id: NodeId) -> Cow<'_, Tensor<F>> {
         match tape.value(id) {
-            Value::Scalar(_) => Tensor::scalar(self.scalars.read(&self.reached, id as usize)),
-            Value::Tensor(_) => self.tensors[&id].clone(),
+            Value::Scalar(_) => Cow::Owned(Tensor::scalar(self.scalars.read(&self.reached, id as usize))),
+            Value::Tensor(_) => Cow::Borrowed(&self.tensors[&id]),
         }
     }
 }
@@ -293,9 +294,11 @@ fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
-    let values: SmallVec<[Tensor<F>; 3]> = inputs.iter().map(|&x| tape.tensor(x)).collect();
-    let g = grads.tensor_of(tape, i);
-    let input_grads = rules::input_grads(op, &values, &tape.tensor(i), &g, &need);
+    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
+    let input_grads = {
+        let g = grads.tensor_cow(tape, i);
+        rules::input_grads::<F, Tensor<F>, _>(op, &values, &tape.tensor_cow(i), &g, &need)
+    };
     for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
         if let (Some(d), true) = (d, needed) {
             grads.add_tensor(tape, x, d);

@@ -128,6 +128,14 @@ impl<F: Float> Tape<F> {
             Value::Tensor(t) => self.tensors[t as usize].clone(),
         }
     }
+    /// Node `id`'s value as a tensor, borrowed from the tape when it is one (a new 0-d tensor
+    /// for a scalar node).
+    pub fn tensor_cow(&self, id: NodeId) -> std::borrow::Cow<'_, Tensor<F>> {
+        match self.nodes[id as usize].value {
+            Value::Scalar(v) => std::borrow::Cow::Owned(Tensor::scalar(v)),
+            Value::Tensor(t) => std::borrow::Cow::Borrowed(&self.tensors[t as usize]),
+        }
+    }
     /// Node `id`'s shape.
     pub fn shape(&self, id: NodeId) -> Shape {
         match self.nodes[id as usize].value {

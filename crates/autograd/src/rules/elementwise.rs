@@ -13,7 +13,7 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
         UnaryOp::Exp => g.mul(y),
         UnaryOp::Log => g.div(x),
         UnaryOp::Sqrt => g.div(&y.scale(F::from_f64(2.0))),
-        UnaryOp::Abs => g.mul(&x.map_const(|v| {
+        UnaryOp::Abs => g.mul_mask(x, |v| {
             if v > F::ZERO {
                 F::ONE
             } else if v < F::ZERO {
@@ -21,12 +21,12 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
             } else {
                 F::ZERO
             }
-        })),
+        }),
         UnaryOp::Sin => g.mul(&x.cos()),
         UnaryOp::Cos => g.mul(&x.sin()).neg(),
         UnaryOp::Tanh => g.mul(&y.mul(y).neg().add_scalar(F::ONE)),
         UnaryOp::Sigmoid => g.mul(&y.mul(&y.neg().add_scalar(F::ONE))),
-        UnaryOp::Relu => g.mul(&x.map_const(|v| if v > F::ZERO { F::ONE } else { F::ZERO })),
+        UnaryOp::Relu => g.mul_mask(x, |v| if v > F::ZERO { F::ONE } else { F::ZERO }),
         UnaryOp::Softplus => g.mul(&x.sigmoid()),
         UnaryOp::Erf => g.mul(&x.mul(x).neg().exp().scale(F::from_f64(std::f64::consts::FRAC_2_SQRT_PI))),
     }
@@ -37,7 +37,7 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
 pub fn param<F: Float, A: Algebra<F>>(op: ParamOp, p: F, x: &A, g: &A) -> A {
     match op {
         ParamOp::PowF => g.mul(&x.powf(p - F::ONE).scale(p)),
-        ParamOp::LeakyRelu => g.mul(&x.map_const(|v| if v > F::ZERO { F::ONE } else { p })),
+        ParamOp::LeakyRelu => g.mul_mask(x, |v| if v > F::ZERO { F::ONE } else { p }),
     }
 }
 
@@ -73,5 +73,5 @@ pub fn binary<F: Float, A: Algebra<F>>(op: BinaryOp, a: &A, b: &A, y: &A, g: &A,
 
 /// ∂L/∂x for y = clamp(x, min, max): passes where min ≤ x ≤ max.
 pub fn clamp<F: Float, A: Algebra<F>>(min: F, max: F, x: &A, g: &A) -> A {
-    g.mul(&x.map_const(|v| if v >= min && v <= max { F::ONE } else { F::ZERO }))
+    g.mul_mask(x, |v| if v >= min && v <= max { F::ONE } else { F::ZERO })
 }

@@ -9,45 +9,47 @@ pub mod shape;
 
 use crate::algebra::TensorAlgebra;
 use smallvec::SmallVec;
+use std::borrow::Borrow;
 use tapegrad_graph::op::Op;
 use tapegrad_graph::Float;
 
 /// The gradient reaching each input of a node with op `op`, inputs `x`, output `y` and
 /// incoming gradient `g`, each already reduced to its input's shape; `None` where `need` is
 /// false.
-pub fn input_grads<F: Float, A: TensorAlgebra<F>>(
+pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
     op: &Op<F>,
-    x: &[A],
+    x: &[X],
     y: &A,
     g: &A,
     need: &[bool],
 ) -> SmallVec<[Option<A>; 3]> {
+    let at = |i: usize| -> &A { x[i].borrow() };
     let one = |grad: A| smallvec::smallvec![Some(grad)];
     let two = |[a, b]: [Option<A>; 2]| smallvec::smallvec![a, b];
     match op {
         Op::Leaf | Op::Constant => SmallVec::new(),
-        Op::Unary(k, _) => one(elementwise::unary(*k, &x[0], y, g)),
-        Op::Param(k, _, p) => one(elementwise::param(*k, *p, &x[0], g)),
+        Op::Unary(k, _) => one(elementwise::unary(*k, at(0), y, g)),
+        Op::Param(k, _, p) => one(elementwise::param(*k, *p, at(0), g)),
         Op::Binary(k, ..) => {
-            let [da, db] = elementwise::binary(*k, &x[0], &x[1], y, g, [need[0], need[1]]);
-            two([da.map(|d| d.sum_to(&x[0].shape())), db.map(|d| d.sum_to(&x[1].shape()))])
+            let [da, db] = elementwise::binary(*k, at(0), at(1), y, g, [need[0], need[1]]);
+            two([da.map(|d| d.sum_to(&at(0).shape())), db.map(|d| d.sum_to(&at(1).shape()))])
         }
-        Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.0, bounds.1, &x[0], g)),
-        Op::Reduce(k, _, axes) => one(reduce::reduce(*k, axes, &x[0], y, g)),
-        Op::Matmul(_, _, transposed) => two(matmul::matmul(&x[0], &x[1], *transposed, g, [need[0], need[1]])),
-        Op::Reshape(_) => one(shape::reshape(&x[0], g)),
+        Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.0, bounds.1, at(0), g)),
+        Op::Reduce(k, _, axes) => one(reduce::reduce(*k, axes, at(0), y, g)),
+        Op::Matmul(_, _, transposed) => two(matmul::matmul(at(0), at(1), *transposed, g, [need[0], need[1]])),
+        Op::Reshape(_) => one(shape::reshape(at(0), g)),
         Op::Permute(_, perm) => one(shape::permute(perm, g)),
-        Op::BroadcastTo(_) => one(shape::broadcast_to(&x[0], g)),
-        Op::SumTo(_) => one(shape::sum_to(&x[0], g)),
+        Op::BroadcastTo(_) => one(shape::broadcast_to(at(0), g)),
+        Op::SumTo(_) => one(shape::sum_to(at(0), g)),
         Op::Concat(args) => shape::concat(args.1, x, g, need).into_iter().collect(),
-        Op::Slice(_, range) => one(shape::slice(range, &x[0], g)),
+        Op::Slice(_, range) => one(shape::slice(range, at(0), g)),
         Op::Pad(_, range) => one(shape::pad(range, g)),
-        Op::IndexSelect(_, a) => one(index::index_select(a.0, &a.1, &x[0], g)),
+        Op::IndexSelect(_, a) => one(index::index_select(a.0, &a.1, at(0), g)),
         Op::IndexAdd(_, a) => one(index::index_add(a.0, &a.1, g)),
-        Op::Gather(_, a) => one(index::gather(a.0, &a.1, &x[0], g)),
+        Op::Gather(_, a) => one(index::gather(a.0, &a.1, at(0), g)),
         Op::ScatterAdd(_, a) => one(index::scatter_add(a.0, &a.1, g)),
         Op::Where(..) => {
-            let [da, db] = index::where_cond(&x[0], &x[1], &x[2], g, [need[1], need[2]]);
+            let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);
             smallvec::smallvec![None, da, db]
         }
     }

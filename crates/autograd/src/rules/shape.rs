@@ -1,6 +1,7 @@
 //! Derivative rules of the shape ops: each is the op's adjoint.
 
 use crate::algebra::TensorAlgebra;
+use std::borrow::Borrow;
 use tapegrad_graph::op::Range;
 use tapegrad_graph::Float;
 
@@ -29,13 +30,18 @@ pub fn sum_to<F: Float, A: TensorAlgebra<F>>(x: &A, g: &A) -> A {
 }
 
 /// concat ← the matching slices of g.
-pub fn concat<F: Float, A: TensorAlgebra<F>>(axis: usize, inputs: &[A], g: &A, need: &[bool]) -> Vec<Option<A>> {
+pub fn concat<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
+    axis: usize,
+    inputs: &[X],
+    g: &A,
+    need: &[bool],
+) -> Vec<Option<A>> {
     let mut start = 0;
     inputs
         .iter()
         .zip(need)
         .map(|(x, &needed)| {
-            let len = x.shape().dims()[axis];
+            let len = x.borrow().shape().dims()[axis];
             let part = needed.then(|| g.slice(axis, start, start + len));
             start += len;
             part
