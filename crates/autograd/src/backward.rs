@@ -132,12 +132,7 @@ impl<F: Float> Gradients<F> {
     /// The gradient of a scalar node without building a tensor (0 when it does not reach).
     #[inline]
     pub fn scalar(&self, v: Var<'_, F>) -> F {
-        let i = v.id() as usize;
-        match self.tensors.get(&v.id()) {
-            Some(t) => t.data().first().copied().unwrap_or(F::ZERO),
-            None if self.reached.get(i) == Some(&true) => self.scalars.read(&self.reached, i),
-            None => F::ZERO,
-        }
+        self.get_scalar(v).unwrap_or(F::ZERO)
     }
 
     #[inline(always)]

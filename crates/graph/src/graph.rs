@@ -123,10 +123,7 @@ impl<F: Float> Tape<F> {
     }
     /// Node `id`'s value as a tensor (a 0-d tensor for a scalar node).
     pub fn tensor(&self, id: NodeId) -> Tensor<F> {
-        match self.nodes[id as usize].value {
-            Value::Scalar(v) => Tensor::scalar(v),
-            Value::Tensor(t) => self.tensors[t as usize].clone(),
-        }
+        self.tensor_cow(id).into_owned()
     }
     /// Node `id`'s value as a tensor, borrowed from the tape when it is one (a new 0-d tensor
     /// for a scalar node).

@@ -30,9 +30,10 @@ impl<'g, F: Float> Var<'g, F> {
         let graph = self.graph();
         let x = self.id();
         if let Ok(mut tape) = graph.tape.try_borrow_mut() {
-            if let Value::Scalar(v) = tape.value(x) {
-                let record =
-                    if graph.is_recording() && tape.requires_grad(x) { Op::Unary(op, x) } else { Op::Constant };
+            // SAFETY: a `Var` exists only for a node of its graph (see `scalar_binary`).
+            let node = unsafe { tape.node_unchecked(x) };
+            if let Value::Scalar(v) = node.value() {
+                let record = if graph.is_recording() && node.requires_grad() { Op::Unary(op, x) } else { Op::Constant };
                 return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v))));
             }
         }
@@ -45,9 +46,11 @@ impl<'g, F: Float> Var<'g, F> {
         let graph = self.graph();
         let x = self.id();
         if let Ok(mut tape) = graph.tape.try_borrow_mut() {
-            if let Value::Scalar(v) = tape.value(x) {
+            // SAFETY: a `Var` exists only for a node of its graph (see `scalar_binary`).
+            let node = unsafe { tape.node_unchecked(x) };
+            if let Value::Scalar(v) = node.value() {
                 let record =
-                    if graph.is_recording() && tape.requires_grad(x) { Op::Param(op, x, p) } else { Op::Constant };
+                    if graph.is_recording() && node.requires_grad() { Op::Param(op, x, p) } else { Op::Constant };
                 return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v, p))));
             }
         }
