@@ -5,9 +5,10 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::op::{NodeId, Op};
 use crate::shape::Shape;
+use crate::tape_cell::{TapeCell, TapeRef};
 use crate::tensor::Tensor;
 use crate::var::Var;
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::Cell;
 
 /// A node's value: scalars (0-d) live inline on the tape; other tensors in a side table.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -166,6 +167,35 @@ impl<F: Float> Tape<F> {
         self.nodes.push(Node { op, value });
         id
     }
+    /// Makes room for one more node. The scalar fast paths call it before computing the
+    /// node's value, so no value is held across the allocator call (which would force it
+    /// through the stack on every op).
+    #[inline(always)]
+    pub(crate) fn reserve_one(&mut self) {
+        if self.nodes.len() == self.nodes.capacity() {
+            self.grow();
+        }
+    }
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.nodes.reserve(1);
+    }
+    /// Appends a node whose op owns no heap memory, into the room made by
+    /// [`Tape::reserve_one`].
+    #[inline(always)]
+    pub(crate) fn push_reserved(&mut self, op: Op<F>, value: Value<F>) -> NodeId {
+        let id = self.nodes.len();
+        assert!(id < self.nodes.capacity() && !op.owns_heap());
+        // SAFETY: `id` is below the capacity, so the slot is allocated, and it is past the
+        // length, so nothing is overwritten; the op owns no heap memory, so
+        // `nodes_owning_heap` stays right.
+        unsafe {
+            self.nodes.as_mut_ptr().add(id).write(Node { op, value });
+            self.nodes.set_len(id + 1);
+        }
+        id as NodeId
+    }
 }
 
 /// The tape of one computation: create it, record ops through [`Var`] handles, call
@@ -181,7 +211,7 @@ impl<F: Float> Tape<F> {
 /// assert_eq!(g.len(), 5);
 /// ```
 pub struct Graph<F = f64> {
-    pub(crate) tape: RefCell<Tape<F>>,
+    pub(crate) tape: TapeCell<F>,
     no_grad_depth: Cell<u32>,
 }
 
@@ -202,15 +232,12 @@ impl Graph<f64> {
 impl<F: Float> Graph<F> {
     /// An empty graph of any element type: `Graph::<f32>::empty()`.
     pub fn empty() -> Self {
-        Graph { tape: RefCell::new(Tape::new()), no_grad_depth: Cell::new(0) }
+        Graph { tape: TapeCell::new(Tape::new()), no_grad_depth: Cell::new(0) }
     }
     /// An empty graph with room for `nodes` nodes.
     pub fn with_capacity(nodes: usize) -> Self {
         let g = Self::empty();
-        {
-            let mut t = g.tape.borrow_mut();
-            t.nodes.reserve(nodes);
-        }
+        g.tape.write(|t| t.nodes.reserve(nodes));
         g
     }
     /// Forgets every node but keeps the memory, for the next training step.
@@ -219,7 +246,7 @@ impl<F: Float> Graph<F> {
     }
     /// The number of recorded nodes.
     pub fn len(&self) -> usize {
-        self.tape.borrow().len()
+        self.tape.read().len()
     }
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
@@ -227,10 +254,9 @@ impl<F: Float> Graph<F> {
     }
     /// Read access to the tape (for the backward sweep and tools such as DOT export).
     ///
-    /// # Panics
-    /// When called while an op is being recorded on this graph (never from user code).
-    pub fn tape(&self) -> Ref<'_, Tape<F>> {
-        self.tape.borrow()
+    /// Recording an op on this graph while the returned guard is alive panics.
+    pub fn tape(&self) -> TapeRef<'_, F> {
+        self.tape.read()
     }
 
     /// A scalar leaf that requires grad (micrograd's `Value(x)`).
@@ -287,13 +313,13 @@ impl<F: Float> Graph<F> {
 
     fn tensor_leaf(&self, t: Tensor<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
-        let id = self.tape.borrow_mut().push(op, t);
+        let id = self.tape.write(|tape| tape.push(op, t));
         Var::new(self, id)
     }
     #[inline(always)]
     fn leaf(&self, v: Value<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
-        let id = self.tape.borrow_mut().push_value(op, v);
+        let id = self.tape.write(|tape| tape.push_value(op, v));
         Var::new(self, id)
     }
 
@@ -302,7 +328,7 @@ impl<F: Float> Graph<F> {
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Var<'_, F> {
         let requires_grad = inputs_require_grad && self.is_recording();
         let op = if requires_grad { op } else { Op::Constant };
-        let id = self.tape.borrow_mut().push(op, value);
+        let id = self.tape.write(|tape| tape.push(op, value));
         Var::new(self, id)
     }
 }

@@ -27,15 +27,9 @@ impl<'g, F: Float> Var<'g, F> {
     /// Records a unary elementwise op.
     #[inline(always)]
     pub fn unary(self, op: UnaryOp) -> Var<'g, F> {
-        let graph = self.graph();
         let x = self.id();
-        if let Ok(mut tape) = graph.tape.try_borrow_mut() {
-            // SAFETY: a `Var` exists only for a node of its graph (see `scalar_binary`).
-            let node = unsafe { tape.node_unchecked(x) };
-            if let Value::Scalar(v) = node.value() {
-                let record = if graph.is_recording() && node.requires_grad() { Op::Unary(op, x) } else { Op::Constant };
-                return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v))));
-            }
+        if let Some(y) = self.scalar_unary(Op::Unary(op, x), |v| op.apply(v)) {
+            return y;
         }
         expect_op(self.record_unary(Op::Unary(op, x), |t| Ok(map_unary(op, t))))
     }
@@ -43,16 +37,9 @@ impl<'g, F: Float> Var<'g, F> {
     /// Records an elementwise op with a constant parameter.
     #[inline(always)]
     pub fn param(self, op: ParamOp, p: F) -> Var<'g, F> {
-        let graph = self.graph();
         let x = self.id();
-        if let Ok(mut tape) = graph.tape.try_borrow_mut() {
-            // SAFETY: a `Var` exists only for a node of its graph (see `scalar_binary`).
-            let node = unsafe { tape.node_unchecked(x) };
-            if let Value::Scalar(v) = node.value() {
-                let record =
-                    if graph.is_recording() && node.requires_grad() { Op::Param(op, x, p) } else { Op::Constant };
-                return Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(v, p))));
-            }
+        if let Some(y) = self.scalar_unary(Op::Param(op, x, p), |v| op.apply(v, p)) {
+            return y;
         }
         expect_op(self.record_unary(Op::Param(op, x, p), |t| Ok(t.map(|v| op.apply(v, p)))))
     }
@@ -76,15 +63,47 @@ impl<'g, F: Float> Var<'g, F> {
         if !std::ptr::eq(graph, rhs.graph()) {
             return None;
         }
-        let mut tape = graph.tape.try_borrow_mut().ok()?;
+        let recording = graph.is_recording();
+        // SAFETY: the reference is used only in this block, which reads no other tape handle
+        // and calls no user code.
+        let tape = unsafe { graph.tape.tape_mut() }?;
+        tape.reserve_one();
         // SAFETY: a `Var` exists only for a node of its graph, and nodes are never removed while
         // a `Var` borrows the graph (`clear` takes `&mut self`), so both ids are below the length.
         let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
         let (Value::Scalar(x), Value::Scalar(y)) = (na.value(), nb.value()) else { return None };
         let need = [na.requires_grad(), nb.requires_grad()];
-        let record =
-            if graph.is_recording() && (need[0] || need[1]) { Op::Binary(op, a, b, need) } else { Op::Constant };
-        Some(Var::new(graph, tape.push_value(record, Value::Scalar(op.apply(x, y)))))
+        let value = Value::Scalar(op.apply(x, y));
+        // Two pushes rather than one push of a chosen op: a select between two ops makes the
+        // compiler carry the unused bytes of the node through the stack.
+        let id = if recording && (need[0] || need[1]) {
+            tape.push_reserved(Op::Binary(op, a, b, need), value)
+        } else {
+            tape.push_reserved(Op::Constant, value)
+        };
+        Some(Var::new(graph, id))
+    }
+
+    /// The scalar fast path of a one-input op (`op` has input `self`), or `None` when the
+    /// input is a tensor.
+    #[inline(always)]
+    fn scalar_unary(self, op: Op<F>, apply: impl FnOnce(F) -> F) -> Option<Var<'g, F>> {
+        let graph = self.graph();
+        let recording = graph.is_recording();
+        // SAFETY: as in `scalar_binary`.
+        let tape = unsafe { graph.tape.tape_mut() }?;
+        tape.reserve_one();
+        // SAFETY: as in `scalar_binary`.
+        let node = unsafe { tape.node_unchecked(self.id()) };
+        let Value::Scalar(v) = node.value() else { return None };
+        let value = Value::Scalar(apply(v));
+        // As in `scalar_binary`: two pushes.
+        let id = if recording && node.requires_grad() {
+            tape.push_reserved(op, value)
+        } else {
+            tape.push_reserved(Op::Constant, value)
+        };
+        Some(Var::new(graph, id))
     }
 
     #[inline(never)]
