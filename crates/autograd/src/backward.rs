@@ -27,7 +27,6 @@ use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 #[derive(Clone, Debug)]
 pub struct Gradients<F: Float> {
     scalars: ScalarSlots<F>,
-    reached: Vec<bool>,
     tensors: HashMap<NodeId, Tensor<F>, BuildHasherDefault<NodeIdHasher>>,
 }
 
@@ -50,57 +49,106 @@ impl Hasher for NodeIdHasher {
     }
 }
 
-/// One gradient slot per node, written only when the node is first reached: only the
-/// `reached` flags are zeroed up front (1 byte a node, not 8), and the first gradient reaching a
-/// node is moved in rather than added to a zero.
+/// Where a node stands in the sweep: not reached yet, reached by exact zeros only (its slot
+/// never written), or reached with its gradient in its slot.
+const UNREACHED: u8 = 0;
+const ZERO: u8 = 1;
+const WRITTEN: u8 = 3;
+
+/// One gradient slot and one state byte per node. Only the states are zeroed up front (1 byte
+/// a node, not 8); the first gradient reaching a node is moved into its slot rather than added
+/// to a zero, and a node reached only by zeros never has its slot written at all.
 #[derive(Debug)]
 struct ScalarSlots<F> {
     values: Vec<std::mem::MaybeUninit<F>>,
+    states: Vec<u8>,
 }
 
 impl<F: Float> ScalarSlots<F> {
     fn new(nodes: usize) -> Self {
         let mut values = Vec::with_capacity(nodes);
         values.resize_with(nodes, std::mem::MaybeUninit::uninit);
-        ScalarSlots { values }
+        ScalarSlots { values, states: vec![UNREACHED; nodes] }
     }
-    /// The gradient of node `i`, which must have been reached (written).
-    #[inline(always)]
-    fn read(&self, reached: &[bool], i: usize) -> F {
-        assert!(reached[i], "gradient slot {i} read before it was written");
-        // SAFETY: a slot is reached only after `add` has written it.
-        unsafe { self.values[i].assume_init() }
+    fn reached(&self, i: usize) -> bool {
+        self.states.get(i).is_some_and(|&s| s != UNREACHED)
     }
-    /// Marks node `i` reached, with a zero gradient if it was not reached before.
-    #[inline(always)]
-    fn touch(&mut self, reached: &mut [bool], i: usize) {
-        if !reached[i] {
-            self.values[i].write(F::ZERO);
-            reached[i] = true;
+    /// The gradient of node `i` (0 when it was reached by zeros only, or not at all).
+    fn read(&self, i: usize) -> F {
+        if self.states[i] == WRITTEN {
+            // SAFETY: a slot's state becomes WRITTEN only when the slot is written.
+            unsafe { self.values[i].assume_init() }
+        } else {
+            F::ZERO
         }
     }
     /// Adds `d` to node `i`'s gradient, or moves it in when `i` is reached for the first time.
+    fn add(&mut self, i: usize, d: F) {
+        assert!(i < self.states.len() && i < self.values.len());
+        // SAFETY: `i` was just checked against both lengths.
+        unsafe { self.add_unchecked(i, d) }
+    }
+    /// # Safety
+    /// `i` must be below the number of nodes.
     #[inline(always)]
-    fn add(&mut self, reached: &mut [bool], i: usize, d: F) {
-        if reached[i] {
-            // SAFETY: reached slots have been written.
-            unsafe { *self.values[i].assume_init_mut() += d };
-        } else {
-            self.values[i].write(d);
-            reached[i] = true;
+    unsafe fn state_unchecked(&self, i: usize) -> u8 {
+        // SAFETY: the caller guarantees `i` is in range.
+        unsafe { *self.states.get_unchecked(i) }
+    }
+    /// The gradient in a WRITTEN slot.
+    ///
+    /// # Safety
+    /// `i` must be in range and its state WRITTEN.
+    #[inline(always)]
+    unsafe fn written_unchecked(&self, i: usize) -> F {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.values.get_unchecked(i).assume_init() }
+    }
+    /// Stores node `i`'s gradient.
+    ///
+    /// # Safety
+    /// `i` must be in range.
+    #[inline(always)]
+    unsafe fn set_unchecked(&mut self, i: usize, g: F) {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            self.values.get_unchecked_mut(i).write(g);
+            *self.states.get_unchecked_mut(i) = WRITTEN;
         }
+    }
+    /// # Safety
+    /// `i` must be in range.
+    #[inline(always)]
+    unsafe fn add_unchecked(&mut self, i: usize, d: F) {
+        // SAFETY: `i` is in range (guaranteed by the caller), and a WRITTEN slot has been written.
+        unsafe {
+            if self.state_unchecked(i) == WRITTEN {
+                *self.values.get_unchecked_mut(i).assume_init_mut() += d;
+            } else {
+                self.set_unchecked(i, d);
+            }
+        }
+    }
+    /// Marks node `i` reached; its gradient stays what it was (0 if nothing else reached it).
+    ///
+    /// # Safety
+    /// `i` must be in range.
+    #[inline(always)]
+    unsafe fn touch_unchecked(&mut self, i: usize) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { *self.states.get_unchecked_mut(i) |= ZERO };
     }
 }
 
 impl<F: Float> Clone for ScalarSlots<F> {
     fn clone(&self) -> Self {
-        ScalarSlots { values: self.values.clone() }
+        ScalarSlots { values: self.values.clone(), states: self.states.clone() }
     }
 }
 
 impl<F: Float> Gradients<F> {
     fn new(nodes: usize) -> Self {
-        Gradients { scalars: ScalarSlots::new(nodes), reached: vec![false; nodes], tensors: HashMap::default() }
+        Gradients { scalars: ScalarSlots::new(nodes), tensors: HashMap::default() }
     }
     /// The gradient with respect to `v`, or `None` when `v` does not lie between a
     /// requires-grad leaf and the root.
@@ -109,21 +157,20 @@ impl<F: Float> Gradients<F> {
     }
     /// The gradient of node `id`, or `None`.
     pub fn get_id(&self, id: NodeId) -> Option<Tensor<F>> {
-        let i = id as usize;
-        if i >= self.reached.len() || !self.reached[i] {
+        if !self.scalars.reached(id as usize) {
             return None;
         }
-        Some(self.tensors.get(&id).cloned().unwrap_or_else(|| Tensor::scalar(self.scalars.read(&self.reached, i))))
+        Some(self.tensors.get(&id).cloned().unwrap_or_else(|| Tensor::scalar(self.scalars.read(id as usize))))
     }
     /// The gradient of a scalar node without building a tensor, or `None` when `v` does not
     /// reach the root (or is not a scalar node).
     #[inline]
     pub fn get_scalar(&self, v: Var<'_, F>) -> Option<F> {
         let i = v.id() as usize;
-        if i >= self.reached.len() || !self.reached[i] || self.tensors.contains_key(&v.id()) {
+        if !self.scalars.reached(i) || self.tensors.contains_key(&v.id()) {
             return None;
         }
-        Some(self.scalars.read(&self.reached, i))
+        Some(self.scalars.read(i))
     }
     /// The gradient with respect to `v`: zeros of `v`'s shape when it does not reach the root.
     pub fn wrt(&self, v: Var<'_, F>) -> Tensor<F> {
@@ -135,16 +182,12 @@ impl<F: Float> Gradients<F> {
         self.get_scalar(v).unwrap_or(F::ZERO)
     }
 
-    #[inline(always)]
-    fn add_scalar(&mut self, id: NodeId, d: F) {
-        self.scalars.add(&mut self.reached, id as usize, d);
-    }
     fn add_tensor(&mut self, tape: &Tape<F>, id: NodeId, d: Tensor<F>) {
         if let Value::Scalar(_) = tape.value(id) {
-            self.add_scalar(id, d.data()[0]);
+            self.scalars.add(id as usize, d.data()[0]);
             return;
         }
-        self.reached[id as usize] = true;
+        self.scalars.states[id as usize] = WRITTEN;
         match self.tensors.entry(id) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(d);
@@ -157,7 +200,7 @@ impl<F: Float> Gradients<F> {
     }
     fn tensor_cow(&self, tape: &Tape<F>, id: NodeId) -> Cow<'_, Tensor<F>> {
         match tape.value(id) {
-            Value::Scalar(_) => Cow::Owned(Tensor::scalar(self.scalars.read(&self.reached, id as usize))),
+            Value::Scalar(_) => Cow::Owned(Tensor::scalar(self.scalars.read(id as usize))),
             Value::Tensor(_) => Cow::Borrowed(&self.tensors[&id]),
         }
     }
@@ -205,56 +248,69 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         return grads;
     }
     grads.add_tensor(&tape, root.id(), seed);
+    // The gradient node `i + 1` passed to node `i`, kept in a register: in a chain each node's
+    // gradient comes from the node just after it, and a round trip through memory would make
+    // every step wait for the previous step's store.
+    let mut carried: Option<F> = None;
     for i in (0..=root.id()).rev() {
-        if !grads.reached[i as usize] {
-            continue;
-        }
-        // SAFETY (the unchecked node reads in this loop): `i` ≤ root < len, and a node's inputs
+        let from_next = carried.take();
+        let mut pass = Pass { i, carried: &mut carried, slots: &mut grads.scalars };
+        // SAFETY (the unchecked reads in this loop): `i` ≤ root < len, and a node's inputs
         // were recorded before it, so their ids are below `i`.
         let node = unsafe { tape.node_unchecked(i) };
-        let g = match node.value() {
-            Value::Scalar(_) => grads.scalars.read(&grads.reached, i as usize),
-            Value::Tensor(_) => F::ZERO,
-        };
-        if let (Value::Scalar(_), true) = (node.value(), g == F::ZERO) {
-            if pass_zero_gradient(node.op(), &mut grads) {
-                continue;
+        let state = unsafe { pass.slots.state_unchecked(i as usize) };
+        let Value::Scalar(y) = node.value() else {
+            debug_assert!(from_next.is_none(), "only scalar nodes are carried");
+            if state != UNREACHED {
+                tensor_step(&tape, i, &mut grads);
             }
+            continue;
+        };
+        let g = match (from_next, state) {
+            (None, UNREACHED) => continue,
+            (None, WRITTEN) => unsafe { pass.slots.written_unchecked(i as usize) },
+            (None, _) => F::ZERO,
+            (Some(c), _) => {
+                let g = if state == WRITTEN { c + unsafe { pass.slots.written_unchecked(i as usize) } } else { c };
+                unsafe { pass.slots.set_unchecked(i as usize, g) };
+                g
+            }
+        };
+        if g == F::ZERO && pass.zero_gradient(node.op()) {
+            continue;
         }
-        let scalar_path = match (node.op(), node.value()) {
-            (&Op::Unary(k, x), Value::Scalar(y)) => match unsafe { tape.node_unchecked(x) }.value() {
+        let scalar_path = match *node.op() {
+            Op::Unary(k, x) => match unsafe { tape.node_unchecked(x) }.value() {
                 Value::Scalar(xv) => {
-                    let d = rules::elementwise::unary(k, &xv, &y, &g);
-                    grads.add_scalar(x, d);
+                    pass.add(x, rules::elementwise::unary(k, &xv, &y, &g));
                     true
                 }
                 Value::Tensor(_) => false,
             },
-            (&Op::Param(k, x, p), Value::Scalar(_)) => match unsafe { tape.node_unchecked(x) }.value() {
+            Op::Param(k, x, p) => match unsafe { tape.node_unchecked(x) }.value() {
                 Value::Scalar(xv) => {
-                    let d = rules::elementwise::param(k, p, &xv, &g);
-                    grads.add_scalar(x, d);
+                    pass.add(x, rules::elementwise::param(k, p, &xv, &g));
                     true
                 }
                 Value::Tensor(_) => false,
             },
-            (&Op::Binary(k, a, b, need), Value::Scalar(y)) => {
+            Op::Binary(k, a, b, need) => {
                 let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
                 match (na.value(), nb.value()) {
                     (Value::Scalar(av), Value::Scalar(bv)) => {
                         let [da, db] = rules::elementwise::binary(k, &av, &bv, &y, &g, need);
                         if let Some(da) = da {
-                            grads.add_scalar(a, da);
+                            pass.add(a, da);
                         }
                         if let Some(db) = db {
-                            grads.add_scalar(b, db);
+                            pass.add(b, db);
                         }
                         true
                     }
                     _ => false,
                 }
             }
-            (Op::Leaf | Op::Constant, _) => true,
+            Op::Leaf | Op::Constant => true,
             _ => false,
         };
         if !scalar_path {
@@ -264,25 +320,50 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     grads
 }
 
-/// A scalar node whose gradient is exactly 0 gives its inputs nothing to add, so they are only
-/// marked as reached (the skipped work is most of a step once a hinge or ReLU saturates).
-/// Returns false for ops this does not cover.
-#[inline(always)]
-fn pass_zero_gradient<F: Float>(op: &Op<F>, grads: &mut Gradients<F>) -> bool {
-    let mut touch = |x: NodeId| grads.scalars.touch(&mut grads.reached, x as usize);
-    match *op {
-        Op::Unary(_, x) | Op::Param(_, x, _) => touch(x),
-        Op::Binary(_, a, b, need) => {
-            if need[0] {
-                touch(a);
-            }
-            if need[1] {
-                touch(b);
-            }
+/// Visiting scalar node `i`: where its inputs' gradients go.
+struct Pass<'a, F: Float> {
+    i: NodeId,
+    carried: &'a mut Option<F>,
+    slots: &'a mut ScalarSlots<F>,
+}
+
+impl<F: Float> Pass<'_, F> {
+    /// Adds `d` to the gradient of input `x` (an id below `i`).
+    #[inline(always)]
+    fn add(&mut self, x: NodeId, d: F) {
+        if x + 1 == self.i {
+            *self.carried = Some(match *self.carried {
+                Some(c) => c + d,
+                None => d,
+            });
+        } else {
+            debug_assert!(x < self.i);
+            // SAFETY: `x` < `i` ≤ root, so it is in range.
+            unsafe { self.slots.add_unchecked(x as usize, d) };
         }
-        _ => return false,
     }
-    true
+    /// A scalar node whose gradient is exactly 0 gives its inputs nothing to add, so they are
+    /// only marked as reached (the skipped work is most of a step once a hinge or ReLU
+    /// saturates). Returns false for ops this does not cover.
+    #[inline(always)]
+    fn zero_gradient(&mut self, op: &Op<F>) -> bool {
+        // SAFETY: inputs have ids below `i` ≤ root, so they are in range.
+        let mut touch = |x: NodeId| unsafe { self.slots.touch_unchecked(x as usize) };
+        match *op {
+            Op::Unary(_, x) | Op::Param(_, x, _) => touch(x),
+            Op::Binary(_, a, b, need) => {
+                if need[0] {
+                    touch(a);
+                }
+                if need[1] {
+                    touch(b);
+                }
+            }
+            Op::Leaf | Op::Constant => {}
+            _ => return false,
+        }
+        true
+    }
 }
 
 fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
