@@ -194,8 +194,10 @@ impl<'g, F: Float> BoundMlp<'g, F> {
     /// The outputs of the last layer for scalar inputs `x` (the same nodes, in the same order,
     /// as [`Mlp::forward`]).
     pub fn forward(&self, x: &[Var<'g, F>]) -> Vec<Var<'g, F>> {
-        let mut act = x.to_vec();
-        let mut next = Vec::new();
+        let widest = self.layers.iter().map(Vec::len).max().unwrap_or(0).max(x.len());
+        let mut act = Vec::with_capacity(widest);
+        act.extend_from_slice(x);
+        let mut next = Vec::with_capacity(widest);
         for layer in &self.layers {
             next.clear();
             for n in layer {
