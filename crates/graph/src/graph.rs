@@ -104,6 +104,18 @@ impl<F: Float> Tape<F> {
         // SAFETY: the caller guarantees `id < len`.
         unsafe { self.nodes.get_unchecked(id as usize) }
     }
+    /// Node `id`'s value when it is a scalar, without a bounds check.
+    ///
+    /// # Safety
+    /// `id` must be below [`Tape::len`].
+    #[inline(always)]
+    pub unsafe fn scalar_unchecked(&self, id: NodeId) -> Option<F> {
+        // SAFETY: the caller guarantees `id < len`.
+        match unsafe { self.node_unchecked(id) }.value {
+            Value::Scalar(v) => Some(v),
+            Value::Tensor(_) => None,
+        }
+    }
     /// The op that produced node `id`.
     #[inline(always)]
     pub fn op(&self, id: NodeId) -> &Op<F> {
@@ -305,7 +317,7 @@ impl<F: Float> Graph<F> {
     /// A handle to an existing node.
     pub fn node(&self, id: NodeId) -> Result<Var<'_, F>> {
         if (id as usize) < self.len() {
-            Ok(Var::new(self, id))
+            Ok(Var::from_tape(self, &self.tape(), id))
         } else {
             Err(Error::IndexOutOfRange { op: "Graph::node", index: id as i64, size: self.len() })
         }
@@ -313,14 +325,15 @@ impl<F: Float> Graph<F> {
 
     fn tensor_leaf(&self, t: Tensor<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
+        let scalar = t.ndim() == 0;
         let id = self.tape.write(|tape| tape.push(op, t));
-        Var::new(self, id)
+        Var::new(self, id, scalar, requires_grad)
     }
     #[inline(always)]
     fn leaf(&self, v: Value<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
         let id = self.tape.write(|tape| tape.push_value(op, v));
-        Var::new(self, id)
+        Var::new(self, id, matches!(v, Value::Scalar(_)), requires_grad)
     }
 
     /// Records an op; under `no_grad`, or when no input requires grad, the node is a
@@ -328,7 +341,8 @@ impl<F: Float> Graph<F> {
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Var<'_, F> {
         let requires_grad = inputs_require_grad && self.is_recording();
         let op = if requires_grad { op } else { Op::Constant };
+        let scalar = value.ndim() == 0;
         let id = self.tape.write(|tape| tape.push(op, value));
-        Var::new(self, id)
+        Var::new(self, id, scalar, requires_grad)
     }
 }

@@ -22,18 +22,37 @@ use std::fmt;
 #[derive(Clone, Copy)]
 pub struct Var<'g, F: Float = f64> {
     graph: &'g Graph<F>,
-    id: NodeId,
+    // The node id in the low 32 bits, and above them what the tape says of the node (which
+    // never changes), so the scalar fast paths need not read it back. One integer rather than
+    // separate fields keeps the handle a pair of registers.
+    bits: u64,
 }
 
+/// `Var::bits` flags, above the node id.
+const SCALAR: u64 = 1 << 32;
+const REQUIRES_GRAD: u64 = 1 << 33;
+
 impl<'g, F: Float> Var<'g, F> {
+    /// A handle to node `id`, which holds a 0-d value when `scalar` and is not a constant when
+    /// `requires_grad`.
     #[inline(always)]
-    pub(crate) fn new(graph: &'g Graph<F>, id: NodeId) -> Self {
-        Var { graph, id }
+    pub(crate) fn new(graph: &'g Graph<F>, id: NodeId, scalar: bool, requires_grad: bool) -> Self {
+        let flags = if scalar { SCALAR } else { 0 } | if requires_grad { REQUIRES_GRAD } else { 0 };
+        Var { graph, bits: u64::from(id) | flags }
+    }
+    /// A handle to node `id` as the tape holds it.
+    pub(crate) fn from_tape(graph: &'g Graph<F>, tape: &Tape<F>, id: NodeId) -> Self {
+        Var::new(graph, id, matches!(tape.value(id), Value::Scalar(_)), tape.requires_grad(id))
+    }
+    /// True when the node holds a 0-d value, inline on the tape.
+    #[inline(always)]
+    pub(crate) fn is_scalar_node(self) -> bool {
+        self.bits & SCALAR != 0
     }
     /// The node's position on the tape.
     #[inline(always)]
     pub fn id(self) -> NodeId {
-        self.id
+        self.bits as NodeId
     }
     /// The graph this handle belongs to.
     #[inline(always)]
@@ -42,7 +61,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
     /// The node's value.
     pub fn value(self) -> Tensor<F> {
-        self.graph.tape().tensor(self.id)
+        self.graph.tape().tensor(self.id())
     }
     /// The node's single element.
     ///
@@ -55,30 +74,31 @@ impl<'g, F: Float> Var<'g, F> {
     /// The node's single element, or [`Error::NotScalar`].
     pub fn try_item(self) -> Result<F> {
         let tape = self.graph.tape();
-        match tape.value(self.id) {
+        match tape.value(self.id()) {
             Value::Scalar(v) => Ok(v),
-            Value::Tensor(_) => tape.tensor(self.id).try_item(),
+            Value::Tensor(_) => tape.tensor(self.id()).try_item(),
         }
     }
     /// The node's shape.
     pub fn shape(self) -> Shape {
-        self.graph.tape().shape(self.id)
+        self.graph.tape().shape(self.id())
     }
     /// The number of dimensions.
     pub fn ndim(self) -> usize {
         self.shape().ndim()
     }
     /// Whether gradients flow to this node.
+    #[inline(always)]
     pub fn requires_grad(self) -> bool {
-        self.graph.tape().requires_grad(self.id)
+        self.bits & REQUIRES_GRAD != 0
     }
     /// The op that produced this node (`"leaf"` for leaves and constants).
     pub fn op_name(self) -> &'static str {
-        self.graph.tape().op(self.id).name()
+        self.graph.tape().op(self.id()).name()
     }
     /// The same value as a new constant: gradients stop here (PyTorch's `detach`).
     pub fn detach(self) -> Var<'g, F> {
-        let value = self.graph.tape().value(self.id);
+        let value = self.graph.tape().value(self.id());
         match value {
             Value::Scalar(v) => self.graph.constant_scalar(v),
             Value::Tensor(_) => self.graph.constant(self.value()),
@@ -102,9 +122,8 @@ impl<'g, F: Float> Var<'g, F> {
         compute: impl FnOnce(&Tape<F>) -> Result<Tensor<F>>,
     ) -> Result<Var<'g, F>> {
         let (value, requires_grad) = {
-            let tape = graph.tape();
-            let value = compute(&tape)?;
-            (value, inputs.iter().any(|v| tape.requires_grad(v.id)))
+            let value = compute(&graph.tape())?;
+            (value, inputs.iter().any(|v| v.requires_grad()))
         };
         Ok(graph.record(op, value, requires_grad))
     }
@@ -115,14 +134,14 @@ impl<'g, F: Float> Var<'g, F> {
         op: Op<F>,
         compute: impl FnOnce(&Tensor<F>) -> Result<Tensor<F>>,
     ) -> Result<Var<'g, F>> {
-        let id = self.id;
+        let id = self.id();
         Var::record_with(self.graph, &[self], op, |t| compute(&t.tensor(id)))
     }
 }
 
 impl<F: Float> fmt::Debug for Var<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Var(#{} {} = {})", self.id, self.op_name(), self.value())
+        write!(f, "Var(#{} {} = {})", self.id(), self.op_name(), self.value())
     }
 }
 

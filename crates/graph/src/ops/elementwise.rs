@@ -1,8 +1,10 @@
 //! Elementwise ops: unary, parameterised, binary (broadcasting), clamp, comparisons.
 
-use crate::error::{expect_op, Result};
+use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
+use crate::graph::Graph;
 use crate::graph::Value;
+use crate::op::NodeId;
 use crate::op::{BinaryOp, Op, ParamOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
@@ -31,7 +33,7 @@ impl<'g, F: Float> Var<'g, F> {
         if let Some(y) = self.scalar_unary(Op::Unary(op, x), |v| op.apply(v)) {
             return y;
         }
-        expect_op(self.record_unary(Op::Unary(op, x), |t| Ok(map_unary(op, t))))
+        unary_tensor(self.graph(), x, Op::Unary(op, x), |t| map_unary(op, t))
     }
 
     /// Records an elementwise op with a constant parameter.
@@ -41,7 +43,7 @@ impl<'g, F: Float> Var<'g, F> {
         if let Some(y) = self.scalar_unary(Op::Param(op, x, p), |v| op.apply(v, p)) {
             return y;
         }
-        expect_op(self.record_unary(Op::Param(op, x, p), |t| Ok(t.map(|v| op.apply(v, p)))))
+        unary_tensor(self.graph(), x, Op::Param(op, x, p), |t| t.map(|v| op.apply(v, p)))
     }
 
     /// Records a binary elementwise op with NumPy broadcasting. Two scalars take an inlined
@@ -50,7 +52,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
         match self.scalar_binary(op, rhs) {
             Some(v) => Ok(v),
-            None => self.binary_tensor(op, rhs),
+            None => binary_tensor(self.graph(), rhs.graph(), op, self.id(), rhs.id()),
         }
     }
 
@@ -59,64 +61,47 @@ impl<'g, F: Float> Var<'g, F> {
     #[inline(always)]
     fn scalar_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Option<Var<'g, F>> {
         let graph = self.graph();
-        let (a, b) = (self.id(), rhs.id());
-        if !std::ptr::eq(graph, rhs.graph()) {
+        if !(self.is_scalar_node() && rhs.is_scalar_node() && std::ptr::eq(graph, rhs.graph())) {
             return None;
         }
-        let recording = graph.is_recording();
+        let (a, b) = (self.id(), rhs.id());
+        let need = [self.requires_grad(), rhs.requires_grad()];
+        let requires_grad = (need[0] || need[1]) && graph.is_recording();
         // SAFETY: the reference is used only in this block, which reads no other tape handle
         // and calls no user code.
         let tape = unsafe { graph.tape.tape_mut() }?;
         tape.reserve_one();
         // SAFETY: a `Var` exists only for a node of its graph, and nodes are never removed while
         // a `Var` borrows the graph (`clear` takes `&mut self`), so both ids are below the length.
-        let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
-        let (Value::Scalar(x), Value::Scalar(y)) = (na.value(), nb.value()) else { return None };
-        let need = [na.requires_grad(), nb.requires_grad()];
+        let (x, y) = unsafe { (tape.scalar_unchecked(a)?, tape.scalar_unchecked(b)?) };
         let value = Value::Scalar(op.apply(x, y));
         // Two pushes rather than one push of a chosen op: a select between two ops makes the
         // compiler carry the unused bytes of the node through the stack.
-        let id = if recording && (need[0] || need[1]) {
+        let id = if requires_grad {
             tape.push_reserved(Op::Binary(op, a, b, need), value)
         } else {
             tape.push_reserved(Op::Constant, value)
         };
-        Some(Var::new(graph, id))
+        Some(Var::new(graph, id, true, requires_grad))
     }
 
     /// The scalar fast path of a one-input op (`op` has input `self`), or `None` when the
     /// input is a tensor.
     #[inline(always)]
     fn scalar_unary(self, op: Op<F>, apply: impl FnOnce(F) -> F) -> Option<Var<'g, F>> {
+        if !self.is_scalar_node() {
+            return None;
+        }
         let graph = self.graph();
-        let recording = graph.is_recording();
+        let requires_grad = self.requires_grad() && graph.is_recording();
         // SAFETY: as in `scalar_binary`.
         let tape = unsafe { graph.tape.tape_mut() }?;
         tape.reserve_one();
         // SAFETY: as in `scalar_binary`.
-        let node = unsafe { tape.node_unchecked(self.id()) };
-        let Value::Scalar(v) = node.value() else { return None };
-        let value = Value::Scalar(apply(v));
+        let value = Value::Scalar(apply(unsafe { tape.scalar_unchecked(self.id()) }?));
         // As in `scalar_binary`: two pushes.
-        let id = if recording && node.requires_grad() {
-            tape.push_reserved(op, value)
-        } else {
-            tape.push_reserved(Op::Constant, value)
-        };
-        Some(Var::new(graph, id))
-    }
-
-    #[inline(never)]
-    fn binary_tensor(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
-        self.same_graph(rhs, op.name())?;
-        let (a, b) = (self.id(), rhs.id());
-        let need = {
-            let tape = self.graph().tape();
-            [tape.requires_grad(a), tape.requires_grad(b)]
-        };
-        Var::record_with(self.graph(), &[self, rhs], Op::Binary(op, a, b, need), |t| {
-            zip_binary(op, &t.tensor(a), &t.tensor(b))
-        })
+        let id = if requires_grad { tape.push_reserved(op, value) } else { tape.push_reserved(Op::Constant, value) };
+        Some(Var::new(graph, id, true, requires_grad))
     }
 
     /// Records a binary op, panicking with the error's message on incompatible shapes.
@@ -125,7 +110,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Var<'g, F> {
         match self.scalar_binary(op, rhs) {
             Some(v) => v,
-            None => expect_op(self.binary_tensor(op, rhs)),
+            None => expect_op(binary_tensor(self.graph(), rhs.graph(), op, self.id(), rhs.id())),
         }
     }
 
@@ -285,3 +270,40 @@ comparisons!(
     /// 1 where `self == other`.
     eq try_eq => ==,
 );
+
+// The tensor paths of the elementwise ops take ids rather than `Var`s, so the hot scalar path
+// never needs its operands in memory.
+
+/// Records a one-input op on a tensor node.
+#[inline(never)]
+fn unary_tensor<'g, F: Float>(
+    graph: &'g Graph<F>,
+    x: NodeId,
+    op: Op<F>,
+    compute: impl FnOnce(&Tensor<F>) -> Tensor<F>,
+) -> Var<'g, F> {
+    let (value, requires_grad) = {
+        let tape = graph.tape();
+        (compute(&tape.tensor(x)), tape.requires_grad(x))
+    };
+    graph.record(op, value, requires_grad)
+}
+
+/// Records a binary op with at least one tensor operand (or operands of two graphs).
+#[inline(never)]
+fn binary_tensor<'g, F: Float>(
+    graph: &'g Graph<F>,
+    rhs_graph: &'g Graph<F>,
+    op: BinaryOp,
+    a: NodeId,
+    b: NodeId,
+) -> Result<Var<'g, F>> {
+    if !std::ptr::eq(graph, rhs_graph) {
+        return Err(Error::ForeignGraph { op: op.name() });
+    }
+    let (value, need) = {
+        let tape = graph.tape();
+        (zip_binary(op, &tape.tensor(a), &tape.tensor(b))?, [tape.requires_grad(a), tape.requires_grad(b)])
+    };
+    Ok(graph.record(Op::Binary(op, a, b, need), value, need[0] || need[1]))
+}
