@@ -60,9 +60,10 @@ fn a_million_node_chain_backpropagates_in_a_small_stack() {
 }
 
 #[test]
-fn scalar_nodes_take_32_bytes_of_tape() {
+fn scalar_nodes_take_24_bytes_of_tape() {
     assert!(tapegrad::graph::Tape::<f64>::bytes_per_node() <= 48);
-    assert_eq!(tapegrad::graph::Tape::<f64>::bytes_per_node(), 32);
+    assert_eq!(tapegrad::graph::Tape::<f64>::bytes_per_node(), 24);
+    assert!(tapegrad::graph::Tape::<f32>::bytes_per_node() <= 24);
 }
 
 #[test]

@@ -252,20 +252,24 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     // gradient comes from the node just after it, and a round trip through memory would make
     // every step wait for the previous step's store.
     let mut carried: Option<F> = None;
+    let tensor_nodes = tape.tensor_nodes();
+    let mut tensors_left = tensor_nodes.partition_point(|&t| t <= root.id());
     for i in (0..=root.id()).rev() {
         let from_next = carried.take();
+        let is_tensor = tensors_left > 0 && tensor_nodes[tensors_left - 1] == i;
+        tensors_left -= is_tensor as usize;
         let mut pass = Pass { i, carried: &mut carried, slots: &mut grads.scalars };
         // SAFETY (the unchecked reads in this loop): `i` ≤ root < len, and a node's inputs
         // were recorded before it, so their ids are below `i`.
         let node = unsafe { tape.node_unchecked(i) };
         let state = unsafe { pass.slots.state_unchecked(i as usize) };
-        let Value::Scalar(y) = node.value() else {
+        if is_tensor {
             debug_assert!(from_next.is_none(), "only scalar nodes are carried");
             if state != UNREACHED {
                 tensor_step(&tape, i, &mut grads);
             }
             continue;
-        };
+        }
         let g = match (from_next, state) {
             (None, UNREACHED) => continue,
             (None, WRITTEN) => unsafe { pass.slots.written_unchecked(i as usize) },
@@ -279,42 +283,27 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         if g == F::ZERO && pass.zero_gradient(node.op()) {
             continue;
         }
-        let scalar_path = match *node.op() {
-            Op::Unary(k, x) => match unsafe { tape.node_unchecked(x) }.value() {
-                Value::Scalar(xv) => {
-                    pass.add(x, rules::elementwise::unary(k, &xv, &y, &g));
-                    true
-                }
-                Value::Tensor(_) => false,
-            },
-            Op::Param(k, x, p) => match unsafe { tape.node_unchecked(x) }.value() {
-                Value::Scalar(xv) => {
-                    pass.add(x, rules::elementwise::param(k, p, &xv, &g));
-                    true
-                }
-                Value::Tensor(_) => false,
-            },
+        // The inputs of a scalar elementwise node are scalar nodes too: an elementwise result
+        // has at least as many dimensions as each input, and every 0-d value is a scalar node.
+        let y = node.scalar();
+        let input = |x: NodeId| {
+            debug_assert!(tape.scalar(x).is_some(), "input {x} of scalar node {i} is a tensor");
+            unsafe { tape.node_unchecked(x) }.scalar()
+        };
+        match *node.op() {
+            Op::Unary(k, x) => pass.add(x, rules::elementwise::unary(k, &input(x), &y, &g)),
+            Op::Param(k, x, p) => pass.add(x, rules::elementwise::param(k, p, &input(x), &g)),
             Op::Binary(k, a, b, need) => {
-                let (na, nb) = unsafe { (tape.node_unchecked(a), tape.node_unchecked(b)) };
-                match (na.value(), nb.value()) {
-                    (Value::Scalar(av), Value::Scalar(bv)) => {
-                        let [da, db] = rules::elementwise::binary(k, &av, &bv, &y, &g, need);
-                        if let Some(da) = da {
-                            pass.add(a, da);
-                        }
-                        if let Some(db) = db {
-                            pass.add(b, db);
-                        }
-                        true
-                    }
-                    _ => false,
+                let [da, db] = rules::elementwise::binary(k, &input(a), &input(b), &y, &g, need);
+                if let Some(da) = da {
+                    pass.add(a, da);
+                }
+                if let Some(db) = db {
+                    pass.add(b, db);
                 }
             }
-            Op::Leaf | Op::Constant => true,
-            _ => false,
-        };
-        if !scalar_path {
-            tensor_step(&tape, i, &mut grads);
+            Op::Leaf | Op::Constant => {}
+            _ => tensor_step(&tape, i, &mut grads),
         }
     }
     grads

@@ -19,12 +19,12 @@ pub enum Value<F> {
     Tensor(u32),
 }
 
-/// One recorded node: the op that made it (which also says whether gradients flow to it) and
-/// its value.
+/// One recorded node: the op that made it (which also says whether gradients flow to it) and,
+/// for a scalar node, its value.
 #[derive(Clone, Debug)]
 pub struct Node<F> {
     op: Op<F>,
-    value: Value<F>,
+    scalar: F,
 }
 
 impl<F: Float> Node<F> {
@@ -33,10 +33,11 @@ impl<F: Float> Node<F> {
     pub fn op(&self) -> &Op<F> {
         &self.op
     }
-    /// The node's value, as stored.
+    /// The value of a scalar node (for a tensor node, the index of its tensor: ask
+    /// [`Tape::value`], which tells them apart).
     #[inline(always)]
-    pub fn value(&self) -> Value<F> {
-        self.value
+    pub fn scalar(&self) -> F {
+        self.scalar
     }
     /// Whether gradients flow to the node.
     #[inline(always)]
@@ -45,12 +46,17 @@ impl<F: Float> Node<F> {
     }
 }
 
-/// The recorded nodes, in creation order: an op (16 bytes) and a value (16 bytes for f64) per
-/// node — 32 bytes for a scalar node. Tensor values live in a side
-/// table.
+/// Tensor table indices up to this are exact in every [`Float`] (f32 has a 24-bit mantissa).
+const EXACT_INDEX: usize = 1 << 24;
+
+/// The recorded nodes, in creation order: an op (16 bytes) and a scalar value (8 bytes for f64)
+/// per node, 24 bytes in all. Tensor values live in a side table, with the ids of their nodes,
+/// so a scalar node carries no tag saying which kind it is.
 pub struct Tape<F> {
     nodes: Vec<Node<F>>,
     tensors: Vec<Tensor<F>>,
+    /// The node of each entry of `tensors`, in increasing order.
+    tensor_nodes: Vec<NodeId>,
     /// How many nodes own heap memory (boxed op payloads); while there are none, clearing or
     /// dropping the tape skips the per-node destructors.
     nodes_owning_heap: usize,
@@ -66,6 +72,7 @@ impl<F> Tape<F> {
         }
         self.nodes.clear();
         self.tensors.clear();
+        self.tensor_nodes.clear();
         self.nodes_owning_heap = 0;
     }
 }
@@ -78,7 +85,7 @@ impl<F> Drop for Tape<F> {
 
 impl<F: Float> Tape<F> {
     fn new() -> Self {
-        Tape { nodes: Vec::new(), tensors: Vec::new(), nodes_owning_heap: 0 }
+        Tape { nodes: Vec::new(), tensors: Vec::new(), tensor_nodes: Vec::new(), nodes_owning_heap: 0 }
     }
     /// The number of nodes.
     pub fn len(&self) -> usize {
@@ -104,17 +111,11 @@ impl<F: Float> Tape<F> {
         // SAFETY: the caller guarantees `id < len`.
         unsafe { self.nodes.get_unchecked(id as usize) }
     }
-    /// Node `id`'s value when it is a scalar, without a bounds check.
-    ///
-    /// # Safety
-    /// `id` must be below [`Tape::len`].
+    /// The ids of the tensor nodes (those whose value is not 0-d), in increasing order; every
+    /// other node is a scalar node.
     #[inline(always)]
-    pub unsafe fn scalar_unchecked(&self, id: NodeId) -> Option<F> {
-        // SAFETY: the caller guarantees `id < len`.
-        match unsafe { self.node_unchecked(id) }.value {
-            Value::Scalar(v) => Some(v),
-            Value::Tensor(_) => None,
-        }
+    pub fn tensor_nodes(&self) -> &[NodeId] {
+        &self.tensor_nodes
     }
     /// The op that produced node `id`.
     #[inline(always)]
@@ -122,14 +123,27 @@ impl<F: Float> Tape<F> {
         &self.nodes[id as usize].op
     }
     /// Node `id`'s value, as stored.
-    #[inline(always)]
+    #[inline]
     pub fn value(&self, id: NodeId) -> Value<F> {
-        self.nodes[id as usize].value
+        let node = &self.nodes[id as usize];
+        // A tensor node holds its table index as its scalar (exact below 2²⁴ even in f32); no
+        // scalar node's id is in `tensor_nodes`, so a match is proof.
+        let guess = node.scalar.to_f64() as usize;
+        if self.tensor_nodes.get(guess) == Some(&id) {
+            return Value::Tensor(guess as u32);
+        }
+        if self.tensor_nodes.len() <= EXACT_INDEX {
+            return Value::Scalar(node.scalar);
+        }
+        match self.tensor_nodes.binary_search(&id) {
+            Ok(t) => Value::Tensor(t as u32),
+            Err(_) => Value::Scalar(node.scalar),
+        }
     }
     /// Node `id`'s value when it is a scalar.
-    #[inline(always)]
+    #[inline]
     pub fn scalar(&self, id: NodeId) -> Option<F> {
-        match self.nodes[id as usize].value {
+        match self.value(id) {
             Value::Scalar(v) => Some(v),
             Value::Tensor(_) => None,
         }
@@ -141,14 +155,14 @@ impl<F: Float> Tape<F> {
     /// Node `id`'s value as a tensor, borrowed from the tape when it is one (a new 0-d tensor
     /// for a scalar node).
     pub fn tensor_cow(&self, id: NodeId) -> std::borrow::Cow<'_, Tensor<F>> {
-        match self.nodes[id as usize].value {
+        match self.value(id) {
             Value::Scalar(v) => std::borrow::Cow::Owned(Tensor::scalar(v)),
             Value::Tensor(t) => std::borrow::Cow::Borrowed(&self.tensors[t as usize]),
         }
     }
     /// Node `id`'s shape.
     pub fn shape(&self, id: NodeId) -> Shape {
-        match self.nodes[id as usize].value {
+        match self.value(id) {
             Value::Scalar(_) => Shape::scalar(),
             Value::Tensor(t) => self.tensors[t as usize].shape().clone(),
         }
@@ -164,19 +178,22 @@ impl<F: Float> Tape<F> {
     }
     /// Appends a node; a 0-d tensor is stored as a scalar.
     pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>) -> NodeId {
-        let value = if value.ndim() == 0 {
-            Value::Scalar(value.data()[0])
-        } else {
-            self.tensors.push(value);
-            Value::Tensor((self.tensors.len() - 1) as u32)
-        };
-        self.push_value(op, value)
+        if value.ndim() == 0 {
+            return self.push_scalar(op, value.data()[0]);
+        }
+        let id = self.nodes.len() as NodeId;
+        let index = F::from_usize(self.tensors.len());
+        self.tensors.push(value);
+        self.tensor_nodes.push(id);
+        self.push_scalar(op, index)
     }
+    /// Appends a node whose value is `scalar` (or a tensor node, just after its tensor was
+    /// listed).
     #[inline(always)]
-    pub(crate) fn push_value(&mut self, op: Op<F>, value: Value<F>) -> NodeId {
+    pub(crate) fn push_scalar(&mut self, op: Op<F>, scalar: F) -> NodeId {
         let id = self.nodes.len() as NodeId;
         self.nodes_owning_heap += op.owns_heap() as usize;
-        self.nodes.push(Node { op, value });
+        self.nodes.push(Node { op, scalar });
         id
     }
     /// Makes room for one more node. The scalar fast paths call it before computing the
@@ -193,17 +210,17 @@ impl<F: Float> Tape<F> {
     fn grow(&mut self) {
         self.nodes.reserve(1);
     }
-    /// Appends a node whose op owns no heap memory, into the room made by
+    /// Appends a scalar node whose op owns no heap memory, into the room made by
     /// [`Tape::reserve_one`].
     #[inline(always)]
-    pub(crate) fn push_reserved(&mut self, op: Op<F>, value: Value<F>) -> NodeId {
+    pub(crate) fn push_reserved(&mut self, op: Op<F>, scalar: F) -> NodeId {
         let id = self.nodes.len();
         assert!(id < self.nodes.capacity() && !op.owns_heap());
         // SAFETY: `id` is below the capacity, so the slot is allocated, and it is past the
         // length, so nothing is overwritten; the op owns no heap memory, so
         // `nodes_owning_heap` stays right.
         unsafe {
-            self.nodes.as_mut_ptr().add(id).write(Node { op, value });
+            self.nodes.as_mut_ptr().add(id).write(Node { op, scalar });
             self.nodes.set_len(id + 1);
         }
         id as NodeId
@@ -274,12 +291,12 @@ impl<F: Float> Graph<F> {
     /// A scalar leaf that requires grad (micrograd's `Value(x)`).
     #[inline]
     pub fn scalar(&self, v: F) -> Var<'_, F> {
-        self.leaf(Value::Scalar(v), true)
+        self.leaf(v, true)
     }
     /// A scalar constant: no gradient is computed for it.
     #[inline]
     pub fn constant_scalar(&self, v: F) -> Var<'_, F> {
-        self.leaf(Value::Scalar(v), false)
+        self.leaf(v, false)
     }
     /// A tensor leaf that requires grad.
     pub fn var(&self, t: Tensor<F>) -> Var<'_, F> {
@@ -330,10 +347,10 @@ impl<F: Float> Graph<F> {
         Var::new(self, id, scalar, requires_grad)
     }
     #[inline(always)]
-    fn leaf(&self, v: Value<F>, requires_grad: bool) -> Var<'_, F> {
+    fn leaf(&self, v: F, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
-        let id = self.tape.write(|tape| tape.push_value(op, v));
-        Var::new(self, id, matches!(v, Value::Scalar(_)), requires_grad)
+        let id = self.tape.write(|tape| tape.push_scalar(op, v));
+        Var::new(self, id, true, requires_grad)
     }
 
     /// Records an op; under `no_grad`, or when no input requires grad, the node is a

@@ -74,10 +74,10 @@ impl<'g, F: Float> Var<'g, F> {
     /// The node's single element, or [`Error::NotScalar`].
     pub fn try_item(self) -> Result<F> {
         let tape = self.graph.tape();
-        match tape.value(self.id()) {
-            Value::Scalar(v) => Ok(v),
-            Value::Tensor(_) => tape.tensor(self.id()).try_item(),
+        if self.is_scalar_node() {
+            return Ok(tape.node(self.id()).scalar());
         }
+        tape.tensor(self.id()).try_item()
     }
     /// The node's shape.
     pub fn shape(self) -> Shape {

@@ -3,7 +3,6 @@
 use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
 use crate::graph::Graph;
-use crate::graph::Value;
 use crate::op::NodeId;
 use crate::op::{BinaryOp, Op, ParamOp, UnaryOp};
 use crate::tensor::Tensor;
@@ -73,8 +72,8 @@ impl<'g, F: Float> Var<'g, F> {
         tape.reserve_one();
         // SAFETY: a `Var` exists only for a node of its graph, and nodes are never removed while
         // a `Var` borrows the graph (`clear` takes `&mut self`), so both ids are below the length.
-        let (x, y) = unsafe { (tape.scalar_unchecked(a)?, tape.scalar_unchecked(b)?) };
-        let value = Value::Scalar(op.apply(x, y));
+        let (x, y) = unsafe { (tape.node_unchecked(a).scalar(), tape.node_unchecked(b).scalar()) };
+        let value = op.apply(x, y);
         // Two pushes rather than one push of a chosen op: a select between two ops makes the
         // compiler carry the unused bytes of the node through the stack.
         let id = if requires_grad {
@@ -98,7 +97,7 @@ impl<'g, F: Float> Var<'g, F> {
         let tape = unsafe { graph.tape.tape_mut() }?;
         tape.reserve_one();
         // SAFETY: as in `scalar_binary`.
-        let value = Value::Scalar(apply(unsafe { tape.scalar_unchecked(self.id()) }?));
+        let value = apply(unsafe { tape.node_unchecked(self.id()) }.scalar());
         // As in `scalar_binary`: two pushes.
         let id = if requires_grad { tape.push_reserved(op, value) } else { tape.push_reserved(Op::Constant, value) };
         Some(Var::new(graph, id, true, requires_grad))
