@@ -99,3 +99,27 @@ fn dot_export_names_ops_and_values() {
     assert!(dot.contains("mul") && dot.contains("tanh"), "{dot}");
     assert!(dot.contains("data 2.0000") && dot.contains("grad"), "{dot}");
 }
+
+#[test]
+fn scalar_nodes_whose_values_look_like_tensor_indices_stay_scalars() {
+    use tapegrad::graph::Value;
+    let g = Graph::new();
+    let t0 = g.var(Tensor::from_vec(vec![5.0, 6.0], [2]).unwrap());
+    let s0 = g.scalar(0.0);
+    let t1 = g.constant(Tensor::from_vec(vec![7.0], [1]).unwrap());
+    let s1 = g.scalar(1.0);
+    let s2 = g.constant_scalar(2.0);
+    let t2 = t0 * s1 + t1;
+    let tape = g.tape();
+    assert_eq!(tape.value(s0.id()), Value::Scalar(0.0));
+    assert_eq!(tape.value(s1.id()), Value::Scalar(1.0));
+    assert_eq!(tape.value(s2.id()), Value::Scalar(2.0));
+    assert_eq!(tape.value(t0.id()), Value::Tensor(0));
+    assert_eq!(tape.value(t1.id()), Value::Tensor(1));
+    assert!(matches!(tape.value(t2.id()), Value::Tensor(_)));
+    assert_eq!(tape.tensor_nodes().len(), 4, "t0, t1, t0·s1 and t2");
+    drop(tape);
+    assert_eq!(t2.value().to_vec(), vec![12.0, 13.0]);
+    assert_eq!(s0.shape().ndim(), 0);
+    assert_eq!(t1.shape().dims(), &[1]);
+}
