@@ -147,8 +147,11 @@ impl<F: Float> Clone for ScalarSlots<F> {
 }
 
 impl<F: Float> Gradients<F> {
-    fn new(nodes: usize) -> Self {
-        Gradients { scalars: ScalarSlots::new(nodes), tensors: HashMap::default() }
+    fn new(nodes: usize, tensor_nodes: usize) -> Self {
+        Gradients {
+            scalars: ScalarSlots::new(nodes),
+            tensors: HashMap::with_capacity_and_hasher(tensor_nodes, Default::default()),
+        }
     }
     /// The gradient with respect to `v`, or `None` when `v` does not lie between a
     /// requires-grad leaf and the root.
@@ -243,7 +246,7 @@ impl<F: Float> Backward<F> for Var<'_, F> {
 
 fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     let tape = root.graph().tape();
-    let mut grads = Gradients::new(root.id() as usize + 1);
+    let mut grads = Gradients::new(root.id() as usize + 1, tape.tensor_nodes().len());
     if !tape.requires_grad(root.id()) {
         return grads;
     }

@@ -77,7 +77,7 @@ impl<'g, F: Float> Var<'g, F> {
         if self.is_scalar_node() {
             return Ok(tape.node(self.id()).scalar());
         }
-        tape.tensor(self.id()).try_item()
+        tape.tensor_cow(self.id()).try_item()
     }
     /// The node's shape.
     pub fn shape(self) -> Shape {
@@ -135,7 +135,7 @@ impl<'g, F: Float> Var<'g, F> {
         compute: impl FnOnce(&Tensor<F>) -> Result<Tensor<F>>,
     ) -> Result<Var<'g, F>> {
         let id = self.id();
-        Var::record_with(self.graph, &[self], op, |t| compute(&t.tensor(id)))
+        Var::record_with(self.graph, &[self], op, |t| compute(&t.tensor_cow(id)))
     }
 }
 

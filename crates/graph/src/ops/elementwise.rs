@@ -247,7 +247,7 @@ macro_rules! comparisons {
                     self.same_graph(other, stringify!($name))?;
                     let mask = {
                         let tape = self.graph().tape();
-                        tape.tensor(self.id()).zip_with(&tape.tensor(other.id()), stringify!($name), |a, b| {
+                        tape.tensor_cow(self.id()).zip_with(&tape.tensor_cow(other.id()), stringify!($name), |a, b| {
                             if a $cmp b { F::ONE } else { F::ZERO }
                         })?
                     };
@@ -283,7 +283,7 @@ fn unary_tensor<'g, F: Float>(
 ) -> Var<'g, F> {
     let (value, requires_grad) = {
         let tape = graph.tape();
-        (compute(&tape.tensor(x)), tape.requires_grad(x))
+        (compute(&tape.tensor_cow(x)), tape.requires_grad(x))
     };
     graph.record(op, value, requires_grad)
 }
@@ -302,7 +302,7 @@ fn binary_tensor<'g, F: Float>(
     }
     let (value, need) = {
         let tape = graph.tape();
-        (zip_binary(op, &tape.tensor(a), &tape.tensor(b))?, [tape.requires_grad(a), tape.requires_grad(b)])
+        (zip_binary(op, &tape.tensor_cow(a), &tape.tensor_cow(b))?, [tape.requires_grad(a), tape.requires_grad(b)])
     };
     Ok(graph.record(Op::Binary(op, a, b, need), value, need[0] || need[1]))
 }

@@ -85,7 +85,7 @@ impl<'g, F: Float> Var<'g, F> {
         cond.same_graph(b, "where")?;
         let (c, ai, bi) = (cond.id(), a.id(), b.id());
         Var::record_with(graph, &[a, b], Op::Where(c, ai, bi), |t| {
-            Tensor::where_cond(&t.tensor(c), &t.tensor(ai), &t.tensor(bi))
+            Tensor::where_cond(&t.tensor_cow(c), &t.tensor_cow(ai), &t.tensor_cow(bi))
         })
     }
 }

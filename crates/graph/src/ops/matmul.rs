@@ -78,7 +78,7 @@ impl<'g, F: Float> Var<'g, F> {
         self.same_graph(rhs, "matmul")?;
         let (a, b) = (self.id(), rhs.id());
         Var::record_with(self.graph(), &[self, rhs], Op::Matmul(a, b, [transpose_self, transpose_rhs]), |t| {
-            t.tensor(a).matmul_t(transpose_self, &t.tensor(b), transpose_rhs)
+            t.tensor_cow(a).matmul_t(transpose_self, &t.tensor_cow(b), transpose_rhs)
         })
     }
 }
