@@ -251,9 +251,9 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         return grads;
     }
     grads.add_tensor(&tape, root.id(), seed);
-    // The gradient node `i + 1` passed to node `i`, kept in a register: in a chain each node's
-    // gradient comes from the node just after it, and a round trip through memory would make
-    // every step wait for the previous step's store.
+    // The gradient node `i + 1` passed to node `i`, kept in a local rather than in node `i`'s
+    // slot: in a chain each node's gradient comes from the node just after it, and a round trip
+    // through the slot array would make every step wait for the previous step's store.
     let mut carried: Option<F> = None;
     let tensor_nodes = tape.tensor_nodes();
     let mut tensors_left = tensor_nodes.partition_point(|&t| t <= root.id());

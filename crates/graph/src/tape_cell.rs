@@ -3,7 +3,8 @@
 //! A `RefCell` marks every mutable borrow by writing its flag and unmarks it on drop: two
 //! stores per recorded op, and each op's check waits for the previous op's store. Recording
 //! never hands the mutable tape to user code, so here the write check only reads the number of
-//! live [`TapeRef`]s, and the tape is mutated inside a closure that cannot escape.
+//! live [`TapeRef`]s, and each write is a short stretch of crate code that reads no other handle
+//! to the tape.
 
 use crate::graph::Tape;
 use std::cell::{Cell, UnsafeCell};
@@ -23,22 +24,12 @@ impl<F> TapeCell<F> {
     #[inline]
     pub(crate) fn read(&self) -> TapeRef<'_, F> {
         self.readers.set(self.readers.get() + 1);
-        // SAFETY: the only mutable access is inside `try_write`'s closure, which requires no
-        // live reader and never runs code that could take one (it is crate-internal and
-        // calls no user code).
+        // SAFETY: mutable access (`tape_mut`) requires no live reader, and its users drop it
+        // before anything can take one (they are crate code that calls no user code).
         TapeRef { tape: unsafe { &*self.tape.get() }, readers: &self.readers }
     }
 
-    /// Runs `write` on the tape, or returns `None` while a [`TapeRef`] is alive.
-    #[inline(always)]
-    pub(crate) fn try_write<R>(&self, write: impl FnOnce(&mut Tape<F>) -> R) -> Option<R> {
-        // SAFETY: `write` is crate code that neither reads the cell nor calls user code, so the
-        // reference is the only one while it runs.
-        unsafe { self.tape_mut() }.map(write)
-    }
-
-    /// The tape for writing, or `None` while a [`TapeRef`] is alive. The scalar fast paths use
-    /// it directly: a closure there is not always inlined.
+    /// The tape for writing, or `None` while a [`TapeRef`] is alive.
     ///
     /// # Safety
     /// The caller must drop the reference before anything else reads or writes the cell, and
@@ -61,8 +52,10 @@ impl<F> TapeCell<F> {
     #[track_caller]
     #[inline(always)]
     pub(crate) fn write<R>(&self, write: impl FnOnce(&mut Tape<F>) -> R) -> R {
-        match self.try_write(write) {
-            Some(r) => r,
+        // SAFETY: `write` is crate code that neither reads the cell nor calls user code, so the
+        // reference is the only one while it runs.
+        match unsafe { self.tape_mut() } {
+            Some(tape) => write(tape),
             None => panic!("an op was recorded on a graph while its tape was borrowed by Graph::tape()"),
         }
     }

@@ -3,8 +3,7 @@
 use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
 use crate::graph::Graph;
-use crate::op::NodeId;
-use crate::op::{BinaryOp, Op, ParamOp, UnaryOp};
+use crate::op::{BinaryOp, NodeId, Op, ParamOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 
