@@ -50,7 +50,8 @@ impl Hasher for NodeIdHasher {
 }
 
 /// Where a node stands in the sweep: not reached yet, reached by exact zeros only (its slot
-/// never written), or reached with its gradient in its slot.
+/// never written), or reached with its gradient stored (in its slot; a tensor node's is in the
+/// tensor map).
 const UNREACHED: u8 = 0;
 const ZERO: u8 = 1;
 const WRITTEN: u8 = 3;
