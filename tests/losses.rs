@@ -1,6 +1,10 @@
 //! Losses against PyTorch (float64): values and input gradients to 1e-10
 //! (fixture: scripts/fixtures/torch_losses.py).
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::{numbers, records, tensor};
 use std::collections::HashMap;
 use tapegrad::nn::loss;
 use tapegrad::prelude::*;
@@ -17,15 +21,9 @@ struct Case {
     grads: HashMap<String, Vec<f64>>,
 }
 
-fn tensor(fields: &[&str]) -> Tensor<f64> {
-    let dims: Vec<usize> = fields[0].split(',').map(|d| d.parse().unwrap()).collect();
-    Tensor::from_vec(fields[1..].iter().map(|v| v.parse().unwrap()).collect(), dims).unwrap()
-}
-
 fn parse() -> Vec<Case> {
     let mut cases: Vec<Case> = vec![];
-    for line in FIXTURE.lines().filter(|l| !l.starts_with('#')) {
-        let f: Vec<&str> = line.split_whitespace().collect();
+    for f in records(FIXTURE) {
         if f[0] == "case" {
             cases.push(Case { name: f[1].into(), ..Case::default() });
             continue;
@@ -36,10 +34,10 @@ fn parse() -> Vec<Case> {
             "target" => {
                 c.targets.insert(f[1].into(), tensor(&f[2..]));
             }
-            "labels" => c.labels = f[1..].iter().map(|v| v.parse().unwrap()).collect(),
+            "labels" => c.labels = numbers(&f[1..]),
             "loss" => c.loss = f[1].parse().unwrap(),
             "grad" => {
-                c.grads.insert(f[1].into(), f[2..].iter().map(|v| v.parse().unwrap()).collect());
+                c.grads.insert(f[1].into(), numbers(&f[2..]));
             }
             other => panic!("unknown line {other}"),
         }

@@ -2,17 +2,16 @@
 //! parameters to 1e-10 (fixture: scripts/fixtures/torch_optimizers.py). Plus clipping,
 //! schedules, frozen parameters and gradient accumulation.
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::{numbers, records, tensor};
 use std::collections::HashMap;
 use tapegrad::nn::optim::*;
 use tapegrad::nn::{ParamId, ParamStore};
 use tapegrad::prelude::*;
 
 const FIXTURE: &str = include_str!("fixtures/torch_optimizers.txt");
-
-fn tensor(fields: &[&str]) -> Tensor<f64> {
-    let dims: Vec<usize> = fields[0].split(',').map(|d| d.parse().unwrap()).collect();
-    Tensor::from_vec(fields[1..].iter().map(|v| v.parse().unwrap()).collect(), dims).unwrap()
-}
 
 /// The expected (w, b) after each step.
 type Steps = Vec<(Vec<f64>, Vec<f64>)>;
@@ -25,15 +24,14 @@ struct Fixture {
 fn parse() -> Fixture {
     let mut problem = HashMap::new();
     let mut cases: Vec<(String, Steps)> = vec![];
-    for line in FIXTURE.lines().filter(|l| !l.starts_with('#')) {
-        let f: Vec<&str> = line.split_whitespace().collect();
+    for f in records(FIXTURE) {
         match f[0] {
             "problem" => {
                 problem.insert(f[1].to_string(), tensor(&f[2..]));
             }
             "case" => cases.push((f[1].to_string(), vec![])),
             "step" => {
-                let values: Vec<f64> = f[3..].iter().map(|v| v.parse().unwrap()).collect();
+                let values: Vec<f64> = numbers(&f[3..]);
                 let steps = &mut cases.last_mut().unwrap().1;
                 if f[2] == "w" {
                     steps.push((values, vec![]));

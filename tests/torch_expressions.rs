@@ -1,6 +1,10 @@
 //! Composite tensor expressions against PyTorch (float64): outputs and gradients must match
 //! to 1e-10. The fixture is made by scripts/fixtures/torch_expressions.py.
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::{dims, numbers, records, tensor};
 use std::collections::HashMap;
 use tapegrad::prelude::*;
 
@@ -17,23 +21,9 @@ struct Case {
     grads: HashMap<String, Tensor<f64>>,
 }
 
-fn dims(field: &str) -> Vec<usize> {
-    if field == "-" {
-        vec![]
-    } else {
-        field.split(',').map(|d| d.parse().unwrap()).collect()
-    }
-}
-
-fn tensor(fields: &[&str]) -> Tensor<f64> {
-    let values = fields[1..].iter().map(|v| v.parse().unwrap()).collect();
-    Tensor::from_vec(values, dims(fields[0])).unwrap()
-}
-
 fn parse() -> Vec<Case> {
     let mut cases: Vec<Case> = vec![];
-    for line in FIXTURE.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+    for fields in records(FIXTURE) {
         if fields[0] == "case" {
             cases.push(Case { name: fields[1].to_string(), ..Case::default() });
             continue;
@@ -42,8 +32,7 @@ fn parse() -> Vec<Case> {
         match fields[0] {
             "input" => case.inputs.push((fields[1].to_string(), tensor(&fields[2..]))),
             "index" => {
-                let values = fields[3..].iter().map(|v| v.parse().unwrap()).collect();
-                case.indices.insert(fields[1].to_string(), (values, dims(fields[2])));
+                case.indices.insert(fields[1].to_string(), (numbers(&fields[3..]), dims(fields[2])));
             }
             "seed" => case.seed = Some(tensor(&fields[1..])),
             "output" => case.output = Some(tensor(&fields[1..])),
