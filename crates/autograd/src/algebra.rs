@@ -42,6 +42,9 @@ pub trait Algebra<F: Float>: Clone {
     fn map_const(&self, f: impl Fn(F) -> F) -> Self;
     /// A constant computed elementwise from two values, broadcasting.
     fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self;
+    /// `self` where `keep` is non-zero and an exact 0 elsewhere (not `self · 0`, which is NaN
+    /// where `self` is not finite); `keep` is a constant mask, broadcasting.
+    fn keep_where(&self, keep: &Self) -> Self;
     /// `self · mask(x)`, the mask a constant computed from `x`'s values (how ReLU-like rules
     /// gate a gradient). Tensors override it with a single pass.
     fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
@@ -144,6 +147,14 @@ impl<F: Float> Algebra<F> for F {
     fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
         f(*self, *o)
     }
+    #[inline(always)]
+    fn keep_where(&self, keep: &Self) -> Self {
+        if *keep != F::ZERO {
+            *self
+        } else {
+            F::ZERO
+        }
+    }
 }
 
 /// Kernels inside a rule never see mismatched shapes: the forward pass already checked them.
@@ -202,6 +213,9 @@ impl<F: Float> Algebra<F> for Tensor<F> {
     }
     fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
         kernel(self.zip_with(x, "mul", |g, v| g * mask(v)))
+    }
+    fn keep_where(&self, keep: &Self) -> Self {
+        kernel(self.zip_with(keep, "where", |v, k| if k != F::ZERO { v } else { F::ZERO }))
     }
 }
 
@@ -296,6 +310,9 @@ impl<'g, F: Float> Algebra<F> for Var<'g, F> {
     }
     fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
         self.graph().constant(kernel(self.value().zip_with(&o.value(), "mask", f)))
+    }
+    fn keep_where(&self, keep: &Self) -> Self {
+        Var::where_cond(*keep, *self, F::ZERO)
     }
 }
 

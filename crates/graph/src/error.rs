@@ -50,7 +50,7 @@ pub enum Error {
         /// The op that was called.
         op: &'static str,
         /// The index given.
-        index: i64,
+        index: usize,
         /// The size of the indexed axis.
         size: usize,
     },
@@ -77,6 +77,23 @@ pub enum Error {
         op: &'static str,
         /// What is wrong, in words.
         message: String,
+    },
+    /// A shape whose element count does not fit in memory (or in `usize`).
+    #[error("{op}: shape {shape} has more elements than fit in memory")]
+    TooLarge {
+        /// The op that was called.
+        op: &'static str,
+        /// The shape asked for.
+        shape: Shape,
+    },
+    /// The graph already holds as many nodes as it may (see
+    /// [`Graph::with_max_nodes`](crate::Graph::with_max_nodes)).
+    #[error("{op}: the graph is full ({max_nodes} nodes); clear it or record fewer ops")]
+    TapeFull {
+        /// The op that was called.
+        op: &'static str,
+        /// The most nodes the graph may hold.
+        max_nodes: usize,
     },
     /// Handles from two different graphs were combined.
     #[error("{op}: the operands belong to different graphs")]

@@ -46,6 +46,9 @@ impl<F: Float> Node<F> {
     }
 }
 
+/// The most nodes a graph holds: ids are `u32`, so the 2³²-th node is refused.
+pub const MAX_NODES: usize = u32::MAX as usize;
+
 /// Tensor table indices up to this are exact in every [`Float`] (f32 has a 24-bit mantissa).
 const EXACT_INDEX: usize = 1 << 24;
 
@@ -60,6 +63,11 @@ pub struct Tape<F> {
     /// How many nodes own heap memory (boxed op payloads); while there are none, clearing or
     /// dropping the tape skips the per-node destructors.
     nodes_owning_heap: usize,
+    /// How many nodes fit before the next (cold) check: the capacity, but never more than
+    /// `max_nodes`, so a full tape is noticed on the same compare that notices a full buffer.
+    room: usize,
+    /// The most nodes this tape may hold.
+    max_nodes: usize,
 }
 
 impl<F> Tape<F> {
@@ -84,8 +92,15 @@ impl<F> Drop for Tape<F> {
 }
 
 impl<F: Float> Tape<F> {
-    fn new() -> Self {
-        Tape { nodes: Vec::new(), tensors: Vec::new(), tensor_nodes: Vec::new(), nodes_owning_heap: 0 }
+    fn new(max_nodes: usize) -> Self {
+        Tape {
+            nodes: Vec::new(),
+            tensors: Vec::new(),
+            tensor_nodes: Vec::new(),
+            nodes_owning_heap: 0,
+            room: 0,
+            max_nodes: max_nodes.min(MAX_NODES),
+        }
     }
     /// The number of nodes.
     pub fn len(&self) -> usize {
@@ -176,46 +191,61 @@ impl<F: Float> Tape<F> {
     pub fn bytes_per_node() -> usize {
         std::mem::size_of::<Node<F>>()
     }
-    /// Appends a node; a 0-d tensor is stored as a scalar.
-    pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>) -> NodeId {
+    /// The most nodes this tape may hold.
+    pub fn max_nodes(&self) -> usize {
+        self.max_nodes
+    }
+    /// Appends a node (a 0-d tensor is stored as a scalar), or `None` when the tape is full.
+    pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>) -> Option<NodeId> {
+        if !self.reserve_one() {
+            return None;
+        }
         if value.ndim() == 0 {
-            return self.push_scalar(op, value.data()[0]);
+            return Some(self.push_scalar(op, value.data()[0]));
         }
         let id = self.nodes.len() as NodeId;
         let index = F::from_usize(self.tensors.len());
         self.tensors.push(value);
         self.tensor_nodes.push(id);
-        self.push_scalar(op, index)
+        Some(self.push_scalar(op, index))
     }
     /// Appends a node whose value is `scalar` (or a tensor node, just after its tensor was
-    /// listed).
+    /// listed), into the room made by [`Tape::reserve_one`].
     #[inline(always)]
-    pub(crate) fn push_scalar(&mut self, op: Op<F>, scalar: F) -> NodeId {
+    fn push_scalar(&mut self, op: Op<F>, scalar: F) -> NodeId {
+        debug_assert!(self.nodes.len() < self.room);
         let id = self.nodes.len() as NodeId;
         self.nodes_owning_heap += op.owns_heap() as usize;
         self.nodes.push(Node { op, scalar });
         id
     }
-    /// Makes room for one more node. The scalar fast paths call it before computing the
-    /// node's value, so no value is held across the allocator call (which would force it
-    /// through the stack on every op).
+    /// Makes room for one more node; false when the tape holds `max_nodes` already. The
+    /// scalar fast paths call it before computing the node's value, so no value is held
+    /// across the allocator call (which would force it through the stack on every op).
     #[inline(always)]
-    pub(crate) fn reserve_one(&mut self) {
-        if self.nodes.len() == self.nodes.capacity() {
-            self.grow();
-        }
+    pub(crate) fn reserve_one(&mut self) -> bool {
+        self.nodes.len() < self.room || self.grow()
     }
     #[cold]
     #[inline(never)]
-    fn grow(&mut self) {
+    fn grow(&mut self) -> bool {
+        if self.nodes.len() >= self.max_nodes {
+            return false;
+        }
         self.nodes.reserve(1);
+        self.room = self.nodes.capacity().min(self.max_nodes);
+        true
+    }
+    fn reserve(&mut self, nodes: usize) {
+        self.nodes.reserve(nodes.min(self.max_nodes));
+        self.room = self.nodes.capacity().min(self.max_nodes);
     }
     /// Appends a scalar node whose op owns no heap memory, into the room made by
     /// [`Tape::reserve_one`].
     #[inline(always)]
     pub(crate) fn push_reserved(&mut self, op: Op<F>, scalar: F) -> NodeId {
         let id = self.nodes.len();
-        assert!(id < self.nodes.capacity() && !op.owns_heap());
+        assert!(id < self.room && id < self.nodes.capacity() && !op.owns_heap());
         // SAFETY: `id` is below the capacity, so the slot is allocated, and it is past the
         // length, so nothing is overwritten; the op owns no heap memory, so
         // `nodes_owning_heap` stays right.
@@ -261,13 +291,27 @@ impl Graph<f64> {
 impl<F: Float> Graph<F> {
     /// An empty graph of any element type: `Graph::<f32>::empty()`.
     pub fn empty() -> Self {
-        Graph { tape: TapeCell::new(Tape::new()), no_grad_depth: Cell::new(0) }
+        Self::with_max_nodes(MAX_NODES)
     }
     /// An empty graph with room for `nodes` nodes.
     pub fn with_capacity(nodes: usize) -> Self {
         let g = Self::empty();
-        g.tape.write(|t| t.nodes.reserve(nodes));
+        g.tape.write(|t| t.reserve(nodes));
         g
+    }
+    /// An empty graph that records at most `max_nodes` nodes (never more than [`MAX_NODES`],
+    /// the limit of every graph): a budget for memory or for runaway loops. Recording past it
+    /// is [`Error::TapeFull`] from the `try_` ops and a panic with that message from the others.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Error, Graph};
+    /// let g = Graph::<f64>::with_max_nodes(2);
+    /// let x = g.scalar(1.0);
+    /// let y = g.scalar(2.0);
+    /// assert!(matches!(x.try_add(y), Err(Error::TapeFull { op: "add", max_nodes: 2 })));
+    /// ```
+    pub fn with_max_nodes(max_nodes: usize) -> Self {
+        Graph { tape: TapeCell::new(Tape::new(max_nodes)), no_grad_depth: Cell::new(0) }
     }
     /// Forgets every node but keeps the memory, for the next training step.
     pub fn clear(&mut self) {
@@ -336,30 +380,45 @@ impl<F: Float> Graph<F> {
         if (id as usize) < self.len() {
             Ok(Var::from_tape(self, &self.tape(), id))
         } else {
-            Err(Error::IndexOutOfRange { op: "Graph::node", index: id as i64, size: self.len() })
+            Err(Error::IndexOutOfRange { op: "Graph::node", index: id as usize, size: self.len() })
         }
     }
 
+    #[track_caller]
     fn tensor_leaf(&self, t: Tensor<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
         let scalar = t.ndim() == 0;
-        let id = self.tape.write(|tape| tape.push(op, t));
-        Var::new(self, id, scalar, requires_grad)
+        match self.tape.write(|tape| tape.push(op, t)) {
+            Some(id) => Var::new(self, id, scalar, requires_grad),
+            None => self.full("leaf"),
+        }
     }
     #[inline(always)]
+    #[track_caller]
     fn leaf(&self, v: F, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
-        let id = self.tape.write(|tape| tape.push_scalar(op, v));
-        Var::new(self, id, true, requires_grad)
+        let id = self.tape.write(|tape| if tape.reserve_one() { Some(tape.push_reserved(op, v)) } else { None });
+        match id {
+            Some(id) => Var::new(self, id, true, requires_grad),
+            None => self.full("leaf"),
+        }
+    }
+    #[cold]
+    #[track_caller]
+    fn full(&self, op: &'static str) -> ! {
+        panic!("{}", Error::TapeFull { op, max_nodes: self.tape().max_nodes() })
     }
 
     /// Records an op; under `no_grad`, or when no input requires grad, the node is a
-    /// constant leaf.
-    pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Var<'_, F> {
+    /// constant leaf. [`Error::TapeFull`] when the graph holds its most nodes.
+    pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Result<Var<'_, F>> {
         let requires_grad = inputs_require_grad && self.is_recording();
+        let name = op.name();
         let op = if requires_grad { op } else { Op::Constant };
         let scalar = value.ndim() == 0;
-        let id = self.tape.write(|tape| tape.push(op, value));
-        Var::new(self, id, scalar, requires_grad)
+        match self.tape.write(|tape| tape.push(op, value)) {
+            Some(id) => Ok(Var::new(self, id, scalar, requires_grad)),
+            None => Err(Error::TapeFull { op: name, max_nodes: self.tape().max_nodes() }),
+        }
     }
 }

@@ -301,11 +301,12 @@ impl UnaryOp {
             UnaryOp::Cos => x.cos(),
             UnaryOp::Tanh => x.tanh(),
             UnaryOp::Sigmoid => sigmoid(x),
+            // `x < 0` rather than `x > 0`, so NaN passes through (PyTorch and micrograd agree).
             UnaryOp::Relu => {
-                if x > F::ZERO {
-                    x
-                } else {
+                if x < F::ZERO {
                     F::ZERO
+                } else {
+                    x
                 }
             }
             UnaryOp::Softplus => x.max(F::ZERO) + (-x.abs()).exp().ln_1p(),
@@ -352,8 +353,21 @@ impl BinaryOp {
             BinaryOp::Mul => a * b,
             BinaryOp::Div => a / b,
             BinaryOp::Pow => a.powf(b),
-            BinaryOp::Maximum => a.max(b),
-            BinaryOp::Minimum => a.min(b),
+            // NaN in either operand gives NaN, as in PyTorch (`f64::max` would drop it).
+            BinaryOp::Maximum => {
+                if a > b || a.is_nan() {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Minimum => {
+                if a < b || a.is_nan() {
+                    a
+                } else {
+                    b
+                }
+            }
         }
     }
 }

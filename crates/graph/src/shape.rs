@@ -24,8 +24,25 @@ impl Shape {
         self.0.len()
     }
     /// The number of elements (1 for a scalar).
+    ///
+    /// # Panics
+    /// When the product of the dimensions does not fit in `usize`; [`Shape::try_numel`]
+    /// returns that as an error instead. It never wraps around.
+    #[track_caller]
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        crate::error::expect_op(self.try_numel("numel"))
+    }
+    /// The number of elements, or [`Error::TooLarge`] naming `op` when the product of the
+    /// dimensions does not fit in `usize`. A shape with a 0 dimension has 0 elements, however
+    /// large the others.
+    pub fn try_numel(&self, op: &'static str) -> Result<usize> {
+        if self.0.contains(&0) {
+            return Ok(0);
+        }
+        self.0
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| Error::TooLarge { op, shape: self.clone() })
     }
     /// Row-major strides, in elements.
     pub fn strides(&self) -> SmallVec<[usize; 4]> {
@@ -121,14 +138,21 @@ impl fmt::Debug for Shape {
     }
 }
 
+/// Shapes with more dimensions than this print their first ones and a count.
+const SHOWN_DIMS: usize = 8;
+
 impl fmt::Display for Shape {
+    /// `[2, 3]`; a shape of more than eight dimensions is cut: `[1, 1, 1, 1, 1, 1, 1, 1, … (1000000 dims)]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[")?;
-        for (i, d) in self.0.iter().enumerate() {
+        for (i, d) in self.0.iter().take(SHOWN_DIMS).enumerate() {
             if i > 0 {
                 write!(f, ", ")?;
             }
             write!(f, "{d}")?;
+        }
+        if self.ndim() > SHOWN_DIMS {
+            write!(f, ", … ({} dims)", self.ndim())?;
         }
         write!(f, "]")
     }

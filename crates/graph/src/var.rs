@@ -125,7 +125,7 @@ impl<'g, F: Float> Var<'g, F> {
             let value = compute(&graph.tape())?;
             (value, inputs.iter().any(|v| v.requires_grad()))
         };
-        Ok(graph.record(op, value, requires_grad))
+        graph.record(op, value, requires_grad)
     }
 
     /// Records a one-input tensor op.

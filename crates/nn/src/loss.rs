@@ -52,8 +52,19 @@ pub fn bce_with_logits<'g, F: Float>(logits: Var<'g, F>, targets: Var<'g, F>) ->
     Ok(logits.softplus().try_sub(logits.try_mul(targets)?)?.mean())
 }
 
-/// The negative log-likelihood of class indices under log-probabilities `[n, classes]`.
+/// The negative log-likelihood of class indices under log-probabilities `[n, classes]`: one
+/// label per row (like PyTorch, a count that differs is an error); NaN for an empty batch.
 pub fn nll<'g, F: Float>(log_probs: Var<'g, F>, labels: &[usize]) -> Result<Var<'g, F>> {
+    let shape = log_probs.shape();
+    if shape.ndim() != 2 || shape.dims()[0] != labels.len() {
+        return Err(Error::InvalidArgument {
+            what: "nll",
+            message: format!(
+                "{} labels for scores of shape {shape}; expected one label per row of [n, classes]",
+                labels.len()
+            ),
+        });
+    }
     let picked = log_probs.try_gather(1, &label_column(labels)?)?;
     Ok(-picked.mean())
 }
@@ -78,7 +89,10 @@ pub fn cross_entropy<'g, F: Float>(logits: Var<'g, F>, labels: &[usize], label_s
         });
     }
     let log_probs = logits.try_log_softmax(-1)?;
-    let nll = nll(log_probs, labels)?;
+    let nll = nll(log_probs, labels).map_err(|e| match e {
+        Error::InvalidArgument { message, .. } => Error::InvalidArgument { what: "cross_entropy", message },
+        other => other,
+    })?;
     if label_smoothing == F::ZERO {
         return Ok(nll);
     }

@@ -3,13 +3,31 @@
 
 use crate::error::{Error, Result};
 use slotmap::{new_key_type, SecondaryMap, SlotMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tapegrad_autograd::Gradients;
 use tapegrad_graph::{Float, Graph, Tensor, Var};
 
 new_key_type! {
-    /// A parameter's key in its [`ParamStore`].
-    pub struct ParamId;
+    /// A parameter's slot in its store's map (optimizers key their state by it).
+    pub(crate) struct ParamSlot;
 }
+
+/// A parameter's key in its [`ParamStore`]. It names the store too, so an id used with another
+/// store is refused instead of reaching whatever parameter sits in the same slot there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamId {
+    slot: ParamSlot,
+    store: u64,
+}
+
+impl ParamId {
+    pub(crate) fn slot(self) -> ParamSlot {
+        self.slot
+    }
+}
+
+/// Hands every new store its own number.
+static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
 
 /// One parameter: its name, value, accumulated gradient and whether it is frozen.
 #[derive(Clone, Debug)]
@@ -42,15 +60,32 @@ pub struct Param<F: Float> {
 /// assert_eq!(store[w].grad.as_ref().unwrap().item(), 6.0);
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// A clone is a copy of the same parameters and answers to the same [`ParamId`]s; any other
+/// store refuses them.
+#[derive(Clone, Debug)]
 pub struct ParamStore<F: Float = f64> {
-    params: SlotMap<ParamId, Param<F>>,
+    params: SlotMap<ParamSlot, Param<F>>,
+    store: u64,
+}
+
+impl<F: Float> Default for ParamStore<F> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<F: Float> ParamStore<F> {
     /// An empty store.
     pub fn new() -> Self {
-        ParamStore { params: SlotMap::with_key() }
+        ParamStore { params: SlotMap::with_key(), store: NEXT_STORE.fetch_add(1, Ordering::Relaxed) }
+    }
+    fn id(&self, slot: ParamSlot) -> ParamId {
+        ParamId { slot, store: self.store }
+    }
+    /// The slot of `id` when it belongs to this store.
+    fn slot(&self, id: ParamId) -> Option<ParamSlot> {
+        (id.store == self.store).then_some(id.slot)
     }
     /// Adds a parameter; names must be unique.
     pub fn add(&mut self, name: impl Into<String>, value: Tensor<F>) -> Result<ParamId> {
@@ -58,7 +93,8 @@ impl<F: Float> ParamStore<F> {
         if self.find(&name).is_some() {
             return Err(Error::DuplicateName(name));
         }
-        Ok(self.params.insert(Param { name, value, grad: None, frozen: false, spare: None }))
+        let slot = self.params.insert(Param { name, value, grad: None, frozen: false, spare: None });
+        Ok(self.id(slot))
     }
     /// The number of parameters.
     pub fn len(&self) -> usize {
@@ -74,27 +110,31 @@ impl<F: Float> ParamStore<F> {
     }
     /// The parameter named `name`.
     pub fn find(&self, name: &str) -> Option<ParamId> {
-        self.params.iter().find(|(_, p)| p.name == name).map(|(id, _)| id)
+        self.params.iter().find(|(_, p)| p.name == name).map(|(slot, _)| self.id(slot))
     }
     /// A parameter, if `id` is in this store.
     pub fn get(&self, id: ParamId) -> Option<&Param<F>> {
-        self.params.get(id)
+        self.params.get(self.slot(id)?)
     }
     /// A parameter, for writing.
     pub fn get_mut(&mut self, id: ParamId) -> Option<&mut Param<F>> {
-        self.params.get_mut(id)
+        let slot = self.slot(id)?;
+        self.params.get_mut(slot)
     }
     /// Every parameter in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (ParamId, &Param<F>)> {
-        self.params.iter()
+        let store = self.store;
+        self.params.iter().map(move |(slot, p)| (ParamId { slot, store }, p))
     }
     /// Every parameter in insertion order, for writing.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (ParamId, &mut Param<F>)> {
-        self.params.iter_mut()
+        let store = self.store;
+        self.params.iter_mut().map(move |(slot, p)| (ParamId { slot, store }, p))
     }
-    /// Replaces a parameter's value with one of the same shape.
+    /// Replaces a parameter's value with one of the same shape; an id of another store is an
+    /// error.
     pub fn set_value(&mut self, id: ParamId, value: Tensor<F>) -> Result<()> {
-        let p = self.params.get_mut(id).ok_or(Error::InvalidArgument {
+        let p = self.get_mut(id).ok_or(Error::InvalidArgument {
             what: "ParamStore::set_value",
             message: "the parameter is not in this store".into(),
         })?;
@@ -110,7 +150,7 @@ impl<F: Float> ParamStore<F> {
     }
     /// Freezes or unfreezes a parameter.
     pub fn set_frozen(&mut self, id: ParamId, frozen: bool) {
-        if let Some(p) = self.params.get_mut(id) {
+        if let Some(p) = self.get_mut(id) {
             p.frozen = frozen;
         }
     }
@@ -118,20 +158,28 @@ impl<F: Float> ParamStore<F> {
     /// shared with the store, not copied.
     pub fn bind<'g>(&self, graph: &'g Graph<F>) -> Bound<'g, F> {
         let mut vars = SecondaryMap::with_capacity(self.params.len());
-        for (id, p) in &self.params {
+        for (slot, p) in &self.params {
             let var = if p.frozen { graph.constant(p.value.clone()) } else { graph.var(p.value.clone()) };
-            vars.insert(id, var);
+            vars.insert(slot, var);
         }
-        Bound { vars }
+        Bound { vars, store: Some(self.store) }
     }
     /// Adds each parameter's gradient from one backward pass to its accumulated gradient, so
     /// several passes (micro-batches) can add up before an optimizer step.
+    ///
+    /// # Panics
+    /// When `bound` was bound from another store.
+    #[track_caller]
     pub fn accumulate(&mut self, bound: &Bound<'_, F>, grads: &Gradients<F>) {
-        for (id, p) in &mut self.params {
+        assert!(
+            !matches!(bound.store, Some(s) if s != self.store),
+            "ParamStore::accumulate: the parameters were bound from another store"
+        );
+        for (slot, p) in &mut self.params {
             if p.frozen {
                 continue;
             }
-            let Some(&var) = bound.vars.get(id) else { continue };
+            let Some(&var) = bound.vars.get(slot) else { continue };
             if p.value.ndim() == 0 {
                 let Some(d) = grads.get_scalar(var) else { continue };
                 match &mut p.grad {
@@ -171,20 +219,26 @@ impl<F: Float> std::ops::Index<ParamId> for ParamStore<F> {
     type Output = Param<F>;
     /// # Panics
     /// When `id` is not in this store.
+    #[track_caller]
     fn index(&self, id: ParamId) -> &Param<F> {
-        &self.params[id]
+        match self.get(id) {
+            Some(p) => p,
+            None => panic!("parameter {id:?} is not in this ParamStore"),
+        }
     }
 }
 
 /// The parameters of a store bound into one graph: the `Var` of each.
 #[derive(Clone)]
 pub struct Bound<'g, F: Float> {
-    vars: SecondaryMap<ParamId, Var<'g, F>>,
+    vars: SecondaryMap<ParamSlot, Var<'g, F>>,
+    /// The store bound from; `None` for a binding filled by hand.
+    store: Option<u64>,
 }
 
 impl<F: Float> Default for Bound<'_, F> {
     fn default() -> Self {
-        Bound { vars: SecondaryMap::new() }
+        Bound { vars: SecondaryMap::new(), store: None }
     }
 }
 
@@ -196,7 +250,7 @@ impl<'g, F: Float> Bound<'g, F> {
     }
     /// Binds parameter `id` to `var`.
     pub fn insert(&mut self, id: ParamId, var: Var<'g, F>) {
-        self.vars.insert(id, var);
+        self.vars.insert(id.slot, var);
     }
     /// The leaf bound for parameter `id`.
     ///
@@ -204,13 +258,16 @@ impl<'g, F: Float> Bound<'g, F> {
     /// When `id` was not in the store when it was bound.
     #[inline]
     pub fn var(&self, id: ParamId) -> Var<'g, F> {
-        match self.vars.get(id) {
-            Some(v) => *v,
+        match self.get(id) {
+            Some(v) => v,
             None => panic!("parameter {id:?} was not in the store when it was bound"),
         }
     }
     /// The leaf bound for `id`, if any.
     pub fn get(&self, id: ParamId) -> Option<Var<'g, F>> {
-        self.vars.get(id).copied()
+        if self.store.is_some_and(|s| s != id.store) {
+            return None;
+        }
+        self.vars.get(id.slot).copied()
     }
 }

@@ -13,20 +13,22 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
         UnaryOp::Exp => g.mul(y),
         UnaryOp::Log => g.div(x),
         UnaryOp::Sqrt => g.div(&y.scale(F::from_f64(2.0))),
+        // sign(x), NaN at NaN (PyTorch's `sgn`).
         UnaryOp::Abs => g.mul_mask(x, |v| {
             if v > F::ZERO {
                 F::ONE
             } else if v < F::ZERO {
                 -F::ONE
             } else {
-                F::ZERO
+                v * F::ZERO
             }
         }),
         UnaryOp::Sin => g.mul(&x.cos()),
         UnaryOp::Cos => g.mul(&x.sin()).neg(),
         UnaryOp::Tanh => g.mul(&y.mul(y).neg().add_scalar(F::ONE)),
         UnaryOp::Sigmoid => g.mul(&y.mul(&y.neg().add_scalar(F::ONE))),
-        UnaryOp::Relu => g.mul_mask(x, |v| if v > F::ZERO { F::ONE } else { F::ZERO }),
+        // Passes where x is not ≤ 0, so at NaN too (PyTorch's `threshold_backward`).
+        UnaryOp::Relu => g.mul_mask(x, |v| if v <= F::ZERO { F::ZERO } else { F::ONE }),
         UnaryOp::Softplus => g.mul(&x.sigmoid()),
         UnaryOp::Erf => g.mul(&x.mul(x).neg().exp().scale(F::from_f64(std::f64::consts::FRAC_2_SQRT_PI))),
     }
@@ -36,6 +38,8 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
 #[inline(always)]
 pub fn param<F: Float, A: Algebra<F>>(op: ParamOp, p: F, x: &A, g: &A) -> A {
     match op {
+        // x⁰ is the constant 1: its gradient is 0 even where p·x⁻¹ is not finite (PyTorch).
+        ParamOp::PowF if p == F::ZERO => x.map_const(|_| F::ZERO),
         ParamOp::PowF => g.mul(&x.powf(p - F::ONE).scale(p)),
         ParamOp::LeakyRelu => g.mul_mask(x, |v| if v > F::ZERO { F::ONE } else { p }),
     }
@@ -51,27 +55,42 @@ pub fn binary<F: Float, A: Algebra<F>>(op: BinaryOp, a: &A, b: &A, y: &A, g: &A,
         BinaryOp::Sub => (need[0].then(|| g.clone()), need[1].then(|| g.neg())),
         BinaryOp::Mul => (need[0].then(|| g.mul(b)), need[1].then(|| g.mul(a))),
         BinaryOp::Div => (need[0].then(|| g.div(b)), need[1].then(|| g.mul(y).div(b).neg())),
-        BinaryOp::Pow => {
-            (need[0].then(|| g.mul(b).mul(&a.pow(&b.add_scalar(-F::ONE)))), need[1].then(|| g.mul(y).mul(&a.ln())))
-        }
+        // As PyTorch: 0 towards a where b = 0 (a⁰ is constant) and towards b where a = 0 ≤ b
+        // (0ᵇ is constant there), even where the formula's factors are not finite.
+        BinaryOp::Pow => (
+            need[0].then(|| {
+                let keep = b.map_const(|v| if v == F::ZERO { F::ZERO } else { F::ONE });
+                g.mul(b).mul(&a.pow(&b.add_scalar(-F::ONE))).keep_where(&keep)
+            }),
+            need[1].then(|| {
+                let keep = a.zip_const(b, |u, v| if u == F::ZERO && v >= F::ZERO { F::ZERO } else { F::ONE });
+                g.mul(y).mul(&a.ln()).keep_where(&keep)
+            }),
+        ),
+        // The operand that loses gets nothing, a tie is shared, and at a NaN (where neither
+        // loses) both get all of it: PyTorch's rule.
         BinaryOp::Maximum | BinaryOp::Minimum => {
-            let wins = |u: F, v: F| if op == BinaryOp::Maximum { u > v } else { u < v };
-            let share_a = a.zip_const(b, |u, v| {
-                if wins(u, v) {
-                    F::ONE
+            let loses = |u: F, v: F| if op == BinaryOp::Maximum { u < v } else { u > v };
+            let share = |u: F, v: F| {
+                if loses(u, v) {
+                    F::ZERO
                 } else if u == v {
                     half
                 } else {
-                    F::ZERO
+                    F::ONE
                 }
-            });
-            (need[0].then(|| g.mul(&share_a)), need[1].then(|| g.mul(&share_a.neg().add_scalar(F::ONE))))
+            };
+            (
+                need[0].then(|| g.mul(&a.zip_const(b, share))),
+                need[1].then(|| g.mul(&a.zip_const(b, |u, v| share(v, u)))),
+            )
         }
     };
     [da, db]
 }
 
-/// ∂L/∂x for y = clamp(x, min, max): passes where min ≤ x ≤ max.
+/// ∂L/∂x for y = clamp(x, min, max): passes strictly inside the bounds (PyTorch 2 with number
+/// bounds: 0 at a bound, at NaN, and everywhere when min > max).
 pub fn clamp<F: Float, A: Algebra<F>>(min: F, max: F, x: &A, g: &A) -> A {
-    g.mul_mask(x, |v| if v >= min && v <= max { F::ONE } else { F::ZERO })
+    g.mul_mask(x, |v| if v > min && v < max { F::ONE } else { F::ZERO })
 }

@@ -5,7 +5,8 @@ use tapegrad_graph::op::{Axes, ReduceOp};
 use tapegrad_graph::Float;
 
 /// ∂L/∂x for y = reduce(x over axes): the sum spreads g back over the reduced axes; max and
-/// min send it to the elements equal to the result, shared equally among ties.
+/// min send it to the elements equal to the result, shared equally among ties, and where the
+/// result is NaN, to the NaN elements (PyTorch's `max()`; `torch.amax` gives NaN there).
 pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y: &A, g: &A) -> A {
     let x_shape = x.shape();
     let kept = x_shape.reduced(&axes.axes, true);
@@ -13,7 +14,17 @@ pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y
     match op {
         ReduceOp::Sum => g.broadcast_to(&x_shape),
         ReduceOp::Max | ReduceOp::Min => {
-            let hits = x.zip_const(&y.reshape(&kept), |v, m| if v == m { F::ONE } else { F::ZERO });
+            let hits =
+                x.zip_const(
+                    &y.reshape(&kept),
+                    |v, m| {
+                        if v == m || (v.is_nan() && m.is_nan()) {
+                            F::ONE
+                        } else {
+                            F::ZERO
+                        }
+                    },
+                );
             let share = hits.div(&hits.sum_keepdim(&axes.axes));
             g.mul(&share)
         }

@@ -55,7 +55,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// The scalar fast path of a binary op, or `None` when an operand is a tensor (or on
-    /// another graph).
+    /// another graph, or the tape is full: the general path reports those).
     #[inline(always)]
     fn scalar_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Option<Var<'g, F>> {
         let graph = self.graph();
@@ -68,7 +68,9 @@ impl<'g, F: Float> Var<'g, F> {
         // SAFETY: the reference is used only in this block, which reads no other tape handle
         // and calls no user code.
         let tape = unsafe { graph.tape.tape_mut() }?;
-        tape.reserve_one();
+        if !tape.reserve_one() {
+            return None;
+        }
         // SAFETY: a `Var` exists only for a node of its graph, and nodes are never removed while
         // a `Var` borrows the graph (`clear` takes `&mut self`), so both ids are below the length.
         let (x, y) = unsafe { (tape.node_unchecked(a).scalar(), tape.node_unchecked(b).scalar()) };
@@ -84,7 +86,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// The scalar fast path of a one-input op (`op` has input `self`), or `None` when the
-    /// input is a tensor.
+    /// input is a tensor (or the tape is full).
     #[inline(always)]
     fn scalar_unary(self, op: Op<F>, apply: impl FnOnce(F) -> F) -> Option<Var<'g, F>> {
         if !self.is_scalar_node() {
@@ -94,7 +96,9 @@ impl<'g, F: Float> Var<'g, F> {
         let requires_grad = self.requires_grad() && graph.is_recording();
         // SAFETY: as in `scalar_binary`.
         let tape = unsafe { graph.tape.tape_mut() }?;
-        tape.reserve_one();
+        if !tape.reserve_one() {
+            return None;
+        }
         // SAFETY: as in `scalar_binary`.
         let value = apply(unsafe { tape.node_unchecked(self.id()) }.scalar());
         // As in `scalar_binary`: two pushes.
@@ -141,7 +145,8 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_maximum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Maximum, other.into_var(self.graph()))
     }
-    /// The elementwise maximum (ties share the gradient equally, like PyTorch).
+    /// The elementwise maximum: NaN if either is NaN; ties share the gradient equally, and at a
+    /// NaN both operands get it, like PyTorch.
     #[track_caller]
     pub fn maximum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
         expect_op(self.try_maximum(other))
@@ -150,7 +155,8 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_minimum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Minimum, other.into_var(self.graph()))
     }
-    /// The elementwise minimum (ties share the gradient equally, like PyTorch).
+    /// The elementwise minimum: NaN if either is NaN; ties share the gradient equally, and at a
+    /// NaN both operands get it, like PyTorch.
     #[track_caller]
     pub fn minimum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
         expect_op(self.try_minimum(other))
@@ -170,17 +176,26 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn leaky_relu(self, slope: F) -> Var<'g, F> {
         self.param(ParamOp::LeakyRelu, slope)
     }
-    /// Elements limited to `[min, max]`; the gradient is zero outside (like `torch.clamp`).
+    /// Elements limited to `[min, max]`, as `torch.clamp` with number bounds: `min(max(x, min),
+    /// max)`, so `max` wins when `min > max`, and NaN stays NaN. The gradient passes only
+    /// strictly inside the bounds (0 at a bound, as PyTorch 2 gives).
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.var(Tensor::from_vec(vec![0.0, 1.0, 3.0], [3])?);
+    /// assert_eq!(x.clamp(0.5, 2.0).value().to_vec(), vec![0.5, 1.0, 2.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
     pub fn clamp(self, min: F, max: F) -> Var<'g, F> {
         let op = Op::Clamp(self.id(), Box::new((min, max)));
         expect_op(self.record_unary(op, |t| {
             Ok(t.map(|x| {
-                if x < min {
-                    min
-                } else if x > max {
+                let above_min = if x < min { min } else { x };
+                if above_min > max {
                     max
                 } else {
-                    x
+                    above_min
                 }
             }))
         }))
@@ -221,7 +236,7 @@ unary_methods!(
     tanh => Tanh,
     /// The logistic function 1 / (1 + e⁻ˣ).
     sigmoid => Sigmoid,
-    /// max(x, 0) (gradient 0 at 0, like PyTorch)
+    /// max(x, 0); NaN stays NaN (gradient 0 at 0 and 1 at NaN, like PyTorch)
     relu => Relu,
     /// ln(1 + eˣ), stable for large |x|.
     softplus => Softplus,
@@ -272,8 +287,9 @@ comparisons!(
 // The tensor paths of the elementwise ops take ids rather than `Var`s, so the hot scalar path
 // never needs its operands in memory.
 
-/// Records a one-input op on a tensor node.
+/// Records a one-input op on a tensor node (or on a scalar node of a full tape, which panics).
 #[inline(never)]
+#[track_caller]
 fn unary_tensor<'g, F: Float>(
     graph: &'g Graph<F>,
     x: NodeId,
@@ -284,7 +300,7 @@ fn unary_tensor<'g, F: Float>(
         let tape = graph.tape();
         (compute(&tape.tensor_cow(x)), tape.requires_grad(x))
     };
-    graph.record(op, value, requires_grad)
+    expect_op(graph.record(op, value, requires_grad))
 }
 
 /// Records a binary op with at least one tensor operand (or operands of two graphs).
@@ -303,5 +319,5 @@ fn binary_tensor<'g, F: Float>(
         let tape = graph.tape();
         (zip_binary(op, &tape.tensor_cow(a), &tape.tensor_cow(b))?, [tape.requires_grad(a), tape.requires_grad(b)])
     };
-    Ok(graph.record(Op::Binary(op, a, b, need), value, need[0] || need[1]))
+    graph.record(Op::Binary(op, a, b, need), value, need[0] || need[1])
 }

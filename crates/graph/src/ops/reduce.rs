@@ -1,6 +1,6 @@
 //! Reductions: sum, mean, max, min over every element or over given axes.
 
-use crate::error::{expect_op, Error, Result};
+use crate::error::{expect_op, Result};
 use crate::float::Float;
 use crate::op::{Axes, Op, ReduceOp};
 use crate::var::Var;
@@ -44,14 +44,11 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn mean(self) -> Var<'g, F> {
         expect_op(self.try_mean_axes(&[], false))
     }
-    /// The mean over `axes`, or a bad-axis or empty error.
+    /// The mean over `axes`, or a bad-axis error. The mean of nothing is NaN, as in PyTorch.
     pub fn try_mean_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("mean", axes)?;
         let count: usize = resolved.iter().map(|&a| shape.dims()[a]).product();
-        if count == 0 {
-            return Err(Error::Empty { op: "mean", what: "the reduced axis" });
-        }
         Ok(self.try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count)))
     }
     /// The mean over one axis.

@@ -134,9 +134,21 @@ impl<'g, F: Float> Var<'g, F> {
     }
     /// stack, or an error for an empty list, a bad axis or mismatched shapes.
     pub fn try_stack(parts: &[Var<'g, F>], axis: isize) -> Result<Var<'g, F>> {
-        let expanded = parts.iter().map(|p| p.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
-        let first = expanded.first().ok_or(Error::Empty { op: "stack", what: "the list of tensors" })?;
-        let resolved = first.shape().axis("stack", axis)?;
+        let first = parts.first().ok_or(Error::Empty { op: "stack", what: "the list of tensors" })?;
+        let shape = first.shape();
+        for p in parts {
+            first.same_graph(*p, "stack")?;
+            if p.shape() != shape {
+                return Err(Error::ShapeMismatch {
+                    op: "stack",
+                    lhs: shape,
+                    rhs: p.shape(),
+                    hint: "; every tensor stacked must have the same shape".into(),
+                });
+            }
+        }
+        let resolved = Shape(SmallVec::from_elem(1, shape.ndim() + 1)).axis("stack", axis)?;
+        let expanded = parts.iter().map(|p| p.try_unsqueeze(resolved as isize)).collect::<Result<Vec<_>>>()?;
         Var::try_concat(&expanded, resolved as isize)
     }
     /// Elements `start..end` along `axis`.
@@ -155,12 +167,12 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn pad(self, axis: isize, before: usize, after: usize) -> Var<'g, F> {
         expect_op(self.try_pad(axis, before, after))
     }
-    /// pad, or a bad-axis error.
+    /// pad, or a bad-axis error, or [`Error::TooLarge`] when the result would not fit in memory.
     pub fn try_pad(self, axis: isize, before: usize, after: usize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axis("pad", axis)?;
-        let op =
-            Op::Pad(self.id(), Box::new(Range { axis: resolved, start: before, end: before + shape.dims()[resolved] }));
+        let end = before.checked_add(shape.dims()[resolved]).ok_or(Error::TooLarge { op: "pad", shape })?;
+        let op = Op::Pad(self.id(), Box::new(Range { axis: resolved, start: before, end }));
         self.record_unary(op, |t| t.pad(axis, before, after))
     }
 }

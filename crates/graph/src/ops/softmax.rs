@@ -1,21 +1,25 @@
 //! Composite reductions built from recorded ops, so every order of derivative comes for free:
-//! logsumexp, variance, softmax and log_softmax (all stable for large inputs).
+//! logsumexp, variance, softmax and log_softmax (all stable for large inputs). Infinities and
+//! NaN give what PyTorch gives, and so do empty tensors.
 
-use crate::error::{expect_op, Error, Result};
+use crate::error::{expect_op, Result};
 use crate::float::Float;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
 use crate::var::Var;
 
 impl<'g, F: Float> Var<'g, F> {
     /// log Σ exp over `axes`, computed as `m + log Σ exp(x − m)` with `m` the (constant) maximum,
-    /// so large inputs do not overflow.
+    /// so large inputs do not overflow; an infinite maximum is taken as 0, as PyTorch does, so
+    /// `logsumexp([∞, 0]) = ∞` and `logsumexp([−∞, −∞]) = −∞`.
     pub fn try_logsumexp_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
-        let max = self.constant_max(axes)?;
+        let shape = self.shape();
+        let resolved = shape.axes("logsumexp", axes)?;
+        let max = self.constant_max(&shape, &resolved, true)?;
         let lse = (self - max).exp().try_sum_axes(axes, true)?.log() + max;
         if keepdim {
             Ok(lse)
         } else {
-            let shape = self.shape();
-            let resolved = shape.axes("logsumexp", axes)?;
             lse.try_reshape(shape.reduced(&resolved, false))
         }
     }
@@ -30,16 +34,15 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_logsumexp_axes(&[axis], keepdim))
     }
 
-    /// The unbiased variance over `axes` (divides by n − 1, like `torch.var`).
+    /// The unbiased variance over `axes` (divides by n − 1, like `torch.var`): NaN for one
+    /// element or none, as in PyTorch.
     pub fn try_var_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("var", axes)?;
         let count: usize = resolved.iter().map(|&a| shape.dims()[a]).product();
-        if count == 0 {
-            return Err(Error::Empty { op: "var", what: "the reduced axis" });
-        }
         let centered = self - self.try_mean_axes(axes, true)?;
-        Ok(centered.square().try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count.max(2) - 1)))
+        // 1/0 = ∞ for count ≤ 1, and the centered sum of squares is 0 there: 0·∞ = NaN.
+        Ok(centered.square().try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count.saturating_sub(1))))
     }
     /// The unbiased variance of every element, as a scalar.
     #[track_caller]
@@ -52,11 +55,17 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_var_axes(&[axis], keepdim))
     }
 
-    /// The maximum over `axes` (kept as size 1) as a constant, 0 where it is not finite: the
-    /// shift that keeps exp from overflowing.
-    fn constant_max(self, axes: &[isize]) -> Result<Var<'g, F>> {
-        let max = self.graph().no_grad(|| self.try_max_axes(axes, true))?;
-        Ok(self.graph().constant(max.value().map(|m| if m.is_finite() { m } else { F::ZERO })))
+    /// The maximum over the resolved `axes` of a tensor of `shape`, kept as size 1, as a
+    /// constant: the shift that keeps exp from overflowing. With `finite_only`, an infinite
+    /// maximum becomes 0 (logsumexp's rule). Over an empty tensor it is zeros.
+    fn constant_max(self, shape: &Shape, axes: &[usize], finite_only: bool) -> Result<Var<'g, F>> {
+        let kept = shape.reduced(axes, true);
+        if shape.numel() == 0 {
+            return Ok(self.graph().constant(Tensor::try_full(kept, F::ZERO)?));
+        }
+        let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        let max = self.graph().no_grad(|| self.try_max_axes(&axes, true))?.value();
+        Ok(self.graph().constant(if finite_only { max.map(|m| if m.is_finite() { m } else { F::ZERO }) } else { max }))
     }
 
     /// Softmax along `axis`: `exp(x − m) / Σ exp(x − m)` with `m` the maximum, stable for
@@ -73,18 +82,25 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn softmax(self, axis: isize) -> Var<'g, F> {
         expect_op(self.try_softmax(axis))
     }
-    /// Softmax along `axis`, or a bad-axis error.
+    /// Softmax along `axis`, or a bad-axis error. An infinite or NaN input makes its row NaN,
+    /// as in PyTorch.
     pub fn try_softmax(self, axis: isize) -> Result<Var<'g, F>> {
-        let shifted = (self - self.constant_max(&[axis])?).exp();
+        let shape = self.shape();
+        let resolved = shape.axis("softmax", axis)?;
+        let shifted = (self - self.constant_max(&shape, &[resolved], false)?).exp();
         Ok(shifted / shifted.try_sum_axes(&[axis], true)?)
     }
-    /// log-softmax along `axis`: `x − logsumexp(x)`.
+    /// log-softmax along `axis`: `(x − m) − log Σ exp(x − m)` with `m` the maximum.
     #[track_caller]
     pub fn log_softmax(self, axis: isize) -> Var<'g, F> {
         expect_op(self.try_log_softmax(axis))
     }
-    /// log-softmax along `axis`, or a bad-axis error.
+    /// log-softmax along `axis`, or a bad-axis error. An infinite or NaN input makes its row
+    /// NaN, as in PyTorch.
     pub fn try_log_softmax(self, axis: isize) -> Result<Var<'g, F>> {
-        Ok(self - self.try_logsumexp_axes(&[axis], true)?)
+        let shape = self.shape();
+        let resolved = shape.axis("log_softmax", axis)?;
+        let shifted = self - self.constant_max(&shape, &[resolved], false)?;
+        Ok(shifted - shifted.exp().try_sum_axes(&[axis], true)?.log())
     }
 }

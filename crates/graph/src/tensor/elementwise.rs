@@ -1,7 +1,7 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
 use super::walk::{broadcast_strides, walk};
-use super::Tensor;
+use super::{buffer, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -36,14 +36,14 @@ impl<F: Float> Tensor<F> {
             return Ok(other.map(|b| f(a, b)));
         }
         if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
-            let mut data = Vec::with_capacity(shape.numel());
+            let mut data = Vec::with_capacity(self.numel());
             for row in self.data().chunks_exact(other.numel()) {
                 data.extend(row.iter().zip(other.data()).map(|(&x, &y)| f(x, y)));
             }
             return Ok(Tensor::from_parts(data, shape));
         }
         if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
-            let mut data = Vec::with_capacity(shape.numel());
+            let mut data = Vec::with_capacity(other.numel());
             for row in other.data().chunks_exact(self.numel()) {
                 data.extend(self.data().iter().zip(row).map(|(&x, &y)| f(x, y)));
             }
@@ -52,7 +52,7 @@ impl<F: Float> Tensor<F> {
         let sa = broadcast_strides(self.dims(), shape.dims());
         let sb = broadcast_strides(other.dims(), shape.dims());
         let (da, db) = (self.data(), other.data());
-        let mut out = Vec::with_capacity(shape.numel());
+        let mut out = buffer(op, &shape)?;
         walk(shape.dims(), [&sa, &sb], |[ia, ib]| out.push(f(da[ia], db[ib])));
         Ok(Tensor::from_parts(out, shape))
     }

@@ -2,7 +2,7 @@
 
 use super::layout::outer_inner;
 use super::walk::{broadcast_strides, walk};
-use super::Tensor;
+use super::{buffer, filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -28,8 +28,9 @@ impl Indices {
     /// Indices of `shape` in row-major order; the lengths must agree.
     pub fn new(data: Vec<usize>, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
-        if data.len() != shape.numel() {
-            return Err(Error::ElementCount { op: "Indices::new", expected: shape.numel(), shape, len: data.len() });
+        let expected = shape.try_numel("Indices::new")?;
+        if data.len() != expected {
+            return Err(Error::ElementCount { op: "Indices::new", expected, shape, len: data.len() });
         }
         Ok(Indices { shape, data: data.into() })
     }
@@ -51,7 +52,7 @@ impl Indices {
     }
     fn check_range(&self, op: &'static str, size: usize) -> Result<()> {
         match self.data.iter().find(|&&i| i >= size) {
-            Some(&i) => Err(Error::IndexOutOfRange { op, index: i as i64, size }),
+            Some(&i) => Err(Error::IndexOutOfRange { op, index: i, size }),
             None => Ok(()),
         }
     }
@@ -70,15 +71,15 @@ impl<F: Float> Tensor<F> {
         let size = self.dims()[axis];
         indices.check_range("index_select", size)?;
         let (outer, inner) = outer_inner(self.dims(), axis);
-        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        let mut dims = self.shape().clone();
+        dims.0[axis] = indices.len();
+        let mut out = buffer("index_select", &dims)?;
         for o in 0..outer {
             for &i in indices.data() {
                 let src = (o * size + i) * inner;
                 out.extend_from_slice(&self.data()[src..src + inner]);
             }
         }
-        let mut dims = self.shape().clone();
-        dims.0[axis] = indices.len();
         Ok(Tensor::from_parts(out, dims))
     }
 
@@ -96,7 +97,7 @@ impl<F: Float> Tensor<F> {
         let (outer, inner) = outer_inner(self.dims(), axis);
         let mut dims = self.shape().clone();
         dims.0[axis] = size;
-        let mut out = vec![F::ZERO; dims.numel()];
+        let mut out = filled("index_add", &dims, F::ZERO)?;
         for o in 0..outer {
             for (j, &i) in indices.data().iter().enumerate() {
                 let src = (o * indices.len() + j) * inner;
@@ -135,7 +136,7 @@ impl<F: Float> Tensor<F> {
             });
         }
         let (axis, strides, index_strides) = self.gather_layout("scatter_add", axis, index, &shape)?;
-        let mut out = vec![F::ZERO; shape.numel()];
+        let mut out = filled("scatter_add", &shape, F::ZERO)?;
         let stride = strides[axis];
         let src = self.data();
         walk(index.shape().dims(), [&strides_without(&strides, axis), &index_strides], |[base, k]| {
@@ -172,7 +173,7 @@ impl<F: Float> Tensor<F> {
         let sc = broadcast_strides(cond.dims(), shape.dims());
         let sa = broadcast_strides(a.dims(), shape.dims());
         let sb = broadcast_strides(b.dims(), shape.dims());
-        let mut out = Vec::with_capacity(shape.numel());
+        let mut out = buffer("where", &shape)?;
         let (dc, da, db) = (cond.data(), a.data(), b.data());
         walk(shape.dims(), [&sc, &sa, &sb], |[c, i, j]| out.push(if dc[c] != F::ZERO { da[i] } else { db[j] }));
         Ok(Tensor::from_parts(out, shape))

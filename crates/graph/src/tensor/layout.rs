@@ -1,7 +1,7 @@
 //! Kernels that move elements without computing on them: broadcast, permute, concat, slice, pad.
 
 use super::walk::{broadcast_strides, walk};
-use super::Tensor;
+use super::{buffer, filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -28,10 +28,10 @@ impl<F: Float> Tensor<F> {
             });
         }
         if self.numel() == 1 {
-            return Ok(Tensor::full(shape, self.data()[0]));
+            return Tensor::try_full(shape, self.data()[0]);
         }
         let strides = broadcast_strides(self.dims(), shape.dims());
-        let mut out = Vec::with_capacity(shape.numel());
+        let mut out = buffer("broadcast_to", &shape)?;
         let data = self.data();
         walk(shape.dims(), [&strides], |[i]| out.push(data[i]));
         Ok(Tensor::from_parts(out, shape))
@@ -73,10 +73,12 @@ impl<F: Float> Tensor<F> {
                     hint: format!("; all dimensions but axis {axis} must agree"),
                 });
             }
-            dims.0[axis] += t.dims()[axis];
+            dims.0[axis] = dims.0[axis]
+                .checked_add(t.dims()[axis])
+                .ok_or_else(|| Error::TooLarge { op: "concat", shape: dims.clone() })?;
         }
         let (outer, _) = outer_inner(dims.dims(), axis);
-        let mut out = Vec::with_capacity(dims.numel());
+        let mut out = buffer("concat", &dims)?;
         for o in 0..outer {
             for t in tensors {
                 let chunk = t.numel() / outer.max(1);
@@ -91,7 +93,7 @@ impl<F: Float> Tensor<F> {
         let axis = self.shape().axis("slice", axis)?;
         let size = self.dims()[axis];
         if start > end || end > size {
-            return Err(Error::IndexOutOfRange { op: "slice", index: end.max(start) as i64, size });
+            return Err(Error::IndexOutOfRange { op: "slice", index: end.max(start), size });
         }
         let (outer, inner) = outer_inner(self.dims(), axis);
         let mut out = Vec::with_capacity(outer * (end - start) * inner);
@@ -109,14 +111,17 @@ impl<F: Float> Tensor<F> {
         let axis = self.shape().axis("pad", axis)?;
         let size = self.dims()[axis];
         let (outer, inner) = outer_inner(self.dims(), axis);
-        let new_size = before + size + after;
-        let mut out = vec![F::ZERO; outer * new_size * inner];
+        let mut dims = self.shape().clone();
+        dims.0[axis] = before
+            .checked_add(size)
+            .and_then(|n| n.checked_add(after))
+            .ok_or_else(|| Error::TooLarge { op: "pad", shape: self.shape().clone() })?;
+        let new_size = dims.0[axis];
+        let mut out = filled("pad", &dims, F::ZERO)?;
         for o in 0..outer {
             let dst = o * new_size * inner + before * inner;
             out[dst..dst + size * inner].copy_from_slice(&self.data()[o * size * inner..(o + 1) * size * inner]);
         }
-        let mut dims = self.shape().clone();
-        dims.0[axis] = new_size;
         Ok(Tensor::from_parts(out, dims))
     }
 }

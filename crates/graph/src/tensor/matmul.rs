@@ -2,7 +2,7 @@
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
 use super::walk::{broadcast_strides, walk};
-use super::Tensor;
+use super::{filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -73,13 +73,17 @@ impl<F: Float> Tensor<F> {
             broadcast_strides(a_batch.dims(), batch.dims()).iter().map(|s| s * ar * ac).collect();
         let b_strides: SmallVec<[usize; 4]> =
             broadcast_strides(b_batch.dims(), batch.dims()).iter().map(|s| s * br * bc).collect();
-        let mut out = vec![F::ZERO; batch.numel() * m * n];
+        let mut dims = batch.0.clone();
+        dims.push(m);
+        dims.push(n);
+        let out_shape = Shape(dims);
+        let mut out = filled("matmul", &out_shape, F::ZERO)?;
         if m * n > 0 && k > 0 {
             let (a, b) = (self.data(), other.data());
             let mut c_offset = 0;
             walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| {
                 let c = &mut out[c_offset..c_offset + m * n];
-                if m * k * n <= SMALL_PRODUCT {
+                if m.saturating_mul(k).saturating_mul(n) <= SMALL_PRODUCT {
                     small_matmul(
                         (m, k, n),
                         &a[ia..],
@@ -94,10 +98,7 @@ impl<F: Float> Tensor<F> {
                 c_offset += m * n;
             });
         }
-        let mut dims = batch.0;
-        dims.push(m);
-        dims.push(n);
-        Ok(Tensor::from_parts(out, Shape(dims)))
+        Ok(Tensor::from_parts(out, out_shape))
     }
 }
 
@@ -111,13 +112,20 @@ fn large_matmul<F: Float>(
     (rsb, csb): (isize, isize),
     c: &mut [F],
 ) {
-    let parts = crate::threads::threads_for(m * k * n).min(m.div_ceil(16)).max(1);
+    let parts = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n)).min(m.div_ceil(16)).max(1);
     let rows_per_part = m.div_ceil(parts);
+    assert!(
+        c.len() == m * n && fits(a.len(), m, k, rsa, csa) && fits(b.len(), k, n, rsb, csb),
+        "matmul: operands of {} and {} elements do not hold a {m}×{k} and a {k}×{n} matrix",
+        a.len(),
+        b.len()
+    );
     let run = |first_row: usize, c: &mut [F]| {
         let rows = c.len() / n;
-        // SAFETY: `a` starts at this part's first row (offset `first_row·rsa` stays in the
-        // operand), `b` is whole, and `c` is exactly this part's `rows × n` block; the strides
-        // describe matrices inside those slices.
+        // SAFETY: the assertion above proves that `m × k` at strides (rsa, csa) lies inside
+        // `a`, `k × n` at (rsb, csb) inside `b`, and that `c` holds `m × n`; this part reads
+        // rows `first_row..first_row + rows` (≤ m) of `a`, all of `b`, and writes its own
+        // `rows × n` block of `c`, which no other part touches.
         unsafe {
             F::gemm(
                 rows,
@@ -144,6 +152,17 @@ fn large_matmul<F: Float>(
             scope.spawn(move |_| run(part * rows_per_part, block));
         }
     });
+}
+
+/// True when a `rows × cols` matrix at row and column strides `rs`, `cs` (non-negative) lies
+/// inside a buffer of `len` elements.
+fn fits(len: usize, rows: usize, cols: usize, rs: isize, cs: isize) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let (Ok(rs), Ok(cs)) = (usize::try_from(rs), usize::try_from(cs)) else { return false };
+    let last = (rows - 1).checked_mul(rs).zip((cols - 1).checked_mul(cs)).and_then(|(r, c)| r.checked_add(c));
+    last.is_some_and(|last| last < len)
 }
 
 /// Products up to this many multiply-adds use [`small_matmul`]: for them the GEMM's packing

@@ -39,8 +39,9 @@ impl<F: Float> Tensor<F> {
     /// A tensor of `shape` holding `data` in row-major order; the lengths must agree.
     pub fn from_vec(data: Vec<F>, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
-        if data.len() != shape.numel() {
-            return Err(Error::ElementCount { op: "from_vec", expected: shape.numel(), shape, len: data.len() });
+        let expected = shape.try_numel("from_vec")?;
+        if data.len() != expected {
+            return Err(Error::ElementCount { op: "from_vec", expected, shape, len: data.len() });
         }
         Ok(Tensor { shape, data: Arc::new(data) })
     }
@@ -54,50 +55,90 @@ impl<F: Float> Tensor<F> {
         Tensor::from_parts(vec![v], Shape::scalar())
     }
     /// A tensor of `shape` filled with `v`.
+    ///
+    /// # Panics
+    /// When the shape's elements do not fit in memory; see [`Tensor::try_full`].
+    #[track_caller]
     pub fn full(shape: impl Into<Shape>, v: F) -> Self {
+        crate::error::expect_op(Tensor::try_full(shape, v))
+    }
+    /// A tensor of `shape` filled with `v`, or [`Error::TooLarge`] when its elements do not
+    /// fit in memory.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Error, Tensor};
+    /// let err = Tensor::<f32>::try_full([1 << 32, 1 << 32], 0.0).unwrap_err();
+    /// assert!(matches!(err, Error::TooLarge { op: "full", .. }));
+    /// ```
+    pub fn try_full(shape: impl Into<Shape>, v: F) -> Result<Self> {
         let shape = shape.into();
-        Tensor::from_parts(vec![v; shape.numel()], shape)
+        Ok(Tensor::from_parts(filled("full", &shape, v)?, shape))
     }
     /// A tensor of zeros.
+    ///
+    /// # Panics
+    /// When the shape's elements do not fit in memory; see [`Tensor::try_full`].
+    #[track_caller]
     pub fn zeros(shape: impl Into<Shape>) -> Self {
         Tensor::full(shape, F::ZERO)
     }
     /// A tensor of ones.
+    ///
+    /// # Panics
+    /// When the shape's elements do not fit in memory; see [`Tensor::try_full`].
+    #[track_caller]
     pub fn ones(shape: impl Into<Shape>) -> Self {
         Tensor::full(shape, F::ONE)
     }
-    /// The 1-d tensor `start, start + step, …` up to but excluding `end`, like `torch.arange`.
+    /// The 1-d tensor `start, start + step, …` up to but excluding `end`, like `torch.arange`:
+    /// a step that points away from `end` is an error, as is a length that does not fit in
+    /// memory.
     ///
     /// ```
     /// use tapegrad_graph::Tensor;
     /// assert_eq!(Tensor::arange(0.0, 2.0, 0.5)?.to_vec(), vec![0.0, 0.5, 1.0, 1.5]);
+    /// assert!(Tensor::arange(0.0, 10.0, -1.0).is_err());
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn arange(start: F, end: F, step: F) -> Result<Self> {
         let span = (end - start).to_f64() / step.to_f64();
-        if !span.is_finite() || step == F::ZERO {
-            return Err(Error::InvalidArgument {
-                op: "arange",
-                message: format!("cannot step from {start} to {end} by {step}"),
-            });
+        let invalid = |why: &str| Error::InvalidArgument {
+            op: "arange",
+            message: format!("cannot step from {start} to {end} by {step}: {why}"),
+        };
+        if step == F::ZERO {
+            return Err(invalid("the step is 0"));
         }
-        let n = span.ceil().max(0.0) as usize;
-        let data: Vec<F> = (0..n).map(|i| start + F::from_usize(i) * step).collect();
-        Ok(Tensor::from_parts(data, Shape::from([n])))
+        if !span.is_finite() {
+            return Err(invalid("the bounds and step must be finite"));
+        }
+        if span < 0.0 {
+            return Err(invalid("the step points away from the end"));
+        }
+        // Below 2⁵³ the count is exact; anything larger could never be allocated anyway.
+        if span.ceil() >= (1u64 << 53) as f64 {
+            return Err(Error::TooLarge { op: "arange", shape: Shape::from([usize::MAX]) });
+        }
+        let n = span.ceil() as usize;
+        let shape = Shape::from([n]);
+        let mut data = buffer("arange", &shape)?;
+        data.extend((0..n).map(|i| start + F::from_usize(i) * step));
+        Ok(Tensor::from_parts(data, shape))
     }
     /// Elements drawn uniformly from `[low, high)` with the caller's RNG.
     pub fn uniform<R: Rng + ?Sized>(shape: impl Into<Shape>, low: F, high: F, rng: &mut R) -> Self {
         let shape = shape.into();
         let (lo, hi) = (low.to_f64(), high.to_f64());
-        let data = (0..shape.numel()).map(|_| F::from_f64(lo + (hi - lo) * rng.random::<f64>())).collect();
+        let mut data = crate::error::expect_op(buffer("uniform", &shape));
+        data.extend((0..shape.numel()).map(|_| F::from_f64(lo + (hi - lo) * rng.random::<f64>())));
         Tensor::from_parts(data, shape)
     }
     /// Elements drawn from a normal distribution N(mean, std²) with the caller's RNG
     /// (Box–Muller).
     pub fn randn<R: Rng + ?Sized>(shape: impl Into<Shape>, mean: F, std: F, rng: &mut R) -> Self {
         let shape = shape.into();
-        let data =
-            (0..shape.numel()).map(|_| F::from_f64(mean.to_f64() + std.to_f64() * standard_normal(rng))).collect();
+        let mut data = crate::error::expect_op(buffer("randn", &shape));
+        data.extend((0..shape.numel()).map(|_| F::from_f64(mean.to_f64() + std.to_f64() * standard_normal(rng))));
         Tensor::from_parts(data, shape)
     }
 
@@ -164,8 +205,9 @@ impl<F: Float> Tensor<F> {
     /// The same elements under another shape with as many elements.
     pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
-        if shape.numel() != self.numel() {
-            return Err(Error::ElementCount { op: "reshape", expected: shape.numel(), shape, len: self.numel() });
+        let expected = shape.try_numel("reshape")?;
+        if expected != self.numel() {
+            return Err(Error::ElementCount { op: "reshape", expected, shape, len: self.numel() });
         }
         Ok(Tensor { shape, data: self.data.clone() })
     }
@@ -202,6 +244,23 @@ impl<F: Float> PartialEq for Tensor<F> {
     fn eq(&self, other: &Self) -> bool {
         self.shape == other.shape && self.data == other.data
     }
+}
+
+/// An empty vector with room for the elements of `shape`, or [`Error::TooLarge`] naming `op`
+/// when they do not fit in memory: every kernel whose output size follows from user-given
+/// numbers allocates through this, so a huge request is an error, not an abort.
+pub(crate) fn buffer<F>(op: &'static str, shape: &Shape) -> Result<Vec<F>> {
+    let n = shape.try_numel(op)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(n).map_err(|_| Error::TooLarge { op, shape: shape.clone() })?;
+    Ok(data)
+}
+
+/// The elements of `shape`, all `v`, allocated as [`buffer`] does.
+pub(crate) fn filled<F: Copy>(op: &'static str, shape: &Shape, v: F) -> Result<Vec<F>> {
+    let mut data = buffer(op, shape)?;
+    data.resize(shape.try_numel(op)?, v);
+    Ok(data)
 }
 
 /// One draw from N(0, 1) by the Box–Muller transform.

@@ -63,8 +63,10 @@ impl<F: Float> Tensor<F> {
         Ok(self.fold_axes(&axes, keepdim, F::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a }))
     }
 
+    /// An error when a reduced axis is empty (max and min of nothing are undefined); other
+    /// axes may be empty, as in PyTorch, giving an empty result.
     pub(crate) fn check_nonempty(&self, op: &'static str, axes: &[usize]) -> Result<()> {
-        if axes.iter().any(|&a| self.dims()[a] == 0) || self.numel() == 0 {
+        if axes.iter().any(|&a| self.dims()[a] == 0) {
             return Err(Error::Empty { op, what: "the reduced axis" });
         }
         Ok(())

@@ -35,19 +35,21 @@ pub fn train_test_split<F: Float, R: Rng + ?Sized>(
     Ok((data.select(train)?, data.select(test)?))
 }
 
-/// One-hot rows `[labels.len(), classes]`; a label ≥ `classes` is an error.
+/// One-hot rows `[labels.len(), classes]`; a label ≥ `classes` is an error, and so is a size
+/// that does not fit in memory.
 pub fn one_hot<F: Float>(labels: &[usize], classes: usize) -> Result<Tensor<F>> {
-    let mut data = vec![F::ZERO; labels.len() * classes];
+    if let Some((i, &c)) = labels.iter().enumerate().find(|(_, &c)| c >= classes) {
+        return Err(Error::InvalidArgument {
+            what: "one_hot",
+            message: format!("label {c} at row {i} is not below {classes}"),
+        });
+    }
+    let mut out = Tensor::try_full([labels.len(), classes], F::ZERO)?;
+    let data = out.data_mut();
     for (i, &c) in labels.iter().enumerate() {
-        if c >= classes {
-            return Err(Error::InvalidArgument {
-                what: "one_hot",
-                message: format!("label {c} at row {i} is not below {classes}"),
-            });
-        }
         data[i * classes + c] = F::ONE;
     }
-    Ok(Tensor::from_vec(data, [labels.len(), classes])?)
+    Ok(out)
 }
 
 /// Per-feature mean and standard deviation, fitted on one set and applied to any:
@@ -72,13 +74,14 @@ impl<F: Float> Standardizer<F> {
         let (n, d) = (x.dims()[0], x.dims()[1]);
         let count = F::from_usize(n);
         let mut mean = vec![F::ZERO; d];
-        for row in x.data().chunks(d) {
+        // `max(1)`: with no features the data is empty and there are no rows to visit.
+        for row in x.data().chunks(d.max(1)) {
             for (m, &v) in mean.iter_mut().zip(row) {
                 *m += v / count;
             }
         }
         let mut std = vec![F::ZERO; d];
-        for row in x.data().chunks(d) {
+        for row in x.data().chunks(d.max(1)) {
             for ((s, &v), &m) in std.iter_mut().zip(row).zip(&mean) {
                 *s += (v - m) * (v - m) / count;
             }
@@ -97,7 +100,7 @@ impl<F: Float> Standardizer<F> {
         }
         let data = x
             .data()
-            .chunks(d)
+            .chunks(d.max(1))
             .flat_map(|row| row.iter().zip(&self.mean).zip(&self.std).map(|((&v, &m), &s)| (v - m) / s))
             .collect();
         Ok(Tensor::from_vec(data, x.shape().clone())?)

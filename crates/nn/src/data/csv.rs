@@ -23,6 +23,24 @@ pub fn load_csv<F: Float>(path: impl AsRef<std::path::Path>, options: &CsvOption
     parse_csv(&text, &path.display().to_string(), options)
 }
 
+/// The largest class label a CSV file may hold.
+pub const MAX_LABEL: usize = u32::MAX as usize;
+
+/// A class label: an integer from 0 to [`MAX_LABEL`], written as `3` or `3.0`.
+fn parse_label(cell: &str) -> Option<usize> {
+    let label = match cell.parse::<usize>() {
+        Ok(n) => n,
+        Err(_) => {
+            let v: f64 = cell.parse().ok()?;
+            if !(v >= 0.0 && v.fract() == 0.0 && v <= MAX_LABEL as f64) {
+                return None;
+            }
+            v as usize
+        }
+    };
+    (label <= MAX_LABEL).then_some(label)
+}
+
 /// Parses CSV text; `source` names it in errors.
 ///
 /// ```
@@ -35,6 +53,8 @@ pub fn load_csv<F: Float>(path: impl AsRef<std::path::Path>, options: &CsvOption
 /// ```
 pub fn parse_csv<F: Float>(text: &str, source: &str, options: &CsvOptions) -> Result<Dataset<F>> {
     let error = |line: usize, message: String| Error::Csv { path: source.to_string(), line, message };
+    // A byte-order mark (what spreadsheet programs write first) is not part of the first cell.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty());
     if options.header && lines.next().is_none() {
         return Err(error(1, "the file is empty".into()));
@@ -59,9 +79,8 @@ pub fn parse_csv<F: Float>(text: &str, source: &str, options: &CsvOptions) -> Re
         };
         for (col, cell) in cells.iter().enumerate() {
             if Some(col) == label_at {
-                let label = cell.parse::<usize>().or_else(|_| match cell.parse::<f64>() {
-                    Ok(v) if v >= 0.0 && v.fract() == 0.0 => Ok(v as usize),
-                    _ => Err(error(line, format!("label `{cell}` is not a class number (0, 1, 2, …)"))),
+                let label = parse_label(cell).ok_or_else(|| {
+                    error(line, format!("label `{cell}` is not a class number (an integer from 0 to {MAX_LABEL})"))
                 })?;
                 labels.push(label);
             } else {

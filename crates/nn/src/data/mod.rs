@@ -6,7 +6,7 @@ mod csv;
 mod toy;
 
 pub use batch::{batches, one_hot, train_test_split, Standardizer};
-pub use csv::{load_csv, parse_csv, CsvOptions};
+pub use csv::{load_csv, parse_csv, CsvOptions, MAX_LABEL};
 pub use toy::{circles, moons, playground_circle, playground_gaussian, playground_spiral, playground_xor};
 
 use crate::error::{Error, Result};
@@ -49,9 +49,9 @@ impl<F: Float> Dataset<F> {
     pub fn features(&self) -> usize {
         self.x.dims()[1]
     }
-    /// The number of classes (one more than the largest label).
+    /// The number of classes (one more than the largest label; `usize::MAX` if that overflows).
     pub fn classes(&self) -> usize {
-        self.y.iter().max().map_or(0, |m| m + 1)
+        self.y.iter().max().map_or(0, |m| m.saturating_add(1))
     }
     /// The samples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Result<Self> {

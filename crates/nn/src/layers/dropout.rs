@@ -5,7 +5,7 @@ use crate::module::{Forward, Module};
 use crate::params::{Bound, ParamId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::cell::RefCell;
+use std::sync::Mutex;
 use tapegrad_graph::{Float, Tensor, Var};
 
 /// Zeroes each element with probability `p` in training mode and scales the rest by
@@ -15,7 +15,7 @@ use tapegrad_graph::{Float, Tensor, Var};
 pub struct Dropout {
     p: f64,
     training: bool,
-    rng: RefCell<StdRng>,
+    rng: Mutex<StdRng>,
 }
 
 impl Dropout {
@@ -27,7 +27,7 @@ impl Dropout {
                 message: format!("probability {p} is outside [0, 1)"),
             });
         }
-        Ok(Dropout { p, training: true, rng: RefCell::new(StdRng::seed_from_u64(seed)) })
+        Ok(Dropout { p, training: true, rng: Mutex::new(StdRng::seed_from_u64(seed)) })
     }
 }
 
@@ -47,7 +47,7 @@ impl<F: Float> Forward<F> for Dropout {
         }
         let shape = x.shape();
         let keep = F::from_f64(1.0 / (1.0 - self.p));
-        let mut rng = self.rng.borrow_mut();
+        let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mask: Vec<F> =
             (0..shape.numel()).map(|_| if rng.random::<f64>() < self.p { F::ZERO } else { keep }).collect();
         let mask = Tensor::from_vec(mask, shape).expect("one mask element per input element");

@@ -7,10 +7,11 @@ use crate::params::{Bound, ParamId, ParamStore};
 use rand::Rng;
 use tapegrad_graph::{Float, Var};
 
-/// Modules applied in order.
+/// Modules applied in order. It is `Send + Sync` (so a model can move to another thread or be
+/// shared), and so must be every module pushed into it.
 pub struct Sequential<F: Float> {
     /// The modules.
-    pub layers: Vec<Box<dyn Forward<F>>>,
+    pub layers: Vec<Box<dyn Forward<F> + Send + Sync>>,
 }
 
 impl<F: Float> Default for Sequential<F> {
@@ -25,7 +26,7 @@ impl<F: Float> Sequential<F> {
         Self::default()
     }
     /// Appends a module.
-    pub fn push(mut self, layer: impl Forward<F> + 'static) -> Self {
+    pub fn push(mut self, layer: impl Forward<F> + Send + Sync + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self
     }

@@ -1,7 +1,7 @@
 //! Adam and AdamW, with PyTorch's arithmetic.
 
 use super::{for_each_param, Optimizer};
-use crate::params::{ParamId, ParamStore};
+use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
 use tapegrad_graph::Float;
 
@@ -40,7 +40,7 @@ pub struct Adam<F: Float> {
     betas: (F, F),
     eps: F,
     weight_decay: F,
-    state: SecondaryMap<ParamId, Moments<F>>,
+    state: SecondaryMap<ParamSlot, Moments<F>>,
 }
 
 impl<F: Float> Default for Adam<F> {

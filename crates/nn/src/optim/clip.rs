@@ -22,12 +22,17 @@ pub fn clip_grad_norm<F: Float>(store: &mut ParamStore<F>, max_norm: F) -> F {
     norm
 }
 
-/// Limits every gradient element to `[−limit, limit]` (PyTorch's `clip_grad_value_`).
+/// Limits every gradient element to `[−limit, limit]` (PyTorch's `clip_grad_value_`); a NaN
+/// stays NaN, so divergence is not hidden.
 pub fn clip_grad_value<F: Float>(store: &mut ParamStore<F>, limit: F) {
     for (_, p) in store.iter_mut() {
         if let Some(g) = &mut p.grad {
             for v in g.data_mut() {
-                *v = v.max(-limit).min(limit);
+                if *v < -limit {
+                    *v = -limit;
+                } else if *v > limit {
+                    *v = limit;
+                }
             }
         }
     }

@@ -31,7 +31,7 @@ pub trait Optimizer<F: Float> {
 /// its state with `init` on first use.
 pub(crate) fn for_each_param<F: Float, S>(
     store: &mut ParamStore<F>,
-    states: &mut slotmap::SecondaryMap<crate::ParamId, S>,
+    states: &mut slotmap::SecondaryMap<crate::params::ParamSlot, S>,
     init: impl Fn(usize) -> S,
     mut update: impl FnMut(&mut [F], &[F], &mut S),
 ) {
@@ -40,10 +40,11 @@ pub(crate) fn for_each_param<F: Float, S>(
             continue;
         }
         let Some(grad) = &p.grad else { continue };
-        if !states.contains_key(id) {
-            states.insert(id, init(p.value.numel()));
+        let slot = id.slot();
+        if !states.contains_key(slot) {
+            states.insert(slot, init(p.value.numel()));
         }
-        let state = &mut states[id];
+        let state = &mut states[slot];
         update(p.value.data_mut(), grad.data(), state);
     }
 }

@@ -1,7 +1,7 @@
 //! RMSprop, with PyTorch's arithmetic.
 
 use super::{for_each_param, Optimizer};
-use crate::params::{ParamId, ParamStore};
+use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
 use tapegrad_graph::Float;
 
@@ -23,7 +23,7 @@ pub struct RmsProp<F: Float> {
     weight_decay: F,
     momentum: F,
     centered: bool,
-    state: SecondaryMap<ParamId, RmsState<F>>,
+    state: SecondaryMap<ParamSlot, RmsState<F>>,
 }
 
 impl<F: Float> Default for RmsProp<F> {

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
 use super::{for_each_param, Optimizer};
-use crate::params::{ParamId, ParamStore};
+use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
 use tapegrad_graph::Float;
 
@@ -20,7 +20,7 @@ pub struct Sgd<F: Float> {
     dampening: F,
     nesterov: bool,
     weight_decay: F,
-    buffers: SecondaryMap<ParamId, Vec<F>>,
+    buffers: SecondaryMap<ParamSlot, Vec<F>>,
 }
 
 impl<F: Float> Sgd<F> {

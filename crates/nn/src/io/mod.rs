@@ -3,11 +3,17 @@
 //! candle read and write the same files.
 //!
 //! Loading checks every name, shape and element type before it changes anything, and reports
-//! a missing, extra, mis-shaped or corrupt entry as an [`Error`]; it never panics and never
-//! allocates what a header claims (the file is read as it is and every offset is checked).
+//! a missing, extra, duplicated, mis-shaped or corrupt entry as an [`Error`]; it never panics
+//! and never allocates what a header claims (the file is read as it is, every offset is
+//! checked, the header is at most [`MAX_HEADER_BYTES`] and shapes at most [`MAX_DIMS`] long).
+
+mod header;
+
+pub use header::{MAX_DIMS, MAX_HEADER_BYTES};
 
 use crate::error::{Error, Result};
 use crate::params::ParamStore;
+use header::shown;
 use safetensors::{Dtype, SafeTensors, View};
 use std::borrow::Cow;
 use std::path::Path;
@@ -43,7 +49,7 @@ fn dtype_of<F: Float>() -> Dtype {
 }
 
 fn describe(dtype: Dtype, shape: &[usize]) -> String {
-    format!("{} {:?}", format!("{dtype:?}").to_lowercase(), shape)
+    format!("{} {}", format!("{dtype:?}").to_lowercase(), tapegrad_graph::Shape::from(shape))
 }
 
 /// The store as safetensors bytes.
@@ -96,6 +102,7 @@ pub fn load_safetensors<F: Float>(store: &mut ParamStore<F>, path: impl AsRef<Pa
 
 /// [`load_safetensors`] from bytes in memory; `source` names them in errors.
 pub fn load_safetensors_bytes<F: Float>(store: &mut ParamStore<F>, bytes: &[u8], source: &str) -> Result<()> {
+    header::check(bytes).map_err(|message| Error::WeightFile { path: source.into(), message })?;
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::WeightFile { path: source.into(), message: e.to_string() })?;
     let expected_dtype = dtype_of::<F>();
@@ -126,7 +133,7 @@ pub fn load_safetensors_bytes<F: Float>(store: &mut ParamStore<F>, bytes: &[u8],
         values.push((id, Tensor::from_vec(data, p.value.shape().clone())?));
     }
     if let Some(extra) = file.names().into_iter().find(|n| store.find(n).is_none()) {
-        return Err(Error::UnexpectedWeight { path: source.into(), name: extra.to_string() });
+        return Err(Error::UnexpectedWeight { path: source.into(), name: shown(extra) });
     }
     for (id, value) in values {
         store.set_value(id, value)?;
