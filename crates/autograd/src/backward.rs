@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use tapegrad_graph::op::Op;
+use tapegrad_graph::op::{BinaryOp, Op};
 use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 
 /// The gradients of one backward pass, by node: returned by value, so nothing accumulates in
@@ -245,6 +245,7 @@ impl<F: Float> Backward<F> for Var<'_, F> {
     }
 }
 
+#[inline(never)]
 fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     let tape = root.graph().tape();
     let mut grads = Gradients::new(root.id() as usize + 1, tape.tensor_nodes().len());
@@ -284,7 +285,7 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
                 g
             }
         };
-        if g == F::ZERO && pass.zero_gradient(node.op()) {
+        if g == F::ZERO && pass.zero_gradient(node.op(), node.scalar()) {
             continue;
         }
         // The inputs of a scalar elementwise node are scalar nodes too: an elementwise result
@@ -298,7 +299,12 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
             Op::Unary(k, x) => pass.add(x, rules::elementwise::unary(k, &input(x), &y, &g)),
             Op::Param(k, x, p) => pass.add(x, rules::elementwise::param(k, p, &input(x), &g)),
             Op::Binary(k, a, b, need) => {
-                let [da, db] = rules::elementwise::binary(k, &input(a), &input(b), &y, &g, need);
+                let (va, vb) = (input(a), input(b));
+                let [da, db] = if k.is_arithmetic() {
+                    rules::elementwise::binary(k, &va, &vb, &y, &g, need)
+                } else {
+                    binary_by_value(k, va, vb, y, g, need)
+                };
                 if let Some(da) = da {
                     pass.add(a, da);
                 }
@@ -311,6 +317,15 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         }
     }
     grads
+}
+
+/// The rule of a scalar binary op other than `+ − × ÷`, out of line and with its operands by
+/// value: inlined, the larger rules (pow, maximum, minimum) make the sweep's hot loop keep its
+/// values on the stack (measured on W5); passed by reference to a call, they would have to
+/// live in memory anyway.
+#[inline(never)]
+fn binary_by_value<F: Float>(op: BinaryOp, a: F, b: F, y: F, g: F, need: [bool; 2]) -> [Option<F>; 2] {
+    rules::elementwise::binary(op, &a, &b, &y, &g, need)
 }
 
 /// Visiting scalar node `i`: where its inputs' gradients go.
@@ -335,16 +350,25 @@ impl<F: Float> Pass<'_, F> {
             unsafe { self.slots.add_unchecked(x as usize, d) };
         }
     }
-    /// A scalar node whose gradient is exactly 0 gives its inputs nothing to add, so they are
-    /// only marked as reached (the skipped work is most of a step once a hinge or ReLU
-    /// saturates). Returns false for ops this does not cover.
+    /// A scalar node whose gradient is exactly 0 passes its inputs `0 · ∂y/∂x`, which is
+    /// exactly 0 when the local derivative is finite; then the inputs are only marked as
+    /// reached, without reading their values (the skipped work is most of a step once a hinge
+    /// or ReLU saturates). The local derivatives are known finite, without computing them, when
+    /// the output `y` is finite and the op says a finite output implies them
+    /// ([`UnaryOp::finite_output_finite_derivative`] and its twins). Otherwise the rule runs, so
+    /// `0 · log(x)` at 0 gives NaN, as on the tensor path and in PyTorch. Returns false when
+    /// the rule must run.
     #[inline(always)]
-    fn zero_gradient(&mut self, op: &Op<F>) -> bool {
+    fn zero_gradient(&mut self, op: &Op<F>, y: F) -> bool {
+        if !y.is_finite() {
+            return false;
+        }
         // SAFETY: inputs have ids below `i` ≤ root, so they are in range.
         let mut touch = |x: NodeId| unsafe { self.slots.touch_unchecked(x as usize) };
         match *op {
-            Op::Unary(_, x) | Op::Param(_, x, _) => touch(x),
-            Op::Binary(_, a, b, need) => {
+            Op::Unary(k, x) if k.finite_output_finite_derivative() => touch(x),
+            Op::Param(k, x, _) if k.finite_output_finite_derivative() => touch(x),
+            Op::Binary(k, a, b, need) if k.finite_output_finite_derivative() => {
                 if need[0] {
                     touch(a);
                 }

@@ -245,7 +245,7 @@ impl<F: Float> Tape<F> {
     #[inline(always)]
     pub(crate) fn push_reserved(&mut self, op: Op<F>, scalar: F) -> NodeId {
         let id = self.nodes.len();
-        assert!(id < self.room && id < self.nodes.capacity() && !op.owns_heap());
+        assert!(id < self.nodes.capacity() && !op.owns_heap());
         // SAFETY: `id` is below the capacity, so the slot is allocated, and it is past the
         // length, so nothing is overwritten; the op owns no heap memory, so
         // `nodes_owning_heap` stays right.

@@ -315,6 +315,59 @@ impl UnaryOp {
     }
 }
 
+impl UnaryOp {
+    /// True when a finite output implies a finite derivative at that input, so a zero
+    /// gradient arriving at the output passes exactly zero on (the backward sweep's shortcut
+    /// relies on it). False for √x, whose output 0 has an infinite slope.
+    pub fn finite_output_finite_derivative(self) -> bool {
+        match self {
+            UnaryOp::Neg
+            | UnaryOp::Exp
+            | UnaryOp::Log
+            | UnaryOp::Abs
+            | UnaryOp::Sin
+            | UnaryOp::Cos
+            | UnaryOp::Tanh
+            | UnaryOp::Sigmoid
+            | UnaryOp::Relu
+            | UnaryOp::Softplus
+            | UnaryOp::Erf => true,
+            UnaryOp::Sqrt => false,
+        }
+    }
+}
+
+impl ParamOp {
+    /// As [`UnaryOp::finite_output_finite_derivative`]; false for xᵖ (0^0.5 = 0 with an
+    /// infinite slope).
+    pub fn finite_output_finite_derivative(self) -> bool {
+        match self {
+            ParamOp::LeakyRelu => true,
+            ParamOp::PowF => false,
+        }
+    }
+}
+
+impl BinaryOp {
+    /// True for `+ − × ÷`, the ops whose rules are a multiply or two.
+    pub fn is_arithmetic(self) -> bool {
+        match self {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => true,
+            BinaryOp::Pow | BinaryOp::Maximum | BinaryOp::Minimum => false,
+        }
+    }
+    /// As [`UnaryOp::finite_output_finite_derivative`], for both operands: a finite a·b has
+    /// finite factors, a finite a/b a non-zero b. False for aᵇ (0^0.5 again).
+    pub fn finite_output_finite_derivative(self) -> bool {
+        match self {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Maximum | BinaryOp::Minimum => {
+                true
+            }
+            BinaryOp::Pow => false,
+        }
+    }
+}
+
 /// The logistic function, stable for large |x|.
 #[inline(always)]
 pub fn sigmoid<F: Float>(x: F) -> F {
