@@ -13,14 +13,14 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
         UnaryOp::Exp => g.mul(y),
         UnaryOp::Log => g.div(x),
         UnaryOp::Sqrt => g.div(&y.scale(F::from_f64(2.0))),
-        // sign(x), NaN at NaN (PyTorch's `sgn`).
+        // sign(x), and 0 at 0 and at NaN (as PyTorch).
         UnaryOp::Abs => g.mul_mask(x, |v| {
             if v > F::ZERO {
                 F::ONE
             } else if v < F::ZERO {
                 -F::ONE
             } else {
-                v * F::ZERO
+                F::ZERO
             }
         }),
         UnaryOp::Sin => g.mul(&x.cos()),
