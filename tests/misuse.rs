@@ -106,6 +106,31 @@ fn an_operator_on_a_full_graph_panics_with_the_message() {
     let _ = g.scalar(1.0).exp();
 }
 
+// Found by the fuzzer (fuzz/fuzz_targets/try_api.rs).
+
+#[test]
+fn broadcasting_against_an_empty_tensor_gives_an_empty_result() {
+    let empty = Tensor::<f64>::zeros([2, 0]);
+    assert_eq!(empty.zip_with(&Tensor::zeros([0]), "add", |a, b| a + b).unwrap().dims(), &[2, 0]);
+    assert_eq!(Tensor::<f64>::zeros([0]).zip_with(&empty, "add", |a, b| a + b).unwrap().dims(), &[2, 0]);
+    let g = Graph::new();
+    let x = g.var(Tensor::full([7, 0], -3.9e195));
+    let y = x.softmax(0);
+    assert_eq!(y.shape().dims(), &[7, 0]);
+    assert_eq!(y.sum().backward().wrt(x).dims(), &[7, 0]);
+}
+
+#[test]
+fn empty_tensors_with_huge_dimensions_neither_overflow_nor_allocate_their_reductions() {
+    let g = Graph::new();
+    let x = g.var(Tensor::zeros([1 << 62, 1 << 62, 0]));
+    assert_eq!(x.try_index_add(2, &Indices::from(vec![]), 0).unwrap().shape().dims(), &[1 << 62, 1 << 62, 0]);
+    assert_eq!(x.try_mean_axes(&[0, 1], false).unwrap().shape().dims(), &[0]);
+    let wide = g.var(Tensor::zeros([0, 1 << 50]));
+    assert!(matches!(wide.try_sum_to([1, 1 << 50]), Err(Error::TooLarge { .. })));
+    assert!(matches!(wide.try_sum_axes(&[0], true), Err(Error::TooLarge { .. })));
+}
+
 // 3. Silent wrong answers.
 
 #[test]

@@ -44,11 +44,13 @@ impl Shape {
             .try_fold(1usize, |n, &d| n.checked_mul(d))
             .ok_or_else(|| Error::TooLarge { op, shape: self.clone() })
     }
-    /// Row-major strides, in elements.
+    /// Row-major strides, in elements. They only overflow for a shape with no elements (the
+    /// product of the later dims fits whenever the whole product does), where no offset is
+    /// ever computed from them; there they saturate.
     pub fn strides(&self) -> SmallVec<[usize; 4]> {
         let mut strides: SmallVec<[usize; 4]> = SmallVec::from_elem(1, self.ndim());
         for i in (0..self.ndim().saturating_sub(1)).rev() {
-            strides[i] = strides[i + 1] * self.0[i + 1];
+            strides[i] = strides[i + 1].saturating_mul(self.0[i + 1]);
         }
         strides
     }

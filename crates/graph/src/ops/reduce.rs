@@ -12,7 +12,7 @@ impl<'g, F: Float> Var<'g, F> {
         let axes = self.shape().axes(op.name(), axes)?;
         let record = Op::Reduce(op, self.id(), Box::new(Axes { axes: axes.clone(), keepdim }));
         self.record_unary(record, |t| match op {
-            ReduceOp::Sum => Ok(t.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b)),
+            ReduceOp::Sum => t.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b),
             ReduceOp::Max | ReduceOp::Min => {
                 t.check_nonempty(op.name(), &axes)?;
                 let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
@@ -48,7 +48,8 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_mean_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("mean", axes)?;
-        let count: usize = resolved.iter().map(|&a| shape.dims()[a]).product();
+        // Saturating: only an empty tensor can overflow the count, and its mean is empty too.
+        let count = resolved.iter().fold(1usize, |n, &a| n.saturating_mul(shape.dims()[a]));
         Ok(self.try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count)))
     }
     /// The mean over one axis.

@@ -39,7 +39,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_var_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("var", axes)?;
-        let count: usize = resolved.iter().map(|&a| shape.dims()[a]).product();
+        let count = resolved.iter().fold(1usize, |n, &a| n.saturating_mul(shape.dims()[a]));
         let centered = self - self.try_mean_axes(axes, true)?;
         // 1/0 = ∞ for count ≤ 1, and the centered sum of squares is 0 there: 0·∞ = NaN.
         Ok(centered.square().try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count.saturating_sub(1))))

@@ -72,12 +72,12 @@ impl<F: Float> Tensor<F> {
     }
 }
 
-/// True when `small`, without its leading 1s, is the tail of `big`: broadcasting then repeats
-/// `small` as a whole, row after row.
+/// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
+/// then repeats `small` as a whole, row after row (so it must hold at least one element).
 fn is_trailing(small: &[usize], big: &[usize]) -> bool {
     let start = small.iter().position(|&d| d != 1).unwrap_or(small.len());
     let tail = &small[start..];
-    !tail.is_empty() && tail.len() <= big.len() && big[big.len() - tail.len()..] == *tail
+    !tail.is_empty() && !tail.contains(&0) && tail.len() <= big.len() && big[big.len() - tail.len()..] == *tail
 }
 
 macro_rules! tensor_binary_operator {

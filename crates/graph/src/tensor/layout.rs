@@ -7,8 +7,12 @@ use crate::float::Float;
 use crate::shape::Shape;
 use smallvec::SmallVec;
 
-/// The product of the dimensions before and after `axis`.
+/// The product of the dimensions before and after `axis`; `(0, 0)` for a shape with no
+/// elements, which has nothing to visit (and whose other dims may multiply past `usize`).
 pub(crate) fn outer_inner(dims: &[usize], axis: usize) -> (usize, usize) {
+    if dims.contains(&0) {
+        return (0, 0);
+    }
     (dims[..axis].iter().product(), dims[axis + 1..].iter().product())
 }
 

@@ -69,16 +69,22 @@ impl<F: Float> Tensor<F> {
             a_batch.broadcast(&b_batch, "matmul").map_err(|_| mismatch("; batch dimensions do not broadcast"))?;
         let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
         let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
-        let a_strides: SmallVec<[usize; 4]> =
-            broadcast_strides(a_batch.dims(), batch.dims()).iter().map(|s| s * ar * ac).collect();
-        let b_strides: SmallVec<[usize; 4]> =
-            broadcast_strides(b_batch.dims(), batch.dims()).iter().map(|s| s * br * bc).collect();
+        // Saturating: only an operand with no elements can overflow here, and then no
+        // product is computed.
+        let a_strides: SmallVec<[usize; 4]> = broadcast_strides(a_batch.dims(), batch.dims())
+            .iter()
+            .map(|s| s.saturating_mul(ar).saturating_mul(ac))
+            .collect();
+        let b_strides: SmallVec<[usize; 4]> = broadcast_strides(b_batch.dims(), batch.dims())
+            .iter()
+            .map(|s| s.saturating_mul(br).saturating_mul(bc))
+            .collect();
         let mut dims = batch.0.clone();
         dims.push(m);
         dims.push(n);
         let out_shape = Shape(dims);
         let mut out = filled("matmul", &out_shape, F::ZERO)?;
-        if m * n > 0 && k > 0 {
+        if !out.is_empty() && k > 0 && self.numel() > 0 && other.numel() > 0 {
             let (a, b) = (self.data(), other.data());
             let mut c_offset = 0;
             walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| {

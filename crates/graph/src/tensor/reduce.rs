@@ -1,7 +1,7 @@
 //! Reduction kernels over sets of axes.
 
 use super::walk::walk;
-use super::Tensor;
+use super::{filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -9,8 +9,9 @@ use smallvec::SmallVec;
 
 impl<F: Float> Tensor<F> {
     /// Folds the elements along `axes` (already resolved, sorted) with `f`, starting from
-    /// `init`; the result keeps the reduced axes as size 1 when `keepdim`.
-    pub(crate) fn fold_axes(&self, axes: &[usize], keepdim: bool, init: F, f: impl Fn(F, F) -> F) -> Tensor<F> {
+    /// `init`; the result keeps the reduced axes as size 1 when `keepdim`. An error only when
+    /// the result does not fit in memory (an empty tensor can have a huge reduced shape).
+    pub(crate) fn fold_axes(&self, axes: &[usize], keepdim: bool, init: F, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
         let out_shape = self.shape().reduced(axes, keepdim);
         let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
         let trailing = axes.iter().rev().enumerate().all(|(i, &a)| a + i + 1 == self.ndim());
@@ -30,37 +31,37 @@ impl<F: Float> Tensor<F> {
             } else {
                 data.chunks(group.max(1)).map(|chunk| chunk.iter().fold(init, |a, &v| f(a, v))).collect()
             };
-            return Tensor::from_parts(out, out_shape);
+            return Ok(Tensor::from_parts(out, out_shape));
         }
         let kept = self.shape().reduced(axes, true);
         let kept_strides = kept.strides();
         let out_strides: SmallVec<[usize; 4]> =
             (0..self.ndim()).map(|d| if axes.contains(&d) { 0 } else { kept_strides[d] }).collect();
         let in_strides = self.shape().strides();
-        let mut out = vec![init; kept.numel()];
+        let mut out = filled("reduce", &kept, init)?;
         let data = self.data();
         walk(self.dims(), [&in_strides, &out_strides], |[i, o]| out[o] = f(out[o], data[i]));
-        Tensor::from_parts(out, out_shape)
+        Ok(Tensor::from_parts(out, out_shape))
     }
 
     /// Sum over `axes` (negative counts from the end; empty means all).
     pub fn sum_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("sum", axes)?;
-        Ok(self.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b))
+        self.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b)
     }
 
     /// Maximum over `axes`; an error on an empty reduction.
     pub fn max_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("max", axes)?;
         self.check_nonempty("max", &axes)?;
-        Ok(self.fold_axes(&axes, keepdim, F::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a }))
+        self.fold_axes(&axes, keepdim, F::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a })
     }
 
     /// Minimum over `axes`; an error on an empty reduction.
     pub fn min_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("min", axes)?;
         self.check_nonempty("min", &axes)?;
-        Ok(self.fold_axes(&axes, keepdim, F::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a }))
+        self.fold_axes(&axes, keepdim, F::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a })
     }
 
     /// An error when a reduced axis is empty (max and min of nothing are undefined); other
@@ -89,7 +90,7 @@ impl<F: Float> Tensor<F> {
         let lead = self.ndim() - shape.ndim();
         let axes: SmallVec<[usize; 4]> =
             (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
-        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b);
+        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b)?;
         summed.reshape(shape.clone())
     }
 }
