@@ -19,6 +19,8 @@
 //! The crates: [`graph`] (tensors, the tape, forward ops), [`autograd`] (backward, `grad`,
 //! gradcheck) and [`nn`] (layers, losses, optimizers, data, weight files).
 
+#![forbid(unsafe_code)]
+
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

@@ -48,7 +48,7 @@ fn non_scalar_backward() {
     let err = (x * 2.0).try_backward().unwrap_err();
     assert_eq!(err, GradError::NonScalarRoot { shape: [2, 2].into() });
     assert!(err.to_string().contains("backward_with"), "{err}");
-    let err = (x * 2.0).backward_with(t(&[3])).unwrap_err();
+    let err = (x * 2.0).try_backward_with(t(&[3])).unwrap_err();
     assert!(matches!(err, GradError::SeedShape { .. }));
     assert!(tapegrad::autograd::try_grad(x * 2.0, &[x]).is_err());
 }

@@ -24,8 +24,13 @@ use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 /// assert_eq!(grads.wrt(a).item(), 4.0);
 /// assert!(grads.get(g.scalar(1.0)).is_none()); // not an input of y
 /// ```
+///
+/// They answer only for `Var`s of the graph and recording they were computed on: a `Var` of
+/// another graph, or one recorded after `Graph::clear`, is refused (a panic; `try_get` and
+/// `try_wrt` return [`Error::ForeignVar`]), never answered with another node's gradient.
 #[derive(Clone, Debug)]
 pub struct Gradients<F: Float> {
+    generation: u64,
     scalars: ScalarSlots<F>,
     tensors: HashMap<NodeId, Tensor<F>, BuildHasherDefault<NodeIdHasher>>,
 }
@@ -50,11 +55,14 @@ impl Hasher for NodeIdHasher {
 }
 
 /// Where a node stands in the sweep: not reached yet, reached by exact zeros only (its slot
-/// never written), or reached with its gradient stored (in its slot; a tensor node's is in the
-/// tensor map).
+/// never written), reached with its gradient written in its slot, or (a tensor node) reached
+/// with its gradient in the tensor map, its slot never written. `touch_unchecked` ORs in ZERO,
+/// which keeps WRITTEN and TENSOR as they are and never makes either from the other: the slot
+/// of a node is initialised exactly when its state is WRITTEN.
 const UNREACHED: u8 = 0;
 const ZERO: u8 = 1;
 const WRITTEN: u8 = 3;
+const TENSOR: u8 = 4;
 
 /// One gradient slot and one state byte per node. Only the states are zeroed up front (1 byte
 /// a node, not 8); the first gradient reaching a node is moved into its slot rather than added
@@ -77,7 +85,7 @@ impl<F: Float> ScalarSlots<F> {
     /// The gradient of node `i` (0 when it was reached by zeros only, or not at all).
     fn read(&self, i: usize) -> F {
         if self.states[i] == WRITTEN {
-            // SAFETY: a slot's state becomes WRITTEN only when the slot is written.
+            // SAFETY: only `set_unchecked` makes a state WRITTEN, and it writes the slot first.
             unsafe { self.values[i].assume_init() }
         } else {
             F::ZERO
@@ -148,16 +156,39 @@ impl<F: Float> Clone for ScalarSlots<F> {
 }
 
 impl<F: Float> Gradients<F> {
-    fn new(nodes: usize, tensor_nodes: usize) -> Self {
+    fn new(generation: u64, nodes: usize, tensor_nodes: usize) -> Self {
         Gradients {
+            generation,
             scalars: ScalarSlots::new(nodes),
             tensors: HashMap::with_capacity_and_hasher(tensor_nodes, Default::default()),
         }
     }
     /// The gradient with respect to `v`, or `None` when `v` does not lie between a
     /// requires-grad leaf and the root.
+    ///
+    /// # Panics
+    /// When `v` belongs to another graph or recording; see [`Gradients::try_get`].
+    #[track_caller]
     pub fn get(&self, v: Var<'_, F>) -> Option<Tensor<F>> {
-        self.get_id(v.id())
+        expect(self.try_get(v))
+    }
+    /// [`Gradients::get`], or [`Error::ForeignVar`] for a `Var` these gradients do not describe.
+    pub fn try_get(&self, v: Var<'_, F>) -> Result<Option<Tensor<F>>> {
+        self.check(v, "Gradients::get")?;
+        Ok(self.get_id(v.id()))
+    }
+    /// The generation ([`Graph::generation`](tapegrad_graph::Graph::generation)) of the
+    /// recording these gradients were computed on.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    #[inline]
+    fn check(&self, v: Var<'_, F>, op: &'static str) -> Result<()> {
+        if v.graph().generation() == self.generation {
+            Ok(())
+        } else {
+            Err(Error::ForeignVar { op })
+        }
     }
     /// The gradient of node `id`, or `None`.
     pub fn get_id(&self, id: NodeId) -> Option<Tensor<F>> {
@@ -168,8 +199,13 @@ impl<F: Float> Gradients<F> {
     }
     /// The gradient of a scalar node without building a tensor, or `None` when `v` does not
     /// reach the root (or is not a scalar node).
+    ///
+    /// # Panics
+    /// When `v` belongs to another graph or recording.
     #[inline]
+    #[track_caller]
     pub fn get_scalar(&self, v: Var<'_, F>) -> Option<F> {
+        expect(self.check(v, "Gradients::get_scalar"));
         let i = v.id() as usize;
         if !self.scalars.reached(i) || self.tensors.contains_key(&v.id()) {
             return None;
@@ -177,11 +213,23 @@ impl<F: Float> Gradients<F> {
         Some(self.scalars.read(i))
     }
     /// The gradient with respect to `v`: zeros of `v`'s shape when it does not reach the root.
+    ///
+    /// # Panics
+    /// When `v` belongs to another graph or recording; see [`Gradients::try_wrt`].
+    #[track_caller]
     pub fn wrt(&self, v: Var<'_, F>) -> Tensor<F> {
-        self.get(v).unwrap_or_else(|| Tensor::zeros(v.shape()))
+        expect(self.try_wrt(v))
+    }
+    /// [`Gradients::wrt`], or [`Error::ForeignVar`] for a `Var` these gradients do not describe.
+    pub fn try_wrt(&self, v: Var<'_, F>) -> Result<Tensor<F>> {
+        Ok(self.try_get(v)?.unwrap_or_else(|| Tensor::zeros(v.shape())))
     }
     /// The gradient of a scalar node without building a tensor (0 when it does not reach).
+    ///
+    /// # Panics
+    /// When `v` belongs to another graph or recording.
     #[inline]
+    #[track_caller]
     pub fn scalar(&self, v: Var<'_, F>) -> F {
         self.get_scalar(v).unwrap_or(F::ZERO)
     }
@@ -191,7 +239,7 @@ impl<F: Float> Gradients<F> {
             self.scalars.add(id as usize, d.data()[0]);
             return;
         }
-        self.scalars.states[id as usize] = WRITTEN;
+        self.scalars.states[id as usize] = TENSOR;
         match self.tensors.entry(id) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(d);
@@ -221,7 +269,12 @@ pub trait Backward<F: Float> {
     fn try_backward(self) -> Result<Gradients<F>>;
     /// The gradients with `seed` as the gradient of the result (any shape, like PyTorch's
     /// `y.backward(gradient)`).
-    fn backward_with(self, seed: Tensor<F>) -> Result<Gradients<F>>;
+    ///
+    /// # Panics
+    /// When the seed's shape differs from the result's; see [`Backward::try_backward_with`].
+    fn backward_with(self, seed: Tensor<F>) -> Gradients<F>;
+    /// [`Backward::backward_with`], or [`Error::SeedShape`] / [`Error::NoGradient`].
+    fn try_backward_with(self, seed: Tensor<F>) -> Result<Gradients<F>>;
 }
 
 impl<F: Float> Backward<F> for Var<'_, F> {
@@ -234,12 +287,19 @@ impl<F: Float> Backward<F> for Var<'_, F> {
         if shape.numel() != 1 {
             return Err(Error::NonScalarRoot { shape });
         }
-        Ok(sweep(self, Tensor::ones(shape)))
+        self.try_backward_with(Tensor::ones(shape))
     }
-    fn backward_with(self, seed: Tensor<F>) -> Result<Gradients<F>> {
+    #[track_caller]
+    fn backward_with(self, seed: Tensor<F>) -> Gradients<F> {
+        expect(self.try_backward_with(seed))
+    }
+    fn try_backward_with(self, seed: Tensor<F>) -> Result<Gradients<F>> {
         let root = self.shape();
         if seed.shape() != &root {
             return Err(Error::SeedShape { seed: seed.shape().clone(), root });
+        }
+        if !self.requires_grad() {
+            return Err(Error::NoGradient);
         }
         Ok(sweep(self, seed))
     }
@@ -248,7 +308,7 @@ impl<F: Float> Backward<F> for Var<'_, F> {
 #[inline(never)]
 fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     let tape = root.graph().tape();
-    let mut grads = Gradients::new(root.id() as usize + 1, tape.tensor_nodes().len());
+    let mut grads = Gradients::new(root.graph().generation(), root.id() as usize + 1, tape.tensor_nodes().len());
     if !tape.requires_grad(root.id()) {
         return grads;
     }

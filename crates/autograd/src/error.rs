@@ -22,6 +22,16 @@ pub enum Error {
         /// The root's shape.
         root: Shape,
     },
+    /// Gradients were asked about a `Var` of another graph, or of a later recording of their
+    /// own graph (after `Graph::clear`).
+    #[error("{op}: the Var belongs to another graph (or to a recording after Graph::clear) than these gradients")]
+    ForeignVar {
+        /// The call.
+        op: &'static str,
+    },
+    /// `backward` on a result that no gradient flows to.
+    #[error("backward: the root is a constant (no input requires grad, or it was computed under no_grad); nothing to differentiate")]
+    NoGradient,
     /// A gradient check found an analytic gradient that disagrees with finite differences.
     #[error("gradcheck failed for `{op}`: d output[{output}] / d input {input}[{element}]: analytic {analytic} vs numerical {numerical}")]
     GradcheckFailed {

@@ -104,14 +104,17 @@ pub fn hvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], vs: &[Var<'g, F>]) ->
 }
 
 /// The dense Jacobian ∂y/∂x as a `[y.numel(), x.numel()]` tensor, one backward pass per
-/// element of `y`.
+/// element of `y` (zeros when `y` does not depend on anything that requires grad).
 pub fn jacobian<'g, F: Float>(y: Var<'g, F>, x: Var<'g, F>) -> Result<Tensor<F>> {
     let (m, n) = (y.shape().numel(), x.shape().numel());
+    if !y.requires_grad() {
+        return Ok(Tensor::try_full([m, n], F::ZERO)?);
+    }
     let mut rows = Vec::with_capacity(m * n);
     for j in 0..m {
         let mut seed = vec![F::ZERO; m];
         seed[j] = F::ONE;
-        let grads = y.backward_with(Tensor::from_vec(seed, y.shape())?)?;
+        let grads = y.try_backward_with(Tensor::from_vec(seed, y.shape())?)?;
         rows.extend_from_slice(grads.wrt(x).data());
     }
     Ok(Tensor::from_vec(rows, [m, n])?)

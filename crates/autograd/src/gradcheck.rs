@@ -44,7 +44,10 @@ where
             let y = f(&g, &vars);
             let mut seed = vec![0.0; outputs];
             seed[j] = 1.0;
-            let grads = y.backward_with(Tensor::from_vec(seed, output_shape.clone())?)?;
+            if !y.requires_grad() {
+                return Ok(vars.iter().map(|v| Tensor::zeros(v.shape())).collect());
+            }
+            let grads = y.try_backward_with(Tensor::from_vec(seed, output_shape.clone())?)?;
             Ok(vars.iter().map(|v| grads.wrt(*v)).collect())
         })
         .collect::<Result<_>>()?;

@@ -4,12 +4,22 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// A floating-point element type: implemented for `f32` and `f64`.
+/// Implemented only here: the tape cell's safety argument relies on op arithmetic never
+/// calling code outside this crate (see `tape_cell.rs`), so no other type may be a [`Float`].
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type: implemented for `f32` and `f64`, and sealed (no other crate
+/// can implement it).
 ///
 /// `f64` is what gradient checks and micrograd-style scalar code use; `f32` is what
 /// tensor models train in.
 pub trait Float:
-    Copy
+    sealed::Sealed
+    + Copy
     + Default
     + Debug
     + Display

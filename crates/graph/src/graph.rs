@@ -272,6 +272,15 @@ impl<F: Float> Tape<F> {
 pub struct Graph<F = f64> {
     pub(crate) tape: TapeCell<F>,
     no_grad_depth: Cell<u32>,
+    generation: u64,
+}
+
+/// Hands out recording generations: unique over every graph of the process and every
+/// [`Graph::clear`], so one number names both the graph and its current recording.
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl<F: Float> Default for Graph<F> {
@@ -311,11 +320,19 @@ impl<F: Float> Graph<F> {
     /// assert!(matches!(x.try_add(y), Err(Error::TapeFull { op: "add", max_nodes: 2 })));
     /// ```
     pub fn with_max_nodes(max_nodes: usize) -> Self {
-        Graph { tape: TapeCell::new(Tape::new(max_nodes)), no_grad_depth: Cell::new(0) }
+        Graph { tape: TapeCell::new(Tape::new(max_nodes)), no_grad_depth: Cell::new(0), generation: next_generation() }
     }
-    /// Forgets every node but keeps the memory, for the next training step.
+    /// Forgets every node but keeps the memory, for the next training step. Results computed
+    /// from the old nodes (such as `Gradients`) no longer answer for the new ones.
     pub fn clear(&mut self) {
         self.tape.get_mut().forget_plain_nodes();
+        self.generation = next_generation();
+    }
+    /// Names this graph and its current recording: unique in the process, and new after every
+    /// [`Graph::clear`]. Results tied to nodes (gradients) keep it to refuse nodes they do not
+    /// describe.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
     /// The number of recorded nodes.
     pub fn len(&self) -> usize {

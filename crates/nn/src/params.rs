@@ -162,18 +162,23 @@ impl<F: Float> ParamStore<F> {
             let var = if p.frozen { graph.constant(p.value.clone()) } else { graph.var(p.value.clone()) };
             vars.insert(slot, var);
         }
-        Bound { vars, store: Some(self.store) }
+        Bound { vars, store: Some(self.store), generation: Some(graph.generation()) }
     }
     /// Adds each parameter's gradient from one backward pass to its accumulated gradient, so
     /// several passes (micro-batches) can add up before an optimizer step.
     ///
     /// # Panics
-    /// When `bound` was bound from another store.
+    /// When `bound` was bound from another store, or `grads` come from another graph (or
+    /// recording) than `bound`.
     #[track_caller]
     pub fn accumulate(&mut self, bound: &Bound<'_, F>, grads: &Gradients<F>) {
         assert!(
             !matches!(bound.store, Some(s) if s != self.store),
             "ParamStore::accumulate: the parameters were bound from another store"
+        );
+        assert!(
+            !matches!(bound.generation, Some(g) if g != grads.generation()),
+            "ParamStore::accumulate: the gradients come from another graph (or recording) than the bound parameters"
         );
         for (slot, p) in &mut self.params {
             if p.frozen {
@@ -234,11 +239,13 @@ pub struct Bound<'g, F: Float> {
     vars: SecondaryMap<ParamSlot, Var<'g, F>>,
     /// The store bound from; `None` for a binding filled by hand.
     store: Option<u64>,
+    /// The generation of the graph bound into; `None` for a binding filled by hand.
+    generation: Option<u64>,
 }
 
 impl<F: Float> Default for Bound<'_, F> {
     fn default() -> Self {
-        Bound { vars: SecondaryMap::new(), store: None }
+        Bound { vars: SecondaryMap::new(), store: None, generation: None }
     }
 }
 
