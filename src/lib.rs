@@ -26,15 +26,43 @@
 pub struct ReadmeDoctests;
 
 pub mod demo;
+mod error;
 
+pub use error::{Error, Result};
+/// The random-number crate tapegrad's initializers and data sets take their RNG from, so a
+/// model needs no extra dependency to seed one.
+pub use rand;
 pub use tapegrad_autograd as autograd;
 pub use tapegrad_graph as graph;
 pub use tapegrad_nn as nn;
 
-pub use tapegrad_graph::{Error, Float, Graph, Indices, Shape, Tensor, Var};
+pub use tapegrad_graph::{num_threads, set_num_threads, Float, Graph, Indices, Shape, Tensor, Var};
 
-/// Everything a model or an exercise usually needs, in one `use`.
+/// Everything a model, a training script or an exercise usually needs, in one `use`.
+///
+/// ```
+/// use tapegrad::prelude::*;
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut store = ParamStore::<f32>::new();
+/// let model = mlp(&mut store, &[2, 8, 2], Activation::Relu, &mut rng)?;
+/// let mut opt = Adam::new(0.01);
+/// let g = Graph::<f32>::empty();
+/// let params = store.bind(&g);
+/// let x = g.constant(Tensor::ones([4, 2]));
+/// let loss = loss::cross_entropy(model.forward(&params, x), &[0, 1, 0, 1], 0.0)?;
+/// store.zero_grad();
+/// store.accumulate(&params, &loss.backward());
+/// opt.step(&mut store);
+/// # Ok::<(), tapegrad::Error>(())
+/// ```
 pub mod prelude {
-    pub use tapegrad_autograd::{grad, gradcheck, gradgradcheck, Backward, Gradients};
+    pub use crate::{Error, Result};
+    pub use rand::rngs::StdRng;
+    pub use rand::{Rng, SeedableRng};
+    pub use tapegrad_autograd::{grad, gradcheck, gradgradcheck, hessian, hvp, jacobian, Backward, Gradients};
     pub use tapegrad_graph::{Float, Graph, Indices, IntoVar, Shape, Tensor, Var};
+    pub use tapegrad_nn::data::Dataset;
+    pub use tapegrad_nn::layers::{mlp, Activation, Dropout, Embedding, LayerNorm, Linear, Sequential};
+    pub use tapegrad_nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
+    pub use tapegrad_nn::{loss, Forward, Layer, Mlp, Module, Neuron, ParamId, ParamStore};
 }

@@ -2,8 +2,8 @@
 //! the panicking operators panic with that same message.
 
 use tapegrad::autograd::Error as GradError;
+use tapegrad::graph::Error;
 use tapegrad::prelude::*;
-use tapegrad::Error;
 
 fn t(shape: &[usize]) -> Tensor<f64> {
     Tensor::ones(shape)

@@ -2,12 +2,12 @@
 //! `Result`, or answered wrongly without saying so. Each asserts the error (or PyTorch's value)
 //! it must give now.
 
+use tapegrad::graph::Error;
 use tapegrad::nn::data::{one_hot, parse_csv, CsvOptions, Dataset, Standardizer};
 use tapegrad::nn::layers::{mlp, Activation, Dropout, Embedding, LayerNorm, Linear, Sequential};
 use tapegrad::nn::optim::{clip_grad_value, Adam, AdamW, RmsProp, Sgd};
 use tapegrad::nn::{io, loss, Layer, Mlp, Neuron, ParamStore};
 use tapegrad::prelude::*;
-use tapegrad::Error;
 
 const HUGE: usize = (1 << 63) + 3;
 

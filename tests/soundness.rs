@@ -63,3 +63,13 @@ fn a_tensor_nodes_gradient_is_read_from_the_tensor_map_even_when_its_inputs_are_
     assert_eq!(grads.wrt(w).to_vec(), vec![0.0, 0.0]);
     assert_eq!(grads.wrt(s).item(), -1.0);
 }
+
+#[test]
+fn tensors_combine_with_vars_as_constants() {
+    let g = Graph::new();
+    let w = g.var(Tensor::from_vec(vec![1.0, 2.0], [2]).unwrap());
+    let scale = Tensor::from_vec(vec![3.0, 4.0], [2]).unwrap();
+    let y = (w * scale.clone() + Tensor::ones([2]) - scale / w).sum();
+    assert_eq!(y.item(), (3.0 + 1.0 - 3.0) + (8.0 + 1.0 - 2.0));
+    assert_eq!(y.backward().wrt(w).to_vec(), vec![3.0 + 3.0, 4.0 + 1.0]);
+}

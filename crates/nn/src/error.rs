@@ -69,10 +69,10 @@ pub enum Error {
     #[error("parameter name `{0}` is already taken")]
     DuplicateName(String),
     /// An argument is out of its domain (a probability above 1, an empty data set, …).
-    #[error("{what}: {message}")]
+    #[error("{op}: {message}")]
     InvalidArgument {
         /// The function or field.
-        what: &'static str,
+        op: &'static str,
         /// What is wrong.
         message: String,
     },

@@ -18,7 +18,7 @@ pub fn sum_scalars<'g, F: Float>(graph: &'g Graph<F>, values: &[Var<'g, F>]) -> 
 pub fn hinge_scalars<'g, F: Float>(scores: &[Var<'g, F>], labels: &[F]) -> Result<Var<'g, F>> {
     if scores.is_empty() || scores.len() != labels.len() {
         return Err(Error::InvalidArgument {
-            what: "hinge_scalars",
+            op: "hinge_scalars",
             message: format!("{} scores and {} labels", scores.len(), labels.len()),
         });
     }
@@ -58,7 +58,7 @@ pub fn nll<'g, F: Float>(log_probs: Var<'g, F>, labels: &[usize]) -> Result<Var<
     let shape = log_probs.shape();
     if shape.ndim() != 2 || shape.dims()[0] != labels.len() {
         return Err(Error::InvalidArgument {
-            what: "nll",
+            op: "nll",
             message: format!(
                 "{} labels for scores of shape {shape}; expected one label per row of [n, classes]",
                 labels.len()
@@ -84,13 +84,13 @@ pub fn nll<'g, F: Float>(log_probs: Var<'g, F>, labels: &[usize]) -> Result<Var<
 pub fn cross_entropy<'g, F: Float>(logits: Var<'g, F>, labels: &[usize], label_smoothing: F) -> Result<Var<'g, F>> {
     if !(F::ZERO..=F::ONE).contains(&label_smoothing) {
         return Err(Error::InvalidArgument {
-            what: "cross_entropy",
+            op: "cross_entropy",
             message: format!("label smoothing {label_smoothing} is outside [0, 1]"),
         });
     }
     let log_probs = logits.try_log_softmax(-1)?;
     let nll = nll(log_probs, labels).map_err(|e| match e {
-        Error::InvalidArgument { message, .. } => Error::InvalidArgument { what: "cross_entropy", message },
+        Error::InvalidArgument { message, .. } => Error::InvalidArgument { op: "cross_entropy", message },
         other => other,
     })?;
     if label_smoothing == F::ZERO {
@@ -111,7 +111,7 @@ pub fn l2_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
 }
 
 fn penalty<'g, F: Float>(params: &[Var<'g, F>], term: impl Fn(Var<'g, F>) -> Var<'g, F>) -> Result<Var<'g, F>> {
-    let first = params.first().ok_or(Error::InvalidArgument { what: "penalty", message: "no parameters".into() })?;
+    let first = params.first().ok_or(Error::InvalidArgument { op: "penalty", message: "no parameters".into() })?;
     let terms: Vec<_> = params.iter().map(|p| term(*p)).collect();
     Ok(sum_scalars(first.graph(), &terms))
 }

@@ -135,7 +135,7 @@ impl<F: Float> ParamStore<F> {
     /// error.
     pub fn set_value(&mut self, id: ParamId, value: Tensor<F>) -> Result<()> {
         let p = self.get_mut(id).ok_or(Error::InvalidArgument {
-            what: "ParamStore::set_value",
+            op: "ParamStore::set_value",
             message: "the parameter is not in this store".into(),
         })?;
         if p.value.shape() != value.shape() {

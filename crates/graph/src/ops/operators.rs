@@ -1,7 +1,9 @@
-//! `+ − × ÷` and unary `−` for Var ⊕ Var, Var ⊕ F and F ⊕ Var, so micrograd code reads the same.
+//! `+ − × ÷` and unary `−` for Var ⊕ Var, Var ⊕ F, F ⊕ Var, Var ⊕ Tensor and Tensor ⊕ Var (a
+//! number or a tensor is a constant), so micrograd code reads the same.
 
 use crate::float::Float;
 use crate::op::{BinaryOp, UnaryOp};
+use crate::tensor::Tensor;
 use crate::var::Var;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -25,6 +27,28 @@ macro_rules! var_operator {
             #[inline]
             fn $method(self, rhs: F) -> Var<'g, F> {
                 self.binary(BinaryOp::$kind, self.graph().constant_scalar(rhs))
+            }
+        }
+        impl<'g, F: Float> $trait<Tensor<F>> for Var<'g, F> {
+            type Output = Var<'g, F>;
+            /// With the tensor as a constant, broadcasting.
+            ///
+            /// # Panics
+            /// When the shapes do not broadcast.
+            #[track_caller]
+            fn $method(self, rhs: Tensor<F>) -> Var<'g, F> {
+                self.binary(BinaryOp::$kind, self.graph().constant(rhs))
+            }
+        }
+        impl<'g, F: Float> $trait<Var<'g, F>> for Tensor<F> {
+            type Output = Var<'g, F>;
+            /// With the tensor as a constant, broadcasting.
+            ///
+            /// # Panics
+            /// When the shapes do not broadcast.
+            #[track_caller]
+            fn $method(self, rhs: Var<'g, F>) -> Var<'g, F> {
+                rhs.graph().constant(self).binary(BinaryOp::$kind, rhs)
             }
         }
         impl<'g> $trait<Var<'g, f64>> for f64 {

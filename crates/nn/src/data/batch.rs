@@ -9,7 +9,7 @@ use tapegrad_graph::{Float, Tensor};
 /// The indices `0..n` shuffled and cut into batches of `batch_size` (the last may be smaller).
 pub fn batches<R: Rng + ?Sized>(n: usize, batch_size: usize, rng: &mut R) -> Result<Vec<Vec<usize>>> {
     if batch_size == 0 {
-        return Err(Error::InvalidArgument { what: "batches", message: "the batch size is 0".into() });
+        return Err(Error::InvalidArgument { op: "batches", message: "the batch size is 0".into() });
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
@@ -24,7 +24,7 @@ pub fn train_test_split<F: Float, R: Rng + ?Sized>(
 ) -> Result<(Dataset<F>, Dataset<F>)> {
     if !(0.0..=1.0).contains(&test_fraction) {
         return Err(Error::InvalidArgument {
-            what: "train_test_split",
+            op: "train_test_split",
             message: format!("the test fraction {test_fraction} is outside [0, 1]"),
         });
     }
@@ -40,7 +40,7 @@ pub fn train_test_split<F: Float, R: Rng + ?Sized>(
 pub fn one_hot<F: Float>(labels: &[usize], classes: usize) -> Result<Tensor<F>> {
     if let Some((i, &c)) = labels.iter().enumerate().find(|(_, &c)| c >= classes) {
         return Err(Error::InvalidArgument {
-            what: "one_hot",
+            op: "one_hot",
             message: format!("label {c} at row {i} is not below {classes}"),
         });
     }
@@ -67,7 +67,7 @@ impl<F: Float> Standardizer<F> {
     pub fn fit(x: &Tensor<F>) -> Result<Self> {
         if x.ndim() != 2 || x.dims()[0] == 0 {
             return Err(Error::InvalidArgument {
-                what: "Standardizer::fit",
+                op: "Standardizer::fit",
                 message: format!("needs a non-empty [n, features] tensor, got {}", x.shape()),
             });
         }
@@ -94,7 +94,7 @@ impl<F: Float> Standardizer<F> {
         let d = self.mean.len();
         if x.ndim() != 2 || x.dims()[1] != d {
             return Err(Error::InvalidArgument {
-                what: "Standardizer::transform",
+                op: "Standardizer::transform",
                 message: format!("fitted on {d} features, got {}", x.shape()),
             });
         }

@@ -26,7 +26,7 @@ impl<F: Float> Dataset<F> {
     pub fn new(x: Tensor<F>, y: Vec<usize>) -> Result<Self> {
         if x.ndim() != 2 || x.dims()[0] != y.len() {
             return Err(Error::InvalidArgument {
-                what: "Dataset::new",
+                op: "Dataset::new",
                 message: format!(
                     "features of shape {} for {} labels; expected [{}, features]",
                     x.shape(),

@@ -23,7 +23,7 @@ impl Dropout {
     pub fn new(p: f64, seed: u64) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
             return Err(Error::InvalidArgument {
-                what: "Dropout::new",
+                op: "Dropout::new",
                 message: format!("probability {p} is outside [0, 1)"),
             });
         }

@@ -32,7 +32,7 @@ impl Embedding {
     pub fn forward<'g, F: Float>(&self, params: &Bound<'g, F>, ids: &Indices) -> Result<Var<'g, F>> {
         if let Some(&bad) = ids.data().iter().find(|&&i| i >= self.count) {
             return Err(Error::InvalidArgument {
-                what: "Embedding::forward",
+                op: "Embedding::forward",
                 message: format!("index {bad} but the table has {} rows", self.count),
             });
         }
