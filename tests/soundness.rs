@@ -73,3 +73,21 @@ fn tensors_combine_with_vars_as_constants() {
     assert_eq!(y.item(), (3.0 + 1.0 - 3.0) + (8.0 + 1.0 - 2.0));
     assert_eq!(y.backward().wrt(w).to_vec(), vec![3.0 + 3.0, 4.0 + 1.0]);
 }
+
+#[test]
+fn a_product_large_enough_for_the_gemm_call_matches_the_definition() {
+    // 20·17·19 multiply-adds: past the small kernel, so the unsafe GEMM call runs (under Miri
+    // too), with a transposed operand and a broadcast batch of one.
+    let (m, k, n) = (20, 17, 19);
+    let a = Tensor::from_vec((0..m * k).map(|i| (i % 7) as f64 - 3.0).collect(), [1, m, k]).unwrap();
+    let b = Tensor::from_vec((0..n * k).map(|i| (i % 5) as f64 * 0.5).collect(), [n, k]).unwrap();
+    let c = a.matmul_t(false, &b, true).unwrap();
+    for batch in 0..1 {
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|p| a[[batch, i, p]] * b[[j, p]]).sum();
+                assert_eq!(c[[batch, i, j]], want);
+            }
+        }
+    }
+}

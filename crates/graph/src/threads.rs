@@ -11,7 +11,8 @@ static AVAILABLE: OnceLock<usize> = OnceLock::new();
 const PARALLEL_WORK: usize = 1 << 18;
 
 /// Sets the number of threads matrix products use (`1` for single-threaded runs; `0` restores
-/// the default, the number of CPUs available).
+/// the default: `RAYON_NUM_THREADS` when it is set to a positive number, else the number of
+/// CPUs available).
 ///
 /// ```
 /// tapegrad_graph::set_num_threads(1);
@@ -25,7 +26,13 @@ pub fn set_num_threads(threads: usize) {
 /// The number of threads matrix products use.
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => *AVAILABLE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        0 => *AVAILABLE.get_or_init(|| {
+            let from_env = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok());
+            match from_env {
+                Some(n) if n > 0 => n,
+                _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            }
+        }),
         n => n,
     }
 }
