@@ -38,24 +38,33 @@ fn rng_sign(m: f64) -> bool {
     m.to_bits() & 0x100 == 0
 }
 
-/// One registered op.
+/// One registered op. Every case is checked to first and second order.
 #[derive(Clone)]
 pub struct OpCase {
-    /// The op's public name (a primitive op's name as in `tapegrad_graph::op`).
+    /// The op's public name.
     pub name: &'static str,
+    /// The primitive op (as named in `tapegrad_graph::op`) its expression must record: the op
+    /// itself, or for a composite (`gelu`, `softmax`, …) the primitive it is built on.
+    pub records: &'static str,
     /// Where its inputs come from.
     pub domain: Domain,
     /// The input shapes to check, one list per case (broadcasting, 0-d, size-1 dims, …).
     pub shapes: Vec<Vec<Shape>>,
     /// The expression.
     pub build: Build,
-    /// Whether the second-order check applies.
-    pub second_order: bool,
 }
 
 fn case(name: &'static str, domain: Domain, shapes: &[&[&[usize]]], build: Build) -> OpCase {
     let shapes = shapes.iter().map(|set| set.iter().map(|s| Shape::from(*s)).collect()).collect();
-    OpCase { name, domain, shapes, build, second_order: true }
+    OpCase { name, records: name, domain, shapes, build }
+}
+
+impl OpCase {
+    /// The primitive a composite case records.
+    fn recording(mut self, primitive: &'static str) -> Self {
+        self.records = primitive;
+        self
+    }
 }
 
 const UNARY_SHAPES: &[&[&[usize]]] = &[&[&[]], &[&[3]], &[&[2, 3]], &[&[1, 4]]];
@@ -83,8 +92,8 @@ pub fn registry() -> Vec<OpCase> {
         case("relu", NonZero, UNARY_SHAPES, |_, v| v[0].relu()),
         case("softplus", Any, UNARY_SHAPES, |_, v| v[0].softplus()),
         case("erf", Any, UNARY_SHAPES, |_, v| v[0].erf()),
-        case("gelu", Any, UNARY_SHAPES, |_, v| v[0].gelu()),
-        case("square", Any, UNARY_SHAPES, |_, v| v[0].square()),
+        case("gelu", Any, UNARY_SHAPES, |_, v| v[0].gelu()).recording("erf"),
+        case("square", Any, UNARY_SHAPES, |_, v| v[0].square()).recording("mul"),
         case("powf", Positive, UNARY_SHAPES, |_, v| v[0].powf(2.5)),
         case("leaky_relu", NonZero, UNARY_SHAPES, |_, v| v[0].leaky_relu(0.1)),
         case("clamp", Any, UNARY_SHAPES, |_, v| v[0].clamp(-0.7, 0.9)),
@@ -96,40 +105,42 @@ pub fn registry() -> Vec<OpCase> {
         case("maximum", Any, BINARY_SHAPES, |_, v| v[0].maximum(v[1])),
         case("minimum", Any, BINARY_SHAPES, |_, v| v[0].minimum(v[1])),
         case("sum", Any, REDUCE_SHAPES, |_, v| v[0].sum()),
-        case("sum_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_axis(-1, false)),
-        case("sum_axes_keepdim", Any, &[&[&[2, 3, 2]]], |_, v| v[0].try_sum_axes(&[0, 2], true).unwrap()),
-        case("mean", Any, REDUCE_SHAPES, |_, v| v[0].mean()),
-        case("mean_axis", Any, REDUCE_SHAPES, |_, v| v[0].mean_axis(0, true)),
+        case("sum_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_axis(-1, false)).recording("sum"),
+        case("sum_axes_keepdim", Any, &[&[&[2, 3, 2]]], |_, v| v[0].try_sum_axes(&[0, 2], true).unwrap())
+            .recording("sum"),
+        case("mean", Any, REDUCE_SHAPES, |_, v| v[0].mean()).recording("sum"),
+        case("mean_axis", Any, REDUCE_SHAPES, |_, v| v[0].mean_axis(0, true)).recording("sum"),
         case("max", Any, REDUCE_SHAPES, |_, v| v[0].max()),
-        case("max_axis", Any, REDUCE_SHAPES, |_, v| v[0].max_axis(-1, false)),
+        case("max_axis", Any, REDUCE_SHAPES, |_, v| v[0].max_axis(-1, false)).recording("max"),
         case("min", Any, REDUCE_SHAPES, |_, v| v[0].min()),
-        case("min_axis", Any, REDUCE_SHAPES, |_, v| v[0].min_axis(0, true)),
-        case("logsumexp", Any, REDUCE_SHAPES, |_, v| v[0].logsumexp_axis(-1, false)),
-        case("var", Any, REDUCE_SHAPES, |_, v| v[0].var_axis(-1, true)),
-        case("softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]], |_, v| v[0].softmax(-1)),
-        case("log_softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[3, 2]]], |_, v| v[0].log_softmax(0)),
+        case("min_axis", Any, REDUCE_SHAPES, |_, v| v[0].min_axis(0, true)).recording("min"),
+        case("logsumexp", Any, REDUCE_SHAPES, |_, v| v[0].logsumexp_axis(-1, false)).recording("log"),
+        case("var", Any, REDUCE_SHAPES, |_, v| v[0].var_axis(-1, true)).recording("sum"),
+        case("softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]], |_, v| v[0].softmax(-1)).recording("exp"),
+        case("log_softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[3, 2]]], |_, v| v[0].log_softmax(0)).recording("exp"),
         case("matmul", Any, &[&[&[2, 3], &[3, 4]], &[&[1, 3], &[3, 1]]], |_, v| v[0].matmul(v[1])),
-        case("matmul_batched", Any, &[&[&[2, 2, 3], &[2, 3, 2]], &[&[2, 2, 3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
-        case("matmul_t", Any, &[&[&[3, 2], &[4, 3]], &[&[2, 3, 2], &[4, 3]]], |_, v| v[0].matmul_t(true, v[1], true)),
-        case("matmul_t_rhs", Any, &[&[&[2, 3], &[4, 3]]], |_, v| v[0].matmul_t(false, v[1], true)),
+        case("matmul_batched", Any, &[&[&[2, 2, 3], &[2, 3, 2]], &[&[2, 2, 3], &[3, 2]]], |_, v| v[0].matmul(v[1]))
+            .recording("matmul"),
+        case("matmul_t", Any, &[&[&[3, 2], &[4, 3]], &[&[2, 3, 2], &[4, 3]]], |_, v| v[0].matmul_t(true, v[1], true))
+            .recording("matmul"),
+        case("matmul_t_rhs", Any, &[&[&[2, 3], &[4, 3]]], |_, v| v[0].matmul_t(false, v[1], true)).recording("matmul"),
         case("matmul_t_lhs", Any, &[&[&[3, 2], &[3, 4]], &[&[2, 3, 2], &[3, 4]]], |_, v| {
             v[0].matmul_t(true, v[1], false)
-        }),
-        case("matmul_vector", Any, &[&[&[2, 3], &[3]], &[&[3], &[3, 2]]], |_, v| v[0].matmul(v[1])),
+        })
+        .recording("matmul"),
+        case("matmul_vector", Any, &[&[&[2, 3], &[3]], &[&[3], &[3, 2]]], |_, v| v[0].matmul(v[1])).recording("matmul"),
         case("reshape", Any, &[&[&[2, 3]]], |_, v| v[0].reshape([3, 2]).exp()),
         case("permute", Any, &[&[&[2, 3, 4]]], |_, v| v[0].permute(&[2, 0, 1]).sin()),
-        case("transpose", Any, &[&[&[2, 3]]], |_, v| v[0].t().sin()),
-        case("broadcast_to", Any, &[&[&[3]], &[&[2, 1]], &[&[]]], |_, v| {
-            let s = v[0].shape();
-            let target = if s.ndim() == 2 { vec![2, 3] } else { vec![2, 3].into_iter().take(2).collect() };
-            v[0].broadcast_to(target).sin()
+        case("transpose", Any, &[&[&[2, 3]]], |_, v| v[0].t().sin()).recording("permute"),
+        case("broadcast_to", Any, &[&[&[3]], &[&[2, 1]], &[&[]], &[&[1, 3]]], |_, v| {
+            v[0].broadcast_to([2, 2, 3]).sin()
         }),
         case("sum_to", Any, &[&[&[2, 3]]], |_, v| v[0].sin().sum_to([3])),
-        case("squeeze", Any, &[&[&[2, 1, 3]]], |_, v| v[0].squeeze(1).sin()),
-        case("unsqueeze", Any, &[&[&[2, 3]]], |_, v| v[0].unsqueeze(-1).sin()),
-        case("flatten", Any, &[&[&[2, 3]]], |_, v| v[0].flatten().sin()),
+        case("squeeze", Any, &[&[&[2, 1, 3]]], |_, v| v[0].squeeze(1).sin()).recording("reshape"),
+        case("unsqueeze", Any, &[&[&[2, 3]]], |_, v| v[0].unsqueeze(-1).sin()).recording("reshape"),
+        case("flatten", Any, &[&[&[2, 3]]], |_, v| v[0].flatten().sin()).recording("reshape"),
         case("concat", Any, &[&[&[2, 3], &[1, 3]]], |_, v| Var::concat(&[v[0], v[1].sin()], 0)),
-        case("stack", Any, &[&[&[2, 3], &[2, 3]]], |_, v| Var::stack(&[v[0], v[1].sin()], 1)),
+        case("stack", Any, &[&[&[2, 3], &[2, 3]]], |_, v| Var::stack(&[v[0], v[1].sin()], 1)).recording("concat"),
         case("slice", Any, &[&[&[4, 3]]], |_, v| v[0].slice(0, 1, 3).sin()),
         case("pad", Any, &[&[&[2, 3]]], |_, v| v[0].sin().pad(1, 1, 2)),
         case("index_select", Any, &[&[&[4, 3]]], |_, v| v[0].index_select(0, &idx(&[2, 0, 2], &[3])).sin()),

@@ -160,7 +160,7 @@ pub enum Op<F> {
     /// the backward sweep need not look the inputs up to know).
     Binary(BinaryOp, NodeId, NodeId, [bool; 2]),
     /// clamp to `[min, max]`.
-    Clamp(NodeId, Box<(F, F)>),
+    Clamp(NodeId, Box<Bounds<F>>),
     /// A reduction over `axes`.
     Reduce(ReduceOp, NodeId, Box<Axes>),
     /// Matrix product `op(a)·op(b)` of two operands of at least 2 dims, where `op` transposes
@@ -175,19 +175,19 @@ pub enum Op<F> {
     /// Sum down to the node's own shape.
     SumTo(NodeId),
     /// Concatenation of the inputs along an axis.
-    Concat(Box<(Vec<NodeId>, usize)>),
+    Concat(Box<ConcatArgs>),
     /// `start..end` along an axis.
     Slice(NodeId, Box<Range>),
     /// `start` zeros before, and enough after to reach the node's own shape, along an axis.
     Pad(NodeId, Box<Range>),
     /// Slices picked along an axis.
-    IndexSelect(NodeId, Box<(usize, Indices)>),
+    IndexSelect(NodeId, Box<IndexArgs>),
     /// Slices added into zeros of the node's own shape.
-    IndexAdd(NodeId, Box<(usize, Indices)>),
+    IndexAdd(NodeId, Box<IndexArgs>),
     /// Elements picked along an axis.
-    Gather(NodeId, Box<(usize, Indices)>),
+    Gather(NodeId, Box<IndexArgs>),
     /// Elements added into zeros of the node's own shape.
-    ScatterAdd(NodeId, Box<(usize, Indices)>),
+    ScatterAdd(NodeId, Box<IndexArgs>),
     /// `where(cond, a, b)`; `cond` is never differentiated.
     Where(NodeId, NodeId, NodeId),
 }
@@ -199,6 +199,33 @@ pub struct Axes {
     pub axes: SmallVec<[usize; 4]>,
     /// Whether the reduced axes stay as size 1.
     pub keepdim: bool,
+}
+
+/// The bounds of a clamp.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bounds<F> {
+    /// The lower bound.
+    pub min: F,
+    /// The upper bound.
+    pub max: F,
+}
+
+/// The inputs of a concatenation and the axis they are joined along.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConcatArgs {
+    /// The inputs, in order.
+    pub inputs: Vec<NodeId>,
+    /// The axis (resolved).
+    pub axis: usize,
+}
+
+/// An axis (resolved) and the indices an indexing op uses along it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexArgs {
+    /// The axis.
+    pub axis: usize,
+    /// The indices.
+    pub indices: Indices,
 }
 
 /// An axis and a range on it.
@@ -213,7 +240,7 @@ pub struct Range {
 }
 
 impl<F: Float> Op<F> {
-    /// The op's public name (`"leaf"` for leaves).
+    /// The op's public name: `"leaf"` for a variable, `"constant"` for a constant.
     pub fn name(&self) -> &'static str {
         match self {
             Op::Leaf => "leaf",
@@ -222,12 +249,27 @@ impl<F: Float> Op<F> {
             Op::Param(k, _, _) => k.name(),
             Op::Binary(k, ..) => k.name(),
             Op::Reduce(k, _, _) => k.name(),
-            other => other.structural().map_or("leaf", StructuralOp::name),
+            Op::Clamp(..)
+            | Op::Matmul(..)
+            | Op::Reshape(..)
+            | Op::Permute(..)
+            | Op::BroadcastTo(..)
+            | Op::SumTo(..)
+            | Op::Concat(..)
+            | Op::Slice(..)
+            | Op::Pad(..)
+            | Op::IndexSelect(..)
+            | Op::IndexAdd(..)
+            | Op::Gather(..)
+            | Op::ScatterAdd(..)
+            | Op::Where(..) => self.structural().map_or("", StructuralOp::name),
         }
     }
-    /// The kind of a structural op.
+    /// The kind of a structural op (`None` for leaves and the elementwise and reduction
+    /// families, which have kinds of their own).
     pub fn structural(&self) -> Option<StructuralOp> {
         Some(match self {
+            Op::Leaf | Op::Constant | Op::Unary(..) | Op::Param(..) | Op::Binary(..) | Op::Reduce(..) => return None,
             Op::Clamp(..) => StructuralOp::Clamp,
             Op::Matmul(..) => StructuralOp::Matmul,
             Op::Reshape(..) => StructuralOp::Reshape,
@@ -242,25 +284,34 @@ impl<F: Float> Op<F> {
             Op::Gather(..) => StructuralOp::Gather,
             Op::ScatterAdd(..) => StructuralOp::ScatterAdd,
             Op::Where(..) => StructuralOp::Where,
-            _ => return None,
         })
     }
-    /// True when the op's payload is on the heap (boxed).
+    /// True when the op's payload is on the heap (boxed): the tape skips the destructors of
+    /// nodes whose ops all answer false, so every variant says which it is (no default arm).
     #[inline(always)]
     pub fn owns_heap(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Op::Clamp(..)
-                | Op::Reduce(..)
-                | Op::Permute(..)
-                | Op::Concat(..)
-                | Op::Slice(..)
-                | Op::Pad(..)
-                | Op::IndexSelect(..)
-                | Op::IndexAdd(..)
-                | Op::Gather(..)
-                | Op::ScatterAdd(..)
-        )
+            | Op::Reduce(..)
+            | Op::Permute(..)
+            | Op::Concat(..)
+            | Op::Slice(..)
+            | Op::Pad(..)
+            | Op::IndexSelect(..)
+            | Op::IndexAdd(..)
+            | Op::Gather(..)
+            | Op::ScatterAdd(..) => true,
+            Op::Leaf
+            | Op::Constant
+            | Op::Unary(..)
+            | Op::Param(..)
+            | Op::Binary(..)
+            | Op::Matmul(..)
+            | Op::Reshape(..)
+            | Op::BroadcastTo(..)
+            | Op::SumTo(..)
+            | Op::Where(..) => false,
+        }
     }
     /// The input nodes, in order.
     pub fn inputs(&self) -> SmallVec<[NodeId; 3]> {
@@ -282,7 +333,7 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(x, _) => smallvec::smallvec![*x],
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => smallvec::smallvec![*a, *b],
             Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
-            Op::Concat(args) => args.0.iter().copied().collect(),
+            Op::Concat(args) => args.inputs.iter().copied().collect(),
         }
     }
 }

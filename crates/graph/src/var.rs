@@ -92,7 +92,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn requires_grad(self) -> bool {
         self.bits & REQUIRES_GRAD != 0
     }
-    /// The op that produced this node (`"leaf"` for leaves and constants).
+    /// The op that produced this node (`"leaf"` for a variable, `"constant"` for a constant).
     pub fn op_name(self) -> &'static str {
         self.graph.tape().op(self.id()).name()
     }

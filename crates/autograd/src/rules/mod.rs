@@ -34,20 +34,20 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
             let [da, db] = elementwise::binary(*k, at(0), at(1), y, g, [need[0], need[1]]);
             two([da.map(|d| d.sum_to(&at(0).shape())), db.map(|d| d.sum_to(&at(1).shape()))])
         }
-        Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.0, bounds.1, at(0), g)),
+        Op::Clamp(_, bounds) => one(elementwise::clamp(bounds.min, bounds.max, at(0), g)),
         Op::Reduce(k, _, axes) => one(reduce::reduce(*k, axes, at(0), y, g)),
         Op::Matmul(_, _, transposed) => two(matmul::matmul(at(0), at(1), *transposed, g, [need[0], need[1]])),
         Op::Reshape(_) => one(shape::reshape(at(0), g)),
         Op::Permute(_, perm) => one(shape::permute(perm, g)),
         Op::BroadcastTo(_) => one(shape::broadcast_to(at(0), g)),
         Op::SumTo(_) => one(shape::sum_to(at(0), g)),
-        Op::Concat(args) => shape::concat(args.1, x, g, need).into_iter().collect(),
+        Op::Concat(args) => shape::concat(args.axis, x, g, need).into_iter().collect(),
         Op::Slice(_, range) => one(shape::slice(range, at(0), g)),
         Op::Pad(_, range) => one(shape::pad(range, g)),
-        Op::IndexSelect(_, a) => one(index::index_select(a.0, &a.1, at(0), g)),
-        Op::IndexAdd(_, a) => one(index::index_add(a.0, &a.1, g)),
-        Op::Gather(_, a) => one(index::gather(a.0, &a.1, at(0), g)),
-        Op::ScatterAdd(_, a) => one(index::scatter_add(a.0, &a.1, g)),
+        Op::IndexSelect(_, a) => one(index::index_select(a.axis, &a.indices, at(0), g)),
+        Op::IndexAdd(_, a) => one(index::index_add(a.axis, &a.indices, g)),
+        Op::Gather(_, a) => one(index::gather(a.axis, &a.indices, at(0), g)),
+        Op::ScatterAdd(_, a) => one(index::scatter_add(a.axis, &a.indices, g)),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);
             smallvec::smallvec![None, da, db]

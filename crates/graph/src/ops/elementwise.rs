@@ -3,7 +3,7 @@
 use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
 use crate::graph::Graph;
-use crate::op::{BinaryOp, NodeId, Op, ParamOp, UnaryOp};
+use crate::op::{BinaryOp, Bounds, NodeId, Op, ParamOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 
@@ -188,7 +188,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn clamp(self, min: F, max: F) -> Var<'g, F> {
-        let op = Op::Clamp(self.id(), Box::new((min, max)));
+        let op = Op::Clamp(self.id(), Box::new(Bounds { min, max }));
         expect_op(self.record_unary(op, |t| {
             Ok(t.map(|x| {
                 let above_min = if x < min { min } else { x };

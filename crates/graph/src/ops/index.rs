@@ -2,7 +2,7 @@
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
-use crate::op::Op;
+use crate::op::{IndexArgs, Op};
 use crate::shape::Shape;
 use crate::tensor::{Indices, Tensor};
 use crate::var::{IntoVar, Var};
@@ -16,7 +16,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// index_select, or a bad-axis or out-of-range error.
     pub fn try_index_select(self, axis: isize, indices: &Indices) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("index_select", axis)?;
-        let op = Op::IndexSelect(self.id(), Box::new((resolved, indices.clone())));
+        let op = Op::IndexSelect(self.id(), Box::new(IndexArgs { axis: resolved, indices: indices.clone() }));
         self.record_unary(op, |t| t.index_select(axis, indices))
     }
     /// Zeros with `size` slices along `axis`, with slice `j` of `self` added at `indices[j]`.
@@ -27,7 +27,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// index_add, or a bad-axis or out-of-range error.
     pub fn try_index_add(self, axis: isize, indices: &Indices, size: usize) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("index_add", axis)?;
-        let op = Op::IndexAdd(self.id(), Box::new((resolved, indices.clone())));
+        let op = Op::IndexAdd(self.id(), Box::new(IndexArgs { axis: resolved, indices: indices.clone() }));
         self.record_unary(op, |t| t.index_add(axis, indices, size))
     }
     /// Picks elements along `axis` like `torch.gather`; the result has the index's shape.
@@ -47,7 +47,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// gather, or a bad-axis, shape or out-of-range error.
     pub fn try_gather(self, axis: isize, index: &Indices) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("gather", axis)?;
-        let op = Op::Gather(self.id(), Box::new((resolved, index.clone())));
+        let op = Op::Gather(self.id(), Box::new(IndexArgs { axis: resolved, indices: index.clone() }));
         self.record_unary(op, |t| t.gather(axis, index))
     }
     /// Zeros of `shape` with each element of `self` added where `index` points along `axis`.
@@ -59,7 +59,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_scatter_add(self, axis: isize, index: &Indices, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
         let shape = shape.into();
         let resolved = shape.axis("scatter_add", axis)?;
-        let op = Op::ScatterAdd(self.id(), Box::new((resolved, index.clone())));
+        let op = Op::ScatterAdd(self.id(), Box::new(IndexArgs { axis: resolved, indices: index.clone() }));
         self.record_unary(op, |t| t.scatter_add(axis, index, shape))
     }
     /// `a` where `cond` is non-zero, `b` elsewhere, all broadcast; `cond` is never

@@ -3,7 +3,7 @@
 
 use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
-use crate::op::{Op, Range};
+use crate::op::{ConcatArgs, Op, Range};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::var::Var;
@@ -120,7 +120,7 @@ impl<'g, F: Float> Var<'g, F> {
         }
         let resolved = first.shape().axis("concat", axis)?;
         let ids: Vec<_> = parts.iter().map(|p| p.id()).collect();
-        let op = Op::Concat(Box::new((ids.clone(), resolved)));
+        let op = Op::Concat(Box::new(ConcatArgs { inputs: ids.clone(), axis: resolved }));
         Var::record_with(first.graph(), parts, op, |t| {
             let tensors: Vec<Tensor<F>> = ids.iter().map(|&i| t.tensor(i)).collect();
             let refs: Vec<&Tensor<F>> = tensors.iter().collect();
