@@ -59,7 +59,10 @@ pub mod prelude {
     pub use crate::{Error, Result};
     pub use rand::rngs::StdRng;
     pub use rand::{Rng, SeedableRng};
-    pub use tapegrad_autograd::{grad, gradcheck, gradgradcheck, hessian, hvp, jacobian, Backward, Gradients};
+    pub use tapegrad_autograd::{
+        grad, gradcheck, gradgradcheck, hessian, hvp, jacfwd, jacobian, jvp, Backward, CustomOp, CustomOpOnce,
+        CustomOps, Gradients,
+    };
     pub use tapegrad_graph::{Float, Graph, Indices, IntoVar, Shape, Tensor, Var};
     pub use tapegrad_nn::data::Dataset;
     pub use tapegrad_nn::layers::{mlp, Activation, Dropout, Embedding, LayerNorm, Linear, Sequential};

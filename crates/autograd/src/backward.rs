@@ -448,9 +448,16 @@ fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
     let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
-    let input_grads = {
+    let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = {
         let g = grads.tensor_cow(tape, i);
-        rules::input_grads::<F, Tensor<F>, _>(op, &values, &tape.tensor_cow(i), &g, &need)
+        let y = tape.tensor_cow(i);
+        match op {
+            Op::Custom(node) => {
+                let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+                crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect()
+            }
+            _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, &g, &need),
+        }
     };
     for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
         if let (Some(d), true) = (d, needed) {

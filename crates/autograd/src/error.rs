@@ -29,6 +29,21 @@ pub enum Error {
         /// The call.
         op: &'static str,
     },
+    /// A second derivative (or any recorded derivative, as `grad` makes) was asked of a
+    /// once-differentiable custom op.
+    #[error("{op}: this custom op is once differentiable (its backward is plain tensor code), so it cannot be differentiated by grad(), hvp() or jvp(); implement CustomOp to allow that")]
+    NotTwiceDifferentiable {
+        /// The custom op.
+        op: &'static str,
+    },
+    /// A custom op's backward returned gradients that do not fit its inputs.
+    #[error("custom op {op}: {message}")]
+    CustomBackward {
+        /// The custom op.
+        op: &'static str,
+        /// What does not fit.
+        message: String,
+    },
     /// `backward` on a result that no gradient flows to.
     #[error("backward: the root is a constant (no input requires grad, or it was computed under no_grad); nothing to differentiate")]
     NoGradient,

@@ -6,6 +6,7 @@ use crate::backward::Backward;
 use crate::error::{expect, Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
+use tapegrad_graph::op::Op;
 use tapegrad_graph::{Float, Tensor, Var};
 
 /// ∂y/∂x for each x in `xs`, recorded on the tape (PyTorch's `autograd.grad` with
@@ -59,7 +60,14 @@ pub fn grad_with<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], seed: Var<'g, F
         };
         let inputs = op.inputs();
         let values = inputs.iter().map(|&x| graph.node(x)).collect::<Result<SmallVec<[Var<'g, F>; 3]>, _>>()?;
-        let input_grads = rules::input_grads(&op, &values, &graph.node(i)?, &g, &need);
+        let y = graph.node(i)?;
+        let input_grads: SmallVec<[Option<Var<'g, F>>; 3]> = match &op {
+            Op::Custom(node) => {
+                let refs: SmallVec<[&Var<'g, F>; 3]> = values.iter().collect();
+                crate::custom::var_grads(node, &refs, &y, &g)?.into_iter().collect()
+            }
+            _ => rules::input_grads(&op, &values, &y, &g, &need),
+        };
         for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
             if let (Some(d), true) = (d, needed) {
                 let slot = &mut grads[x as usize];
@@ -101,6 +109,77 @@ pub fn hvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], vs: &[Var<'g, F>]) ->
         Some(t) => try_grad(t, xs),
         None => Ok(vec![]),
     }
+}
+
+/// The forward-mode product J·t: the tangent of `y` when each `xs[i]` moves along `ts[i]`
+/// (tangents are `Var`s of `xs[i]`'s shape), recorded on the tape, so it can be differentiated
+/// again: `jvp(grad(y, &[x])[0], &[x], &[v])` is a Hessian-vector product.
+///
+/// It is computed by transposing reverse mode: with a dummy cotangent `u`, the recorded
+/// `g(u) = Jᵀ·u` is linear in `u`, and J·t = ∂⟨g(u), t⟩/∂u. So every op with a recorded
+/// derivative rule (every built-in op, and [`CustomOp`](crate::CustomOp)s) has a forward mode
+/// with no rule of its own; it costs two recorded reverse sweeps.
+///
+/// ```
+/// use tapegrad_autograd::jvp;
+/// use tapegrad_graph::Graph;
+/// let g = Graph::new();
+/// let x = g.scalar(3.0);
+/// let y = x * x.sin();
+/// let dy = jvp(y, &[x], &[g.constant_scalar(1.0)])?;   // sin x + x cos x
+/// assert!((dy.item() - (-2.828_857_481_741_469)).abs() < 1e-12);  // PyTorch forward AD: −2.828857…
+/// # Ok::<(), tapegrad_autograd::Error>(())
+/// ```
+pub fn jvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], ts: &[Var<'g, F>]) -> Result<Var<'g, F>> {
+    let graph = y.graph();
+    if xs.len() != ts.len() {
+        return Err(Error::Graph(tapegrad_graph::Error::InvalidArgument {
+            op: "jvp",
+            message: format!("{} inputs but {} tangents", xs.len(), ts.len()),
+        }));
+    }
+    for (x, t) in xs.iter().zip(ts) {
+        if x.shape() != t.shape() {
+            return Err(Error::Graph(tapegrad_graph::Error::ShapeMismatch {
+                op: "jvp",
+                lhs: x.shape(),
+                rhs: t.shape(),
+                hint: "; each tangent must have its input's shape".into(),
+            }));
+        }
+    }
+    let u = graph.var(Tensor::try_full(y.shape(), F::ZERO)?);
+    let vjps = grad_with(y, xs, u)?;
+    let mut inner: Option<Var<'g, F>> = None;
+    for (g, t) in vjps.iter().zip(ts) {
+        let term = g.try_mul(*t)?.sum();
+        inner = Some(match inner {
+            Some(total) => total.try_add(term)?,
+            None => term,
+        });
+    }
+    match inner {
+        Some(inner) => Ok(try_grad(inner, &[u])?[0]),
+        None => Ok(graph.constant(Tensor::try_full(y.shape(), F::ZERO)?)),
+    }
+}
+
+/// The dense Jacobian ∂y/∂x as a `[y.numel(), x.numel()]` tensor, built column by column by
+/// forward mode ([`jvp`]): the better order when `x` has fewer elements than `y`.
+pub fn jacfwd<'g, F: Float>(y: Var<'g, F>, x: Var<'g, F>) -> Result<Tensor<F>> {
+    let (m, n) = (y.shape().numel(), x.shape().numel());
+    let mut jacobian = Tensor::try_full([m, n], F::ZERO)?;
+    let data = jacobian.data_mut();
+    for j in 0..n {
+        let mut direction = vec![F::ZERO; n];
+        direction[j] = F::ONE;
+        let t = y.graph().constant(Tensor::from_vec(direction, x.shape())?);
+        let column = jvp(y, &[x], &[t])?.value();
+        for (i, &v) in column.data().iter().enumerate() {
+            data[i * n + j] = v;
+        }
+    }
+    Ok(jacobian)
 }
 
 /// The dense Jacobian ∂y/∂x as a `[y.numel(), x.numel()]` tensor, one backward pass per

@@ -25,6 +25,7 @@
 
 mod algebra;
 mod backward;
+mod custom;
 mod error;
 mod grad;
 mod gradcheck;
@@ -33,6 +34,7 @@ pub mod rules;
 
 pub use algebra::{Algebra, TensorAlgebra};
 pub use backward::{Backward, Gradients};
+pub use custom::{CustomOp, CustomOpOnce, CustomOps};
 pub use error::{Error, Result};
-pub use grad::{grad, grad_with, hessian, hvp, jacobian, try_grad};
+pub use grad::{grad, grad_with, hessian, hvp, jacfwd, jacobian, jvp, try_grad};
 pub use gradcheck::{gradcheck, gradgradcheck, ATOL, EPS, RTOL};

@@ -72,6 +72,22 @@ const BINARY_SHAPES: &[&[&[usize]]] =
     &[&[&[2, 3], &[2, 3]], &[&[2, 3], &[3]], &[&[], &[2, 2]], &[&[2, 1], &[1, 3]], &[&[1], &[3]], &[&[], &[]]];
 const REDUCE_SHAPES: &[&[&[usize]]] = &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]];
 
+/// A custom op for the registry: `a · sin(b)` with its own rule, so user-defined ops go
+/// through the same first- and second-order checks as built-in ones.
+struct MulSin;
+
+impl crate::CustomOp<f64> for MulSin {
+    fn name(&self) -> &'static str {
+        "mul_sin"
+    }
+    fn forward(&self, x: &[&Tensor<f64>]) -> tapegrad_graph::Result<Tensor<f64>> {
+        x[0].zip_with(x[1], "mul_sin", |a, b| a * b.sin())
+    }
+    fn backward<A: crate::TensorAlgebra<f64>>(&self, x: &[&A], _y: &A, g: &A) -> Vec<Option<A>> {
+        vec![Some(g.mul(&x[1].sin())), Some(g.mul(x[0]).mul(&x[1].cos()))]
+    }
+}
+
 fn idx(data: &[usize], shape: &[usize]) -> Indices {
     Indices::new(data.to_vec(), shape).expect("registry indices fit their shape")
 }
@@ -148,6 +164,10 @@ pub fn registry() -> Vec<OpCase> {
         case("gather", Any, &[&[&[3, 4]]], |_, v| v[0].gather(1, &idx(&[3, 0, 1, 1, 2, 0], &[3, 2])).sin()),
         case("scatter_add", Any, &[&[&[3, 2]]], |_, v| {
             v[0].sin().scatter_add(1, &idx(&[3, 0, 1, 1, 2, 0], &[3, 2]), [3, 4])
+        }),
+        case("custom", Any, &[&[&[2, 3], &[2, 3]], &[&[], &[]]], |g, v| {
+            use crate::CustomOps;
+            g.custom(MulSin, &[v[0], v[1]])
         }),
         case(
             "where",

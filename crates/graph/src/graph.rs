@@ -426,6 +426,30 @@ impl<F: Float> Graph<F> {
         panic!("{}", Error::TapeFull { op, max_nodes: self.tape().max_nodes() })
     }
 
+    /// Records a user-defined op over `inputs`: `compute` gets their values and returns the
+    /// output; `rule` is the derivative rule's object, opaque here. The building block of
+    /// `tapegrad_autograd::CustomOps` (use that, which pairs the rule with the op).
+    pub fn record_custom<'g>(
+        &'g self,
+        name: &'static str,
+        inputs: &[Var<'g, F>],
+        rule: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        compute: impl FnOnce(&[&Tensor<F>]) -> Result<Tensor<F>>,
+    ) -> Result<Var<'g, F>> {
+        for v in inputs {
+            if !std::ptr::eq(v.graph(), self) {
+                return Err(Error::ForeignGraph { op: name });
+            }
+        }
+        let ids: Vec<NodeId> = inputs.iter().map(|v| v.id()).collect();
+        let op = Op::Custom(Box::new(crate::op::CustomNode { name, inputs: ids.clone(), rule }));
+        Var::record_with(self, inputs, op, |tape| {
+            let values: Vec<std::borrow::Cow<'_, Tensor<F>>> = ids.iter().map(|&i| tape.tensor_cow(i)).collect();
+            let refs: Vec<&Tensor<F>> = values.iter().map(|v| v.as_ref()).collect();
+            compute(&refs)
+        })
+    }
+
     /// Records an op; under `no_grad`, or when no input requires grad, the node is a
     /// constant leaf. [`Error::TapeFull`] when the graph holds its most nodes.
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Result<Var<'_, F>> {

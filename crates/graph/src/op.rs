@@ -129,6 +129,8 @@ op_kinds!(
         ScatterAdd => "scatter_add",
         /// choose by a mask
         Where => "where",
+        /// a user-defined op (its own name is in [`CustomNode`])
+        Custom => "custom",
     }
 );
 
@@ -190,6 +192,20 @@ pub enum Op<F> {
     ScatterAdd(NodeId, Box<IndexArgs>),
     /// `where(cond, a, b)`; `cond` is never differentiated.
     Where(NodeId, NodeId, NodeId),
+    /// A user-defined op (`tapegrad_autograd::CustomOp`).
+    Custom(Box<CustomNode>),
+}
+
+/// A recorded user-defined op: its name, inputs, and the object that knows its derivative
+/// (kept opaque here; `tapegrad-autograd` gives it meaning).
+#[derive(Clone, Debug)]
+pub struct CustomNode {
+    /// The op's name, as it reports it.
+    pub name: &'static str,
+    /// The input nodes, in order.
+    pub inputs: Vec<NodeId>,
+    /// The derivative rule.
+    pub rule: std::sync::Arc<dyn std::any::Any + Send + Sync>,
 }
 
 /// The axes of a reduction (resolved and sorted) and whether they are kept as size 1.
@@ -263,6 +279,15 @@ impl<F: Float> Op<F> {
             | Op::Gather(..)
             | Op::ScatterAdd(..)
             | Op::Where(..) => self.structural().map_or("", StructuralOp::name),
+            Op::Custom(node) => node.name,
+        }
+    }
+    /// The primitive this node is an instance of, as [`primitive_op_names`] lists them: the
+    /// name, except `"custom"` for every user-defined op.
+    pub fn primitive_name(&self) -> &'static str {
+        match self {
+            Op::Custom(..) => StructuralOp::Custom.name(),
+            other => other.name(),
         }
     }
     /// The kind of a structural op (`None` for leaves and the elementwise and reduction
@@ -284,6 +309,7 @@ impl<F: Float> Op<F> {
             Op::Gather(..) => StructuralOp::Gather,
             Op::ScatterAdd(..) => StructuralOp::ScatterAdd,
             Op::Where(..) => StructuralOp::Where,
+            Op::Custom(..) => StructuralOp::Custom,
         })
     }
     /// True when the op's payload is on the heap (boxed): the tape skips the destructors of
@@ -300,7 +326,8 @@ impl<F: Float> Op<F> {
             | Op::IndexSelect(..)
             | Op::IndexAdd(..)
             | Op::Gather(..)
-            | Op::ScatterAdd(..) => true,
+            | Op::ScatterAdd(..)
+            | Op::Custom(..) => true,
             Op::Leaf
             | Op::Constant
             | Op::Unary(..)
@@ -334,6 +361,7 @@ impl<F: Float> Op<F> {
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => smallvec::smallvec![*a, *b],
             Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
             Op::Concat(args) => args.inputs.iter().copied().collect(),
+            Op::Custom(node) => node.inputs.iter().copied().collect(),
         }
     }
 }

@@ -16,6 +16,9 @@ use tapegrad_graph::Float;
 /// The gradient reaching each input of a node with op `op`, inputs `x`, output `y` and
 /// incoming gradient `g`, each already reduced to its input's shape; `None` where `need` is
 /// false.
+///
+/// # Panics
+/// For a custom op, whose rule the backward pass and `grad` take from the op itself.
 pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
     op: &Op<F>,
     x: &[X],
@@ -48,6 +51,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::IndexAdd(_, a) => one(index::index_add(a.axis, &a.indices, g)),
         Op::Gather(_, a) => one(index::gather(a.axis, &a.indices, at(0), g)),
         Op::ScatterAdd(_, a) => one(index::scatter_add(a.axis, &a.indices, g)),
+        Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);
             smallvec::smallvec![None, da, db]
