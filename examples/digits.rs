@@ -95,12 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn predict(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> Vec<usize> {
     let g = Graph::<f32>::empty();
     let params = store.bind(&g);
-    let logits = g.no_grad(|| model.forward(&params, g.constant(data.x.clone()))).value();
-    logits
-        .data()
-        .chunks(10)
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
-        .collect()
+    let logits = g.no_grad(|| model.forward(&params, g.constant(data.x.clone())));
+    logits.argmax(-1).expect("logits are [samples, 10]").data().to_vec()
 }
 
 fn accuracy(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> f64 {

@@ -62,6 +62,8 @@ pub trait Float:
     fn ln(self) -> Self;
     /// ln(1 + self), accurate for small values.
     fn ln_1p(self) -> Self;
+    /// e^self − 1, accurate for small values.
+    fn exp_m1(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
     /// Absolute value.
@@ -135,6 +137,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln_1p(self) -> Self {
                 $t::ln_1p(self)
+            }
+            #[inline(always)]
+            fn exp_m1(self) -> Self {
+                $t::exp_m1(self)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {

@@ -53,6 +53,12 @@ op_kinds!(
         Softplus => "softplus",
         /// the error function
         Erf => "erf",
+        /// −1, 0 or 1 by the sign of x (NaN stays NaN)
+        Sign => "sign",
+        /// ln(1 + x), accurate near 0
+        Log1p => "log1p",
+        /// eˣ − 1, accurate near 0
+        Expm1 => "expm1",
     }
 );
 
@@ -390,6 +396,17 @@ impl UnaryOp {
             }
             UnaryOp::Softplus => x.max(F::ZERO) + (-x.abs()).exp().ln_1p(),
             UnaryOp::Erf => x.erf(),
+            UnaryOp::Sign => {
+                if x > F::ZERO {
+                    F::ONE
+                } else if x < F::ZERO {
+                    -F::ONE
+                } else {
+                    x * F::ZERO
+                }
+            }
+            UnaryOp::Log1p => x.ln_1p(),
+            UnaryOp::Expm1 => x.exp_m1(),
         }
     }
 }
@@ -410,7 +427,10 @@ impl UnaryOp {
             | UnaryOp::Sigmoid
             | UnaryOp::Relu
             | UnaryOp::Softplus
-            | UnaryOp::Erf => true,
+            | UnaryOp::Erf
+            | UnaryOp::Sign
+            | UnaryOp::Log1p
+            | UnaryOp::Expm1 => true,
             UnaryOp::Sqrt => false,
         }
     }

@@ -31,6 +31,10 @@ pub fn unary<F: Float, A: Algebra<F>>(op: UnaryOp, x: &A, y: &A, g: &A) -> A {
         UnaryOp::Relu => g.mul_mask(x, |v| if v <= F::ZERO { F::ZERO } else { F::ONE }),
         UnaryOp::Softplus => g.mul(&x.sigmoid()),
         UnaryOp::Erf => g.mul(&x.mul(x).neg().exp().scale(F::from_f64(std::f64::consts::FRAC_2_SQRT_PI))),
+        // Piecewise constant: 0 everywhere, as PyTorch defines it (even at 0).
+        UnaryOp::Sign => x.map_const(|_| F::ZERO),
+        UnaryOp::Log1p => g.div(&x.add_scalar(F::ONE)),
+        UnaryOp::Expm1 => g.mul(&y.add_scalar(F::ONE)),
     }
 }
 

@@ -12,7 +12,7 @@ pub fn map_unary<F: Float>(op: UnaryOp, t: &Tensor<F>) -> Tensor<F> {
     macro_rules! each {
         ($($k:ident),*) => { match op { $(UnaryOp::$k => t.map(|x| UnaryOp::$k.apply(x)),)* } };
     }
-    each!(Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Softplus, Erf)
+    each!(Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Softplus, Erf, Sign, Log1p, Expm1)
 }
 
 /// Applies a binary op under broadcasting, with the op chosen once, outside the loop.
@@ -242,6 +242,12 @@ unary_methods!(
     softplus => Softplus,
     /// The error function.
     erf => Erf,
+    /// −1, 0 or 1 by the sign (NaN stays NaN); its gradient is 0, as in PyTorch.
+    sign => Sign,
+    /// ln(1 + x), accurate near 0.
+    log1p => Log1p,
+    /// eˣ − 1, accurate near 0.
+    expm1 => Expm1,
 );
 
 macro_rules! comparisons {

@@ -8,6 +8,30 @@ use crate::tensor::{Indices, Tensor};
 use crate::var::{IntoVar, Var};
 
 impl<'g, F: Float> Var<'g, F> {
+    /// The index of the largest element along `axis` (that axis removed), as `torch.argmax`:
+    /// positions, not values, so nothing to differentiate.
+    pub fn argmax(self, axis: isize) -> Result<Indices> {
+        self.value().argmax(axis)
+    }
+    /// The index of the smallest element along `axis`, as `torch.argmin`.
+    pub fn argmin(self, axis: isize) -> Result<Indices> {
+        self.value().argmin(axis)
+    }
+    /// The `k` largest elements along `axis`, largest first, and their positions, as
+    /// `torch.topk`; the values are gathered, so gradients flow to the elements picked.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.var(Tensor::from_vec(vec![0.3, 2.0, -1.0, 0.7], [4])?);
+    /// let (top, at) = x.topk(2, 0)?;
+    /// assert_eq!((top.value().to_vec(), at.data().to_vec()), (vec![2.0, 0.7], vec![1, 3]));
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn topk(self, k: usize, axis: isize) -> Result<(Var<'g, F>, Indices)> {
+        let indices = self.value().topk_indices(k, axis)?;
+        Ok((self.try_gather(axis, &indices)?, indices))
+    }
     /// The slices at `indices` along `axis` (an embedding lookup is `index_select(0, ids)`).
     #[track_caller]
     pub fn index_select(self, axis: isize, indices: &Indices) -> Var<'g, F> {

@@ -7,6 +7,7 @@ mod index;
 mod layout;
 mod matmul;
 mod reduce;
+mod select;
 mod walk;
 
 pub use index::Indices;
