@@ -67,3 +67,19 @@ fn cast_between_element_types_and_take_the_data() {
     assert_eq!(single.cast::<f64>(), t);
     assert_eq!(t.into_vec(), vec![1.5, -2.25]);
 }
+
+#[test]
+fn large_tensors_print_summarised_small_ones_in_full() {
+    let big = Tensor::<f64>::from_vec((0..10_000).map(f64::from).collect(), [100, 100]).unwrap();
+    let text = format!("{big:.0}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0], "tensor([[   0,    1,    2, ...,   97,   98,   99],");
+    assert_eq!(lines[3], "        ...,");
+    assert_eq!(lines[6], "        [9900, 9901, 9902, ..., 9997, 9998, 9999]])");
+    let small = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]).unwrap();
+    assert_eq!(format!("{small:.1}"), "tensor([[1.0, 2.0],\n        [3.0, 4.0]])");
+    let mut store = tapegrad::nn::ParamStore::<f32>::new();
+    store.add("layers.0.weight", Tensor::zeros([2, 3])).unwrap();
+    assert_eq!(format!("{store:?}"), "ParamStore { layers.0.weight [2, 3] } (1 parameters, 6 elements)");
+}

@@ -63,10 +63,31 @@ pub struct Param<F: Float> {
 ///
 /// A clone is a copy of the same parameters and answers to the same [`ParamId`]s; any other
 /// store refuses them.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ParamStore<F: Float = f64> {
     params: SlotMap<ParamSlot, Param<F>>,
     store: u64,
+}
+
+impl<F: Float> std::fmt::Debug for ParamStore<F> {
+    /// Each parameter's name and shape (and whether it is frozen or has a gradient), not the
+    /// values: `ParamStore { layers.0.weight [2, 3] (grad), layers.0.bias [3], … }`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ParamStore {{ ")?;
+        for (i, p) in self.params.values().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{} {}", p.name, p.value.shape())?;
+            if p.frozen {
+                write!(f, " (frozen)")?;
+            }
+            if p.grad.is_some() {
+                write!(f, " (grad)")?;
+            }
+        }
+        write!(f, " }} ({} parameters, {} elements)", self.len(), self.numel())
+    }
 }
 
 impl<F: Float> Default for ParamStore<F> {
