@@ -14,6 +14,22 @@ use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 /// The gradients of one backward pass, by node: returned by value, so nothing accumulates in
 /// the graph and calling backward twice gives the same answer.
 ///
+/// A gradient hook ([`Var::register_hook`]) sees, and may replace, the gradient arriving at its
+/// node before it flows on:
+///
+/// ```
+/// use tapegrad_autograd::Backward;
+/// use tapegrad_graph::Graph;
+/// let g = Graph::new();
+/// let x = g.scalar(3.0);
+/// let h = x * x;
+/// h.register_hook(|_, grad| Some(grad.map(|v| v.clamp(-1.0, 1.0))));  // clip at h
+/// let y = h * 10.0;
+/// let grads = y.backward();
+/// assert_eq!(grads.wrt(h).item(), 1.0);
+/// assert_eq!(grads.wrt(x).item(), 6.0);   // 2x · 1
+/// ```
+///
 /// ```
 /// use tapegrad_autograd::Backward;
 /// use tapegrad_graph::Graph;
@@ -301,6 +317,9 @@ impl<F: Float> Backward<F> for Var<'_, F> {
         if !self.requires_grad() {
             return Err(Error::NoGradient);
         }
+        if self.graph().has_hooks() {
+            return sweep_with_hooks(self, seed);
+        }
         Ok(sweep(self, seed))
     }
 }
@@ -377,6 +396,59 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         }
     }
     grads
+}
+
+/// The sweep of a graph with gradient hooks: every node as a tensor, one at a time, with the
+/// tape borrowed only while a rule runs, so a hook can record ops. Slower than [`sweep`] and
+/// kept apart from it, so graphs without hooks pay nothing for them.
+fn sweep_with_hooks<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Result<Gradients<F>> {
+    let graph = root.graph();
+    let (nodes, tensor_nodes) = {
+        let tape = graph.tape();
+        (root.id() as usize + 1, tape.tensor_nodes().len())
+    };
+    let mut grads = Gradients::new(graph.generation(), nodes, tensor_nodes);
+    let mut pending: Vec<Option<Tensor<F>>> = vec![None; nodes];
+    pending[root.id() as usize] = Some(seed);
+    for i in (0..=root.id()).rev() {
+        let Some(mut g) = pending[i as usize].take() else { continue };
+        for hook in graph.hooks_of(i) {
+            if let Some(replacement) = hook(graph, &g) {
+                if replacement.shape() != g.shape() {
+                    return Err(Error::HookShape {
+                        node: i,
+                        found: replacement.shape().clone(),
+                        expected: g.shape().clone(),
+                    });
+                }
+                g = replacement;
+            }
+        }
+        let tape = graph.tape();
+        let op = tape.op(i);
+        let inputs = op.inputs();
+        let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
+        let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
+        let y = tape.tensor_cow(i);
+        let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
+            Op::Custom(node) => {
+                let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+                crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect()
+            }
+            _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, &g, &need),
+        };
+        for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
+            if let (Some(d), true) = (d, needed) {
+                let slot = &mut pending[x as usize];
+                *slot = Some(match slot.take() {
+                    Some(sum) => crate::algebra::Algebra::add(&sum, &d),
+                    None => d,
+                });
+            }
+        }
+        grads.add_tensor(&tape, i, g);
+    }
+    Ok(grads)
 }
 
 /// The rule of a scalar binary op other than `+ − × ÷`, out of line and with its operands by

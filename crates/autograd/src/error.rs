@@ -44,6 +44,16 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
+    /// A gradient hook returned a replacement of another shape than the gradient.
+    #[error("gradient hook on node {node}: it returned shape {found}, but the gradient has shape {expected}")]
+    HookShape {
+        /// The hooked node.
+        node: u32,
+        /// The gradient's shape.
+        expected: Shape,
+        /// The replacement's shape.
+        found: Shape,
+    },
     /// `backward` on a result that no gradient flows to.
     #[error("backward: the root is a constant (no input requires grad, or it was computed under no_grad); nothing to differentiate")]
     NoGradient,

@@ -273,7 +273,12 @@ pub struct Graph<F = f64> {
     pub(crate) tape: TapeCell<F>,
     no_grad_depth: Cell<u32>,
     generation: u64,
+    hooks: std::cell::RefCell<Vec<(NodeId, GradHook<F>)>>,
 }
+
+/// A gradient hook (see [`Var::register_hook`]): called with the graph and the gradient
+/// arriving at its node; returns a replacement, or `None` to keep it.
+pub type GradHook<F> = std::rc::Rc<dyn Fn(&Graph<F>, &Tensor<F>) -> Option<Tensor<F>>>;
 
 /// Hands out recording generations: unique over every graph of the process and every
 /// [`Graph::clear`], so one number names both the graph and its current recording.
@@ -320,13 +325,32 @@ impl<F: Float> Graph<F> {
     /// assert!(matches!(x.try_add(y), Err(Error::TapeFull { op: "add", max_nodes: 2 })));
     /// ```
     pub fn with_max_nodes(max_nodes: usize) -> Self {
-        Graph { tape: TapeCell::new(Tape::new(max_nodes)), no_grad_depth: Cell::new(0), generation: next_generation() }
+        Graph {
+            tape: TapeCell::new(Tape::new(max_nodes)),
+            no_grad_depth: Cell::new(0),
+            generation: next_generation(),
+            hooks: std::cell::RefCell::new(Vec::new()),
+        }
     }
     /// Forgets every node but keeps the memory, for the next training step. Results computed
     /// from the old nodes (such as `Gradients`) no longer answer for the new ones.
     pub fn clear(&mut self) {
         self.tape.get_mut().forget_plain_nodes();
+        self.hooks.get_mut().clear();
         self.generation = next_generation();
+    }
+    /// Adds a gradient hook to node `id` (see [`Var::register_hook`]).
+    pub(crate) fn add_hook(&self, id: NodeId, hook: GradHook<F>) {
+        self.hooks.borrow_mut().push((id, hook));
+    }
+    /// True when some node has a gradient hook.
+    pub fn has_hooks(&self) -> bool {
+        !self.hooks.borrow().is_empty()
+    }
+    /// The hooks of node `id`, in the order they were registered (cloned out, so they can run
+    /// while the graph records).
+    pub fn hooks_of(&self, id: NodeId) -> Vec<GradHook<F>> {
+        self.hooks.borrow().iter().filter(|(n, _)| *n == id).map(|(_, h)| h.clone()).collect()
     }
     /// Names this graph and its current recording: unique in the process, and new after every
     /// [`Graph::clear`]. Results tied to nodes (gradients) keep it to refuse nodes they do not

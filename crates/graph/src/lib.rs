@@ -35,7 +35,7 @@ mod var;
 
 pub use error::{Error, Result};
 pub use float::Float;
-pub use graph::{Graph, Node, Tape, Value, MAX_NODES};
+pub use graph::{GradHook, Graph, Node, Tape, Value, MAX_NODES};
 pub use op::NodeId;
 pub use ops::{map_unary, zip_binary};
 pub use shape::Shape;

@@ -96,6 +96,24 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn op_name(self) -> &'static str {
         self.graph.tape().op(self.id()).name()
     }
+    /// Registers a hook that `backward()` calls with the gradient arriving at this node, once
+    /// all of it has arrived and before it flows on (PyTorch's `register_hook`). The hook may
+    /// read it, record ops on the graph it is given, and return a replacement of the same
+    /// shape, which is what flows on and what the gradients report. Hooks live until the
+    /// graph is cleared. (`grad()`, which records, does not run them.)
+    ///
+    /// ```
+    /// use tapegrad_graph::Graph;
+    /// let g = Graph::new();
+    /// let h = g.scalar(3.0) * 2.0;
+    /// h.register_hook(|_, grad| Some(grad.map(|v| v.clamp(-1.0, 1.0))));  // clip here
+    /// assert!(g.has_hooks());
+    /// ```
+    ///
+    /// `tapegrad_autograd::Backward` shows one at work.
+    pub fn register_hook(self, hook: impl Fn(&Graph<F>, &Tensor<F>) -> Option<Tensor<F>> + 'static) {
+        self.graph.add_hook(self.id(), std::rc::Rc::new(hook));
+    }
     /// The same value as a new constant: gradients stop here (PyTorch's `detach`).
     pub fn detach(self) -> Var<'g, F> {
         let value = self.graph.tape().value(self.id());

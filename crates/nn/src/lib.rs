@@ -43,4 +43,4 @@ mod params;
 pub use error::{Error, Result};
 pub use micrograd::{BoundMlp, Layer, Mlp, Neuron};
 pub use module::{Forward, Module};
-pub use params::{Bound, Param, ParamId, ParamStore};
+pub use params::{Bound, Param, ParamId, ParamStore, PostAccumulateHook};

@@ -67,7 +67,13 @@ pub struct Param<F: Float> {
 pub struct ParamStore<F: Float = f64> {
     params: SlotMap<ParamSlot, Param<F>>,
     store: u64,
+    hooks: SecondaryMap<ParamSlot, Vec<PostAccumulateHook<F>>>,
 }
+
+/// A hook run on a parameter right after [`ParamStore::accumulate`] added a gradient to it
+/// (PyTorch's `register_post_accumulate_grad_hook`): it may read or change the parameter's
+/// accumulated gradient, e.g. to clip or log it.
+pub type PostAccumulateHook<F> = std::sync::Arc<dyn Fn(&mut Param<F>) + Send + Sync>;
 
 impl<F: Float> std::fmt::Debug for ParamStore<F> {
     /// Each parameter's name and shape (and whether it is frozen or has a gradient), not the
@@ -99,7 +105,11 @@ impl<F: Float> Default for ParamStore<F> {
 impl<F: Float> ParamStore<F> {
     /// An empty store.
     pub fn new() -> Self {
-        ParamStore { params: SlotMap::with_key(), store: NEXT_STORE.fetch_add(1, Ordering::Relaxed) }
+        ParamStore {
+            params: SlotMap::with_key(),
+            store: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
+            hooks: SecondaryMap::new(),
+        }
     }
     fn id(&self, slot: ParamSlot) -> ParamId {
         ParamId { slot, store: self.store }
@@ -206,28 +216,50 @@ impl<F: Float> ParamStore<F> {
                 continue;
             }
             let Some(&var) = bound.vars.get(slot) else { continue };
-            if p.value.ndim() == 0 {
-                let Some(d) = grads.get_scalar(var) else { continue };
-                match &mut p.grad {
-                    Some(acc) => acc.data_mut()[0] += d,
-                    None => {
-                        let mut buffer = p.spare.take().unwrap_or_else(|| Tensor::scalar(F::ZERO));
-                        buffer.data_mut()[0] = d;
-                        p.grad = Some(buffer);
-                    }
+            if accumulate_one(p, var, grads) {
+                for hook in self.hooks.get(slot).into_iter().flatten() {
+                    hook(p);
                 }
-                continue;
-            }
-            let Some(g) = grads.get(var) else { continue };
-            match &mut p.grad {
-                Some(acc) => {
-                    for (a, b) in acc.data_mut().iter_mut().zip(g.data()) {
-                        *a += *b;
-                    }
-                }
-                None => p.grad = Some(g),
             }
         }
+    }
+    /// Runs `hook` on parameter `id` after each [`ParamStore::accumulate`] that gives it a
+    /// gradient (PyTorch's `register_post_accumulate_grad_hook`); hooks run in the order they
+    /// were registered. An id of another store is an error.
+    ///
+    /// ```
+    /// use tapegrad_autograd::Backward;
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// use tapegrad_nn::ParamStore;
+    /// let mut store = ParamStore::new();
+    /// let w = store.add("w", Tensor::scalar(3.0))?;
+    /// store.register_post_accumulate_hook(w, |p| {
+    ///     if let Some(g) = &mut p.grad {
+    ///         g.data_mut()[0] = g.data()[0].clamp(-1.0, 1.0);   // per-parameter clipping
+    ///     }
+    /// })?;
+    /// let g = Graph::new();
+    /// let bound = store.bind(&g);
+    /// store.accumulate(&bound, &(bound.var(w) * 5.0).backward());
+    /// assert_eq!(store[w].grad.as_ref().unwrap().item(), 1.0);
+    /// # Ok::<(), tapegrad_nn::Error>(())
+    /// ```
+    pub fn register_post_accumulate_hook(
+        &mut self,
+        id: ParamId,
+        hook: impl Fn(&mut Param<F>) + Send + Sync + 'static,
+    ) -> Result<()> {
+        let slot = self.slot(id).filter(|&s| self.params.contains_key(s)).ok_or(Error::InvalidArgument {
+            op: "ParamStore::register_post_accumulate_hook",
+            message: "the parameter is not in this store".into(),
+        })?;
+        match self.hooks.get_mut(slot) {
+            Some(list) => list.push(std::sync::Arc::new(hook)),
+            None => {
+                self.hooks.insert(slot, vec![std::sync::Arc::new(hook)]);
+            }
+        }
+        Ok(())
     }
     /// Forgets every accumulated gradient (a scalar parameter keeps its buffer for the next
     /// `accumulate`, so micrograd-style steps do not allocate).
@@ -252,6 +284,33 @@ impl<F: Float> std::ops::Index<ParamId> for ParamStore<F> {
             None => panic!("parameter {id:?} is not in this ParamStore"),
         }
     }
+}
+
+/// Adds one backward pass's gradient of `var` to `p`'s accumulated gradient; false when the
+/// pass gave it none.
+fn accumulate_one<F: Float>(p: &mut Param<F>, var: Var<'_, F>, grads: &Gradients<F>) -> bool {
+    if p.value.ndim() == 0 {
+        let Some(d) = grads.get_scalar(var) else { return false };
+        match &mut p.grad {
+            Some(acc) => acc.data_mut()[0] += d,
+            None => {
+                let mut buffer = p.spare.take().unwrap_or_else(|| Tensor::scalar(F::ZERO));
+                buffer.data_mut()[0] = d;
+                p.grad = Some(buffer);
+            }
+        }
+        return true;
+    }
+    let Some(g) = grads.get(var) else { return false };
+    match &mut p.grad {
+        Some(acc) => {
+            for (a, b) in acc.data_mut().iter_mut().zip(g.data()) {
+                *a += *b;
+            }
+        }
+        None => p.grad = Some(g),
+    }
+    true
 }
 
 /// The parameters of a store bound into one graph: the `Var` of each.
