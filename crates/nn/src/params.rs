@@ -231,7 +231,7 @@ impl<F: Float> ParamStore<F> {
     /// use tapegrad_autograd::Backward;
     /// use tapegrad_graph::{Graph, Tensor};
     /// use tapegrad_nn::ParamStore;
-    /// let mut store = ParamStore::new();
+    /// let mut store = ParamStore::<f64>::new();
     /// let w = store.add("w", Tensor::scalar(3.0))?;
     /// store.register_post_accumulate_hook(w, |p| {
     ///     if let Some(g) = &mut p.grad {
