@@ -425,26 +425,12 @@ fn sweep_with_hooks<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Result<Gradi
             }
         }
         let tape = graph.tape();
-        let op = tape.op(i);
-        let inputs = op.inputs();
-        let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
-        let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
-        let y = tape.tensor_cow(i);
-        let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
-            Op::Custom(node) => {
-                let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
-                crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect()
-            }
-            _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, &g, &need),
-        };
-        for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
-            if let (Some(d), true) = (d, needed) {
-                let slot = &mut pending[x as usize];
-                *slot = Some(match slot.take() {
-                    Some(sum) => crate::algebra::Algebra::add(&sum, &d),
-                    None => d,
-                });
-            }
+        for (x, d) in tensor_input_grads(&tape, i, &g) {
+            let slot = &mut pending[x as usize];
+            *slot = Some(match slot.take() {
+                Some(sum) => crate::algebra::Algebra::add(&sum, &d),
+                None => d,
+            });
         }
         grads.add_tensor(&tape, i, g);
     }
@@ -516,24 +502,31 @@ impl<F: Float> Pass<'_, F> {
 }
 
 fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
+    let input_grads = tensor_input_grads(tape, i, &grads.tensor_cow(tape, i));
+    for (x, d) in input_grads {
+        grads.add_tensor(tape, x, d);
+    }
+}
+
+/// The gradients node `i` passes to its inputs that require grad, from its gradient `g`, by
+/// the op's rule run on tensors (a custom op's own rule for `Op::Custom`).
+fn tensor_input_grads<F: Float>(tape: &Tape<F>, i: NodeId, g: &Tensor<F>) -> SmallVec<[(NodeId, Tensor<F>); 3]> {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
     let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
-    let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = {
-        let g = grads.tensor_cow(tape, i);
-        let y = tape.tensor_cow(i);
-        match op {
-            Op::Custom(node) => {
-                let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
-                crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect()
-            }
-            _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, &g, &need),
+    let y = tape.tensor_cow(i);
+    let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
+        Op::Custom(node) => {
+            let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+            crate::custom::tensor_grads(node, &refs, &y, g).into_iter().collect()
         }
+        _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, g, &need),
     };
-    for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
-        if let (Some(d), true) = (d, needed) {
-            grads.add_tensor(tape, x, d);
-        }
-    }
+    inputs
+        .iter()
+        .zip(input_grads)
+        .zip(need)
+        .filter_map(|((&x, d), needed)| if needed { d.map(|d| (x, d)) } else { None })
+        .collect()
 }
