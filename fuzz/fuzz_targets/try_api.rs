@@ -181,7 +181,7 @@ fuzz_target!(|steps: Vec<Step>| {
             }
             Step::Backward { x, seeded } => {
                 let x = pick(*x);
-                let _ = if *seeded { x.backward_with(Tensor::ones(x.shape())) } else { x.try_backward() };
+                let _ = if *seeded { x.try_backward_with(Tensor::ones(x.shape())) } else { x.try_backward() };
                 continue;
             }
             Step::Grad { y, x } => {
