@@ -317,8 +317,15 @@ impl<F: Float> Backward<F> for Var<'_, F> {
         if !self.requires_grad() {
             return Err(Error::NoGradient);
         }
-        if self.graph().has_hooks() {
-            return sweep_with_hooks(self, seed);
+        let graph = self.graph();
+        if graph.is_detecting_anomaly() {
+            if let Some(found) = graph.anomaly() {
+                return Err(tapegrad_graph::Error::Anomaly(Box::new(found)).into());
+            }
+            return sweep_one_by_one(self, seed, true);
+        }
+        if graph.has_hooks() {
+            return sweep_one_by_one(self, seed, false);
         }
         Ok(sweep(self, seed))
     }
@@ -398,10 +405,12 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     grads
 }
 
-/// The sweep of a graph with gradient hooks: every node as a tensor, one at a time, with the
-/// tape borrowed only while a rule runs, so a hook can record ops. Slower than [`sweep`] and
-/// kept apart from it, so graphs without hooks pay nothing for them.
-fn sweep_with_hooks<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Result<Gradients<F>> {
+/// The sweep of a graph with gradient hooks or in anomaly mode: every node as a tensor, one at
+/// a time, with the tape borrowed only while a rule runs, so a hook can record ops. Slower
+/// than [`sweep`] and kept apart from it, so other graphs pay nothing for hooks or watching.
+/// When `watch`, the first rule that turns a finite gradient into a NaN or an infinity is an
+/// [`Anomaly`](tapegrad_graph::Anomaly).
+fn sweep_one_by_one<F: Float>(root: Var<'_, F>, seed: Tensor<F>, watch: bool) -> Result<Gradients<F>> {
     let graph = root.graph();
     let (nodes, tensor_nodes) = {
         let tape = graph.tape();
@@ -425,7 +434,19 @@ fn sweep_with_hooks<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Result<Gradi
             }
         }
         let tape = graph.tape();
-        for (x, d) in tensor_input_grads(&tape, i, &g) {
+        let input_grads = tensor_input_grads(&tape, i, &g);
+        if watch && tapegrad_graph::non_finite(g.data()).is_none() {
+            let inputs = tape.op(i).inputs();
+            for (x, d) in &input_grads {
+                if let Some(found) = tapegrad_graph::non_finite(d.data()) {
+                    let input = inputs.iter().position(|y| y == x);
+                    drop(tape);
+                    let anomaly = graph.anomaly_at(tapegrad_graph::Phase::Backward, i, input, found);
+                    return Err(tapegrad_graph::Error::Anomaly(Box::new(anomaly)).into());
+                }
+            }
+        }
+        for (x, d) in input_grads {
             let slot = &mut pending[x as usize];
             *slot = Some(match slot.take() {
                 Some(sum) => crate::algebra::Algebra::add(&sum, &d),

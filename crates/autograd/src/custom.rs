@@ -123,14 +123,17 @@ pub trait CustomOps<F: Float> {
 }
 
 impl<F: Float> CustomOps<F> for Graph<F> {
+    #[track_caller]
     fn try_custom<'g>(&'g self, op: impl CustomOp<F>, inputs: &[Var<'g, F>]) -> Result<Var<'g, F>> {
         record(self, Arc::new(Twice(op)), inputs)
     }
+    #[track_caller]
     fn try_custom_once<'g>(&'g self, op: impl CustomOpOnce<F>, inputs: &[Var<'g, F>]) -> Result<Var<'g, F>> {
         record(self, Arc::new(Once(op)), inputs)
     }
 }
 
+#[track_caller]
 fn record<'g, F: Float>(graph: &'g Graph<F>, rule: Arc<dyn Rule<F>>, inputs: &[Var<'g, F>]) -> Result<Var<'g, F>> {
     let name = rule.name();
     let forward = rule.clone();

@@ -95,6 +95,10 @@ pub enum Error {
         /// The most nodes the graph may hold.
         max_nodes: usize,
     },
+    /// Anomaly mode found a NaN or an infinity (see
+    /// [`Graph::detect_anomaly`](crate::Graph::detect_anomaly)).
+    #[error("anomaly: {0}")]
+    Anomaly(Box<crate::anomaly::Anomaly>),
     /// Handles from two different graphs were combined.
     #[error("{op}: the operands belong to different graphs")]
     ForeignGraph {

@@ -68,6 +68,8 @@ pub struct Tape<F> {
     room: usize,
     /// The most nodes this tape may hold.
     max_nodes: usize,
+    /// True in anomaly mode: `room` stays 0, so every op takes the general (watched) path.
+    watched: bool,
 }
 
 impl<F> Tape<F> {
@@ -100,6 +102,7 @@ impl<F: Float> Tape<F> {
             nodes_owning_heap: 0,
             room: 0,
             max_nodes: max_nodes.min(MAX_NODES),
+            watched: false,
         }
     }
     /// The number of nodes.
@@ -197,7 +200,7 @@ impl<F: Float> Tape<F> {
     }
     /// Appends a node (a 0-d tensor is stored as a scalar), or `None` when the tape is full.
     pub(crate) fn push(&mut self, op: Op<F>, value: Tensor<F>) -> Option<NodeId> {
-        if !self.reserve_one() {
+        if self.nodes.len() >= self.room && !self.make_room() {
             return None;
         }
         if value.ndim() == 0 {
@@ -213,15 +216,16 @@ impl<F: Float> Tape<F> {
     /// listed), into the room made by [`Tape::reserve_one`].
     #[inline(always)]
     fn push_scalar(&mut self, op: Op<F>, scalar: F) -> NodeId {
-        debug_assert!(self.nodes.len() < self.room);
+        debug_assert!(self.nodes.len() < self.nodes.capacity());
         let id = self.nodes.len() as NodeId;
         self.nodes_owning_heap += op.owns_heap() as usize;
         self.nodes.push(Node { op, scalar });
         id
     }
-    /// Makes room for one more node; false when the tape holds `max_nodes` already. The
-    /// scalar fast paths call it before computing the node's value, so no value is held
-    /// across the allocator call (which would force it through the stack on every op).
+    /// Makes room for one more node on a fast path; false when the tape holds `max_nodes`
+    /// already, or in anomaly mode (whose watching is on the general path). The scalar fast
+    /// paths call it before computing the node's value, so no value is held across the
+    /// allocator call (which would force it through the stack on every op).
     #[inline(always)]
     pub(crate) fn reserve_one(&mut self) -> bool {
         self.nodes.len() < self.room || self.grow()
@@ -229,16 +233,25 @@ impl<F: Float> Tape<F> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self) -> bool {
+        !self.watched && self.make_room()
+    }
+    /// Makes room for one more node; false when the tape holds `max_nodes` already.
+    fn make_room(&mut self) -> bool {
         if self.nodes.len() >= self.max_nodes {
             return false;
         }
-        self.nodes.reserve(1);
-        self.room = self.nodes.capacity().min(self.max_nodes);
+        self.reserve(1);
         true
     }
     fn reserve(&mut self, nodes: usize) {
         self.nodes.reserve(nodes.min(self.max_nodes));
-        self.room = self.nodes.capacity().min(self.max_nodes);
+        self.set_watched(self.watched);
+    }
+    /// Enters or leaves anomaly mode: while watched, the room is 0, so fast paths always
+    /// fall through to the general path.
+    pub(crate) fn set_watched(&mut self, on: bool) {
+        self.watched = on;
+        self.room = if on { 0 } else { self.nodes.capacity().min(self.max_nodes) };
     }
     /// Appends a scalar node whose op owns no heap memory, into the room made by
     /// [`Tape::reserve_one`].
@@ -274,6 +287,7 @@ pub struct Graph<F = f64> {
     no_grad_depth: Cell<u32>,
     generation: u64,
     hooks: std::cell::RefCell<Vec<(NodeId, GradHook<F>)>>,
+    pub(crate) anomaly_log: std::cell::RefCell<Option<Box<crate::anomaly::AnomalyLog>>>,
 }
 
 /// A gradient hook (see [`Var::register_hook`]): called with the graph and the gradient
@@ -330,6 +344,7 @@ impl<F: Float> Graph<F> {
             no_grad_depth: Cell::new(0),
             generation: next_generation(),
             hooks: std::cell::RefCell::new(Vec::new()),
+            anomaly_log: std::cell::RefCell::new(None),
         }
     }
     /// Forgets every node but keeps the memory, for the next training step. Results computed
@@ -337,6 +352,7 @@ impl<F: Float> Graph<F> {
     pub fn clear(&mut self) {
         self.tape.get_mut().forget_plain_nodes();
         self.hooks.get_mut().clear();
+        self.clear_anomaly_log();
         self.generation = next_generation();
     }
     /// Adds a gradient hook to node `id` (see [`Var::register_hook`]).
@@ -429,7 +445,12 @@ impl<F: Float> Graph<F> {
     fn tensor_leaf(&self, t: Tensor<F>, requires_grad: bool) -> Var<'_, F> {
         let op = if requires_grad { Op::Leaf } else { Op::Constant };
         let scalar = t.ndim() == 0;
-        match self.tape.write(|tape| tape.push(op, t)) {
+        let pushed = if self.is_detecting_anomaly() {
+            self.push_watched(op, t, requires_grad)
+        } else {
+            self.tape.write(|tape| tape.push(op, t))
+        };
+        match pushed {
             Some(id) => Var::new(self, id, scalar, requires_grad),
             None => self.full("leaf"),
         }
@@ -441,7 +462,8 @@ impl<F: Float> Graph<F> {
         let id = self.tape.write(|tape| if tape.reserve_one() { Some(tape.push_reserved(op, v)) } else { None });
         match id {
             Some(id) => Var::new(self, id, true, requires_grad),
-            None => self.full("leaf"),
+            // A full tape, or anomaly mode: the general path tells them apart.
+            None => self.tensor_leaf(Tensor::scalar(v), requires_grad),
         }
     }
     #[cold]
@@ -453,6 +475,7 @@ impl<F: Float> Graph<F> {
     /// Records a user-defined op over `inputs`: `compute` gets their values and returns the
     /// output; `rule` is the derivative rule's object, opaque here. The building block of
     /// `tapegrad_autograd::CustomOps` (use that, which pairs the rule with the op).
+    #[track_caller]
     pub fn record_custom<'g>(
         &'g self,
         name: &'static str,
@@ -476,12 +499,18 @@ impl<F: Float> Graph<F> {
 
     /// Records an op; under `no_grad`, or when no input requires grad, the node is a
     /// constant leaf. [`Error::TapeFull`] when the graph holds its most nodes.
+    #[track_caller]
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Result<Var<'_, F>> {
         let requires_grad = inputs_require_grad && self.is_recording();
         let name = op.name();
-        let op = if requires_grad { op } else { Op::Constant };
         let scalar = value.ndim() == 0;
-        match self.tape.write(|tape| tape.push(op, value)) {
+        let pushed = if self.is_detecting_anomaly() {
+            self.push_watched(op, value, requires_grad)
+        } else {
+            let op = if requires_grad { op } else { Op::Constant };
+            self.tape.write(|tape| tape.push(op, value))
+        };
+        match pushed {
             Some(id) => Ok(Var::new(self, id, scalar, requires_grad)),
             None => Err(Error::TapeFull { op: name, max_nodes: self.tape().max_nodes() }),
         }

@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod anomaly;
 mod dot;
 mod error;
 mod float;
@@ -33,6 +34,7 @@ mod tensor;
 mod threads;
 mod var;
 
+pub use anomaly::{non_finite, Anomaly, Phase};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use graph::{GradHook, Graph, Node, Tape, Value, MAX_NODES};

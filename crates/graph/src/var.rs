@@ -72,6 +72,7 @@ impl<'g, F: Float> Var<'g, F> {
         crate::error::expect_op(self.try_item())
     }
     /// The node's single element, or [`Error::NotScalar`].
+    #[track_caller]
     pub fn try_item(self) -> Result<F> {
         let tape = self.graph.tape();
         if self.is_scalar_node() {
@@ -115,6 +116,7 @@ impl<'g, F: Float> Var<'g, F> {
         self.graph.add_hook(self.id(), std::rc::Rc::new(hook));
     }
     /// The same value as a new constant: gradients stop here (PyTorch's `detach`).
+    #[track_caller]
     pub fn detach(self) -> Var<'g, F> {
         let value = self.graph.tape().value(self.id());
         match value {
@@ -133,6 +135,7 @@ impl<'g, F: Float> Var<'g, F> {
 
     /// Records a tensor op: `compute` reads the tape and returns the value; the node requires
     /// grad when any of `inputs` does.
+    #[track_caller]
     pub(crate) fn record_with(
         graph: &'g Graph<F>,
         inputs: &[Var<'g, F>],
@@ -147,6 +150,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// Records a one-input tensor op.
+    #[track_caller]
     pub(crate) fn record_unary(
         self,
         op: Op<F>,
@@ -173,11 +177,13 @@ impl<F: Float> fmt::Display for Var<'_, F> {
 /// constant) or a [`Tensor`] (a tensor constant).
 pub trait IntoVar<'g, F: Float> {
     /// The operand as a node on `graph`.
+    #[track_caller]
     fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F>;
 }
 
 impl<'g, F: Float> IntoVar<'g, F> for Var<'g, F> {
     #[inline(always)]
+    #[track_caller]
     fn into_var(self, _: &'g Graph<F>) -> Var<'g, F> {
         self
     }
@@ -185,12 +191,14 @@ impl<'g, F: Float> IntoVar<'g, F> for Var<'g, F> {
 
 impl<'g, F: Float> IntoVar<'g, F> for F {
     #[inline(always)]
+    #[track_caller]
     fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F> {
         graph.constant_scalar(self)
     }
 }
 
 impl<'g, F: Float> IntoVar<'g, F> for Tensor<F> {
+    #[track_caller]
     fn into_var(self, graph: &'g Graph<F>) -> Var<'g, F> {
         graph.constant(self)
     }

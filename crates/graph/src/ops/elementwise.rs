@@ -8,6 +8,7 @@ use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 
 /// Applies a unary op to every element, with the op chosen once, outside the loop.
+#[track_caller]
 pub fn map_unary<F: Float>(op: UnaryOp, t: &Tensor<F>) -> Tensor<F> {
     macro_rules! each {
         ($($k:ident),*) => { match op { $(UnaryOp::$k => t.map(|x| UnaryOp::$k.apply(x)),)* } };
@@ -16,6 +17,7 @@ pub fn map_unary<F: Float>(op: UnaryOp, t: &Tensor<F>) -> Tensor<F> {
 }
 
 /// Applies a binary op under broadcasting, with the op chosen once, outside the loop.
+#[track_caller]
 pub fn zip_binary<F: Float>(op: BinaryOp, a: &Tensor<F>, b: &Tensor<F>) -> Result<Tensor<F>> {
     macro_rules! each {
         ($($k:ident),*) => { match op { $(BinaryOp::$k => a.zip_with(b, op.name(), |x, y| BinaryOp::$k.apply(x, y)),)* } };
@@ -26,6 +28,7 @@ pub fn zip_binary<F: Float>(op: BinaryOp, a: &Tensor<F>, b: &Tensor<F>) -> Resul
 impl<'g, F: Float> Var<'g, F> {
     /// Records a unary elementwise op.
     #[inline(always)]
+    #[track_caller]
     pub fn unary(self, op: UnaryOp) -> Var<'g, F> {
         let x = self.id();
         if let Some(y) = self.scalar_unary(Op::Unary(op, x), |v| op.apply(v)) {
@@ -36,6 +39,7 @@ impl<'g, F: Float> Var<'g, F> {
 
     /// Records an elementwise op with a constant parameter.
     #[inline(always)]
+    #[track_caller]
     pub fn param(self, op: ParamOp, p: F) -> Var<'g, F> {
         let x = self.id();
         if let Some(y) = self.scalar_unary(Op::Param(op, x, p), |v| op.apply(v, p)) {
@@ -47,6 +51,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// Records a binary elementwise op with NumPy broadcasting. Two scalars take an inlined
     /// fast path; everything else goes through the tensor kernels.
     #[inline(always)]
+    #[track_caller]
     pub fn try_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
         match self.scalar_binary(op, rhs) {
             Some(v) => Ok(v),
@@ -57,6 +62,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// The scalar fast path of a binary op, or `None` when an operand is a tensor (or on
     /// another graph, or the tape is full: the general path reports those).
     #[inline(always)]
+    #[track_caller]
     fn scalar_binary(self, op: BinaryOp, rhs: Var<'g, F>) -> Option<Var<'g, F>> {
         let graph = self.graph();
         if !(self.is_scalar_node() && rhs.is_scalar_node() && std::ptr::eq(graph, rhs.graph())) {
@@ -88,6 +94,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// The scalar fast path of a one-input op (`op` has input `self`), or `None` when the
     /// input is a tensor (or the tape is full).
     #[inline(always)]
+    #[track_caller]
     fn scalar_unary(self, op: Op<F>, apply: impl FnOnce(F) -> F) -> Option<Var<'g, F>> {
         if !self.is_scalar_node() {
             return None;
@@ -117,22 +124,27 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// `self + rhs` with broadcasting, or a shape error.
+    #[track_caller]
     pub fn try_add(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Add, rhs.into_var(self.graph()))
     }
     /// `self − rhs` with broadcasting, or a shape error.
+    #[track_caller]
     pub fn try_sub(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Sub, rhs.into_var(self.graph()))
     }
     /// `self · rhs` (elementwise) with broadcasting, or a shape error.
+    #[track_caller]
     pub fn try_mul(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Mul, rhs.into_var(self.graph()))
     }
     /// `self / rhs` with broadcasting, or a shape error.
+    #[track_caller]
     pub fn try_div(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Div, rhs.into_var(self.graph()))
     }
     /// `self` raised to a tensor exponent, elementwise with broadcasting, or a shape error.
+    #[track_caller]
     pub fn try_pow(self, exponent: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Pow, exponent.into_var(self.graph()))
     }
@@ -142,6 +154,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_pow(exponent))
     }
     /// The elementwise maximum, or a shape error.
+    #[track_caller]
     pub fn try_maximum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Maximum, other.into_var(self.graph()))
     }
@@ -152,6 +165,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_maximum(other))
     }
     /// The elementwise minimum, or a shape error.
+    #[track_caller]
     pub fn try_minimum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         self.try_binary(BinaryOp::Minimum, other.into_var(self.graph()))
     }
@@ -169,10 +183,12 @@ impl<'g, F: Float> Var<'g, F> {
     /// let g = Graph::new();
     /// assert_eq!(g.scalar(3.0).powf(2.0).item(), 9.0);
     /// ```
+    #[track_caller]
     pub fn powf(self, p: F) -> Var<'g, F> {
         self.param(ParamOp::PowF, p)
     }
     /// x for x > 0, `slope`·x otherwise.
+    #[track_caller]
     pub fn leaky_relu(self, slope: F) -> Var<'g, F> {
         self.param(ParamOp::LeakyRelu, slope)
     }
@@ -187,6 +203,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// assert_eq!(x.clamp(0.5, 2.0).value().to_vec(), vec![0.5, 1.0, 2.0]);
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
+    #[track_caller]
     pub fn clamp(self, min: F, max: F) -> Var<'g, F> {
         let op = Op::Clamp(self.id(), Box::new(Bounds { min, max }));
         expect_op(self.record_unary(op, |t| {
@@ -201,12 +218,14 @@ impl<'g, F: Float> Var<'g, F> {
         }))
     }
     /// GELU, the exact form `x·Φ(x) = 0.5·x·(1 + erf(x/√2))` (PyTorch's default).
+    #[track_caller]
     pub fn gelu(self) -> Var<'g, F> {
         let half = F::from_f64(0.5);
         let inv_sqrt2 = F::from_f64(std::f64::consts::FRAC_1_SQRT_2);
         self * half * ((self * inv_sqrt2).erf() + F::ONE)
     }
     /// self², as `self · self`.
+    #[track_caller]
     pub fn square(self) -> Var<'g, F> {
         self * self
     }
@@ -215,7 +234,7 @@ impl<'g, F: Float> Var<'g, F> {
 macro_rules! unary_methods {
     ($($(#[$m:meta])* $name:ident => $kind:ident),* $(,)?) => {
         impl<'g, F: Float> Var<'g, F> {
-            $($(#[$m])* #[inline] pub fn $name(self) -> Var<'g, F> { self.unary(UnaryOp::$kind) })*
+            $($(#[$m])* #[inline] #[track_caller] pub fn $name(self) -> Var<'g, F> { self.unary(UnaryOp::$kind) })*
         }
     };
 }
@@ -311,6 +330,7 @@ fn unary_tensor<'g, F: Float>(
 
 /// Records a binary op with at least one tensor operand (or operands of two graphs).
 #[inline(never)]
+#[track_caller]
 fn binary_tensor<'g, F: Float>(
     graph: &'g Graph<F>,
     rhs_graph: &'g Graph<F>,

@@ -10,10 +10,12 @@ use crate::var::{IntoVar, Var};
 impl<'g, F: Float> Var<'g, F> {
     /// The index of the largest element along `axis` (that axis removed), as `torch.argmax`:
     /// positions, not values, so nothing to differentiate.
+    #[track_caller]
     pub fn argmax(self, axis: isize) -> Result<Indices> {
         self.value().argmax(axis)
     }
     /// The index of the smallest element along `axis`, as `torch.argmin`.
+    #[track_caller]
     pub fn argmin(self, axis: isize) -> Result<Indices> {
         self.value().argmin(axis)
     }
@@ -28,6 +30,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// assert_eq!((top.value().to_vec(), at.data().to_vec()), (vec![2.0, 0.7], vec![1, 3]));
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
+    #[track_caller]
     pub fn topk(self, k: usize, axis: isize) -> Result<(Var<'g, F>, Indices)> {
         let indices = self.value().topk_indices(k, axis)?;
         Ok((self.try_gather(axis, &indices)?, indices))
@@ -38,6 +41,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_index_select(axis, indices))
     }
     /// index_select, or a bad-axis or out-of-range error.
+    #[track_caller]
     pub fn try_index_select(self, axis: isize, indices: &Indices) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("index_select", axis)?;
         let op = Op::IndexSelect(self.id(), Box::new(IndexArgs { axis: resolved, indices: indices.clone() }));
@@ -49,6 +53,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_index_add(axis, indices, size))
     }
     /// index_add, or a bad-axis or out-of-range error.
+    #[track_caller]
     pub fn try_index_add(self, axis: isize, indices: &Indices, size: usize) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("index_add", axis)?;
         let op = Op::IndexAdd(self.id(), Box::new(IndexArgs { axis: resolved, indices: indices.clone() }));
@@ -69,6 +74,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_gather(axis, index))
     }
     /// gather, or a bad-axis, shape or out-of-range error.
+    #[track_caller]
     pub fn try_gather(self, axis: isize, index: &Indices) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("gather", axis)?;
         let op = Op::Gather(self.id(), Box::new(IndexArgs { axis: resolved, indices: index.clone() }));
@@ -80,6 +86,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_scatter_add(axis, index, shape))
     }
     /// scatter_add, or a bad-axis, shape or out-of-range error.
+    #[track_caller]
     pub fn try_scatter_add(self, axis: isize, index: &Indices, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
         let shape = shape.into();
         let resolved = shape.axis("scatter_add", axis)?;
@@ -102,6 +109,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(Var::try_where_cond(cond, a, b))
     }
     /// where, or a shape error.
+    #[track_caller]
     pub fn try_where_cond(cond: Var<'g, F>, a: impl IntoVar<'g, F>, b: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
         let graph = cond.graph();
         let (a, b) = (a.into_var(graph), b.into_var(graph));

@@ -23,6 +23,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// The matrix product, or a shape error naming both shapes.
+    #[track_caller]
     pub fn try_matmul(self, rhs: Var<'g, F>) -> Result<Var<'g, F>> {
         self.same_graph(rhs, "matmul")?;
         let (ls, rs) = (self.shape(), rhs.shape());
@@ -74,6 +75,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// [`Var::matmul_t`], or a shape error.
+    #[track_caller]
     pub fn try_matmul_t(self, transpose_self: bool, rhs: Var<'g, F>, transpose_rhs: bool) -> Result<Var<'g, F>> {
         self.same_graph(rhs, "matmul")?;
         let (a, b) = (self.id(), rhs.id());

@@ -25,6 +25,7 @@ macro_rules! var_operator {
         impl<'g, F: Float> $trait<F> for Var<'g, F> {
             type Output = Var<'g, F>;
             #[inline]
+            #[track_caller]
             fn $method(self, rhs: F) -> Var<'g, F> {
                 self.binary(BinaryOp::$kind, self.graph().constant_scalar(rhs))
             }
@@ -54,6 +55,7 @@ macro_rules! var_operator {
         impl<'g> $trait<Var<'g, f64>> for f64 {
             type Output = Var<'g, f64>;
             #[inline]
+            #[track_caller]
             fn $method(self, rhs: Var<'g, f64>) -> Var<'g, f64> {
                 rhs.graph().constant_scalar(self).binary(BinaryOp::$kind, rhs)
             }
@@ -61,6 +63,7 @@ macro_rules! var_operator {
         impl<'g> $trait<Var<'g, f32>> for f32 {
             type Output = Var<'g, f32>;
             #[inline]
+            #[track_caller]
             fn $method(self, rhs: Var<'g, f32>) -> Var<'g, f32> {
                 rhs.graph().constant_scalar(self).binary(BinaryOp::$kind, rhs)
             }
@@ -76,6 +79,7 @@ var_operator!(Div, div, Div);
 impl<'g, F: Float> Neg for Var<'g, F> {
     type Output = Var<'g, F>;
     #[inline]
+    #[track_caller]
     fn neg(self) -> Var<'g, F> {
         self.unary(UnaryOp::Neg)
     }

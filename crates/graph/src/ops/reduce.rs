@@ -8,6 +8,7 @@ use crate::var::Var;
 impl<'g, F: Float> Var<'g, F> {
     /// Reduces over `axes` (negative counts from the end; empty means every axis), keeping
     /// them as size 1 when `keepdim`.
+    #[track_caller]
     pub fn try_reduce(self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let axes = self.shape().axes(op.name(), axes)?;
         let record = Op::Reduce(op, self.id(), Box::new(Axes { axes: axes.clone(), keepdim }));
@@ -26,10 +27,12 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// The sum of every element, as a scalar.
+    #[track_caller]
     pub fn sum(self) -> Var<'g, F> {
         expect_op(self.try_reduce(ReduceOp::Sum, &[], false))
     }
     /// The sum over `axes`, or a bad-axis error.
+    #[track_caller]
     pub fn try_sum_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Sum, axes, keepdim)
     }
@@ -45,6 +48,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_mean_axes(&[], false))
     }
     /// The mean over `axes`, or a bad-axis error. The mean of nothing is NaN, as in PyTorch.
+    #[track_caller]
     pub fn try_mean_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("mean", axes)?;
@@ -64,6 +68,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_reduce(ReduceOp::Max, &[], false))
     }
     /// The maximum over `axes`, or a bad-axis or empty error.
+    #[track_caller]
     pub fn try_max_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Max, axes, keepdim)
     }
@@ -79,6 +84,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_reduce(ReduceOp::Min, &[], false))
     }
     /// The minimum over `axes`, or a bad-axis or empty error.
+    #[track_caller]
     pub fn try_min_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Min, axes, keepdim)
     }

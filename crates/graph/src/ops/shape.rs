@@ -16,11 +16,13 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_reshape(shape))
     }
     /// Reshape, or an element-count error.
+    #[track_caller]
     pub fn try_reshape(self, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
         let shape = shape.into();
         self.record_unary(Op::Reshape(self.id()), |t| t.reshape(shape))
     }
     /// All elements as one dimension.
+    #[track_caller]
     pub fn flatten(self) -> Var<'g, F> {
         let n = self.shape().numel();
         self.reshape([n])
@@ -31,6 +33,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_permute(perm))
     }
     /// Permute, or an error when `perm` is not a permutation.
+    #[track_caller]
     pub fn try_permute(self, perm: &[usize]) -> Result<Var<'g, F>> {
         let op = Op::Permute(self.id(), Box::new(SmallVec::from_slice(perm)));
         self.record_unary(op, |t| t.permute(perm))
@@ -41,6 +44,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_transpose(dim0, dim1))
     }
     /// Transpose, or a bad-axis error.
+    #[track_caller]
     pub fn try_transpose(self, dim0: isize, dim1: isize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let (a, b) = (shape.axis("transpose", dim0)?, shape.axis("transpose", dim1)?);
@@ -59,6 +63,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_broadcast_to(shape))
     }
     /// Broadcast, or a shape error.
+    #[track_caller]
     pub fn try_broadcast_to(self, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
         let shape = shape.into();
         self.record_unary(Op::BroadcastTo(self.id()), |t| t.broadcast_to(shape))
@@ -69,6 +74,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_sum_to(shape))
     }
     /// sum_to, or a shape error.
+    #[track_caller]
     pub fn try_sum_to(self, shape: impl Into<Shape>) -> Result<Var<'g, F>> {
         let shape = shape.into();
         if shape == self.shape() {
@@ -82,6 +88,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_squeeze(axis))
     }
     /// squeeze, or an error when the axis is out of range or not of size 1.
+    #[track_caller]
     pub fn try_squeeze(self, axis: isize) -> Result<Var<'g, F>> {
         let mut shape = self.shape();
         let a = shape.axis("squeeze", axis)?;
@@ -100,6 +107,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_unsqueeze(axis))
     }
     /// unsqueeze, or a bad-axis error.
+    #[track_caller]
     pub fn try_unsqueeze(self, axis: isize) -> Result<Var<'g, F>> {
         let mut shape = self.shape();
         let wider = Shape(SmallVec::from_elem(1, shape.ndim() + 1));
@@ -113,6 +121,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(Var::try_concat(parts, axis))
     }
     /// concat, or an error for an empty list, a bad axis or mismatched shapes.
+    #[track_caller]
     pub fn try_concat(parts: &[Var<'g, F>], axis: isize) -> Result<Var<'g, F>> {
         let first = *parts.first().ok_or(Error::Empty { op: "concat", what: "the list of tensors" })?;
         for p in parts {
@@ -133,6 +142,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(Var::try_stack(parts, axis))
     }
     /// stack, or an error for an empty list, a bad axis or mismatched shapes.
+    #[track_caller]
     pub fn try_stack(parts: &[Var<'g, F>], axis: isize) -> Result<Var<'g, F>> {
         let first = parts.first().ok_or(Error::Empty { op: "stack", what: "the list of tensors" })?;
         let shape = first.shape();
@@ -157,6 +167,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_slice(axis, start, end))
     }
     /// slice, or a bad-axis or out-of-range error.
+    #[track_caller]
     pub fn try_slice(self, axis: isize, start: usize, end: usize) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("slice", axis)?;
         let op = Op::Slice(self.id(), Box::new(Range { axis: resolved, start, end }));
@@ -168,6 +179,7 @@ impl<'g, F: Float> Var<'g, F> {
         expect_op(self.try_pad(axis, before, after))
     }
     /// pad, or a bad-axis error, or [`Error::TooLarge`] when the result would not fit in memory.
+    #[track_caller]
     pub fn try_pad(self, axis: isize, before: usize, after: usize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axis("pad", axis)?;

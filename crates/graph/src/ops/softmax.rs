@@ -12,6 +12,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// log Σ exp over `axes`, computed as `m + log Σ exp(x − m)` with `m` the (constant) maximum,
     /// so large inputs do not overflow; an infinite maximum is taken as 0, as PyTorch does, so
     /// `logsumexp([∞, 0]) = ∞` and `logsumexp([−∞, −∞]) = −∞`.
+    #[track_caller]
     pub fn try_logsumexp_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("logsumexp", axes)?;
@@ -36,6 +37,7 @@ impl<'g, F: Float> Var<'g, F> {
 
     /// The unbiased variance over `axes` (divides by n − 1, like `torch.var`): NaN for one
     /// element or none, as in PyTorch.
+    #[track_caller]
     pub fn try_var_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axes("var", axes)?;
@@ -58,6 +60,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// The maximum over the resolved `axes` of a tensor of `shape`, kept as size 1, as a
     /// constant: the shift that keeps exp from overflowing. With `finite_only`, an infinite
     /// maximum becomes 0 (logsumexp's rule). Over an empty tensor it is zeros.
+    #[track_caller]
     fn constant_max(self, shape: &Shape, axes: &[usize], finite_only: bool) -> Result<Var<'g, F>> {
         let kept = shape.reduced(axes, true);
         if shape.numel() == 0 {
@@ -84,6 +87,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
     /// Softmax along `axis`, or a bad-axis error. An infinite or NaN input makes its row NaN,
     /// as in PyTorch.
+    #[track_caller]
     pub fn try_softmax(self, axis: isize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axis("softmax", axis)?;
@@ -97,6 +101,7 @@ impl<'g, F: Float> Var<'g, F> {
     }
     /// log-softmax along `axis`, or a bad-axis error. An infinite or NaN input makes its row
     /// NaN, as in PyTorch.
+    #[track_caller]
     pub fn try_log_softmax(self, axis: isize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axis("log_softmax", axis)?;
