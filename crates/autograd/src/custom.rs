@@ -134,7 +134,11 @@ impl<F: Float> CustomOps<F> for Graph<F> {
 }
 
 #[track_caller]
-fn record<'g, F: Float>(graph: &'g Graph<F>, rule: Arc<dyn Rule<F>>, inputs: &[Var<'g, F>]) -> Result<Var<'g, F>> {
+pub(crate) fn record<'g, F: Float>(
+    graph: &'g Graph<F>,
+    rule: Arc<dyn Rule<F>>,
+    inputs: &[Var<'g, F>],
+) -> Result<Var<'g, F>> {
     let name = rule.name();
     let forward = rule.clone();
     // The node keeps the rule as `Arc<dyn Rule<F>>` inside an `Any`, which the backward pass

@@ -25,6 +25,7 @@
 
 mod algebra;
 mod backward;
+mod checkpoint;
 mod custom;
 mod error;
 mod grad;
@@ -34,6 +35,7 @@ pub mod rules;
 
 pub use algebra::{Algebra, TensorAlgebra};
 pub use backward::{Backward, Gradients};
+pub use checkpoint::{checkpoint, try_checkpoint};
 pub use custom::{CustomOp, CustomOpOnce, CustomOps};
 pub use error::{Error, Result};
 pub use grad::{grad, grad_with, hessian, hvp, jacfwd, jacobian, jvp, try_grad};

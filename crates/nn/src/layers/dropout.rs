@@ -47,9 +47,12 @@ impl<F: Float> Forward<F> for Dropout {
         }
         let shape = x.shape();
         let keep = F::from_f64(1.0 / (1.0 - self.p));
-        let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mask: Vec<F> =
-            (0..shape.numel()).map(|_| if rng.random::<f64>() < self.p { F::ZERO } else { keep }).collect();
+        let n = shape.numel();
+        let kept = super::draw_mask(n, || {
+            let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (0..n).map(|_| rng.random::<f64>() >= self.p).collect()
+        });
+        let mask: Vec<F> = kept.into_iter().map(|k| if k { keep } else { F::ZERO }).collect();
         let mask = Tensor::from_vec(mask, shape).expect("one mask element per input element");
         x * x.graph().constant(mask)
     }

@@ -1,7 +1,8 @@
 //! Tensor layers: [`Linear`], [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`],
-//! [`LayerNorm`], and the [`mlp`] builder.
+//! [`LayerNorm`], [`Checkpoint`], and the [`mlp`] builder.
 
 mod activation;
+mod checkpoint;
 mod dropout;
 mod embedding;
 mod layernorm;
@@ -9,6 +10,8 @@ mod linear;
 mod sequential;
 
 pub use activation::Activation;
+pub(crate) use checkpoint::draw_mask;
+pub use checkpoint::Checkpoint;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layernorm::LayerNorm;
