@@ -449,7 +449,7 @@ fn sweep_one_by_one<F: Float>(root: Var<'_, F>, seed: Tensor<F>, watch: bool) ->
         for (x, d) in input_grads {
             let slot = &mut pending[x as usize];
             *slot = Some(match slot.take() {
-                Some(sum) => crate::algebra::Algebra::add(&sum, &d),
+                Some(sum) => tapegrad_graph::Algebra::add(&sum, &d),
                 None => d,
             });
         }

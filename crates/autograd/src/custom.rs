@@ -4,7 +4,7 @@
 //! whose backward is plain tensor code implements [`CustomOpOnce`] instead: its first
 //! derivative works everywhere, and asking for a second one is an error that names it.
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use tapegrad_graph::op::CustomNode;

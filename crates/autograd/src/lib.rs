@@ -23,7 +23,6 @@
 
 #![warn(missing_docs)]
 
-mod algebra;
 mod backward;
 mod checkpoint;
 mod custom;
@@ -33,7 +32,7 @@ mod gradcheck;
 pub mod registry;
 pub mod rules;
 
-pub use algebra::{Algebra, TensorAlgebra};
+pub use tapegrad_graph::{Algebra, TensorAlgebra};
 pub use backward::{Backward, Gradients};
 pub use checkpoint::{checkpoint, try_checkpoint};
 pub use custom::{CustomOp, CustomOpOnce, CustomOps};

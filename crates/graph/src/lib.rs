@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod algebra;
 mod anomaly;
 mod dot;
 mod error;
@@ -34,6 +35,7 @@ mod tensor;
 mod threads;
 mod var;
 
+pub use algebra::{Algebra, TensorAlgebra};
 pub use anomaly::{non_finite, Anomaly, Phase};
 pub use error::{Error, Result};
 pub use float::Float;

@@ -1,6 +1,6 @@
 //! Derivative rules of the indexing ops: select ↔ add and gather ↔ scatter are adjoint pairs.
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::{Float, Indices};
 
 /// index_select ← index_add into the input's size.

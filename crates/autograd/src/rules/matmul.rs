@@ -1,6 +1,6 @@
 //! Derivative rule of the matrix product.
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::Float;
 
 /// (∂L/∂a, ∂L/∂b) for y = op(a)·op(b), where `op` transposes when `transposed` says so:

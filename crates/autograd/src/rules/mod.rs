@@ -7,7 +7,7 @@ pub mod matmul;
 pub mod reduce;
 pub mod shape;
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use smallvec::SmallVec;
 use std::borrow::Borrow;
 use tapegrad_graph::op::Op;

@@ -1,6 +1,6 @@
 //! Derivative rules of the reductions.
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::op::{Axes, ReduceOp};
 use tapegrad_graph::Float;
 

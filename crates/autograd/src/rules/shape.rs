@@ -1,6 +1,6 @@
 //! Derivative rules of the shape ops: each is the op's adjoint.
 
-use crate::algebra::TensorAlgebra;
+use tapegrad_graph::TensorAlgebra;
 use std::borrow::Borrow;
 use tapegrad_graph::op::Range;
 use tapegrad_graph::Float;

@@ -7,22 +7,14 @@ use crate::op::{BinaryOp, Bounds, NodeId, Op, ParamOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 
-/// Applies a unary op to every element, with the op chosen once, outside the loop.
-#[track_caller]
+/// Applies a unary op to every element (see [`UnaryOp::map`]).
 pub fn map_unary<F: Float>(op: UnaryOp, t: &Tensor<F>) -> Tensor<F> {
-    macro_rules! each {
-        ($($k:ident),*) => { match op { $(UnaryOp::$k => t.map(|x| UnaryOp::$k.apply(x)),)* } };
-    }
-    each!(Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Softplus, Erf, Sign, Log1p, Expm1)
+    op.map(t)
 }
 
-/// Applies a binary op under broadcasting, with the op chosen once, outside the loop.
-#[track_caller]
+/// Applies a binary op under broadcasting (see [`BinaryOp::zip`]).
 pub fn zip_binary<F: Float>(op: BinaryOp, a: &Tensor<F>, b: &Tensor<F>) -> Result<Tensor<F>> {
-    macro_rules! each {
-        ($($k:ident),*) => { match op { $(BinaryOp::$k => a.zip_with(b, op.name(), |x, y| BinaryOp::$k.apply(x, y)),)* } };
-    }
-    each!(Add, Sub, Mul, Div, Pow, Maximum, Minimum)
+    op.zip(a, b)
 }
 
 impl<'g, F: Float> Var<'g, F> {
@@ -123,75 +115,6 @@ impl<'g, F: Float> Var<'g, F> {
         }
     }
 
-    /// `self + rhs` with broadcasting, or a shape error.
-    #[track_caller]
-    pub fn try_add(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Add, rhs.into_var(self.graph()))
-    }
-    /// `self − rhs` with broadcasting, or a shape error.
-    #[track_caller]
-    pub fn try_sub(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Sub, rhs.into_var(self.graph()))
-    }
-    /// `self · rhs` (elementwise) with broadcasting, or a shape error.
-    #[track_caller]
-    pub fn try_mul(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Mul, rhs.into_var(self.graph()))
-    }
-    /// `self / rhs` with broadcasting, or a shape error.
-    #[track_caller]
-    pub fn try_div(self, rhs: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Div, rhs.into_var(self.graph()))
-    }
-    /// `self` raised to a tensor exponent, elementwise with broadcasting, or a shape error.
-    #[track_caller]
-    pub fn try_pow(self, exponent: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Pow, exponent.into_var(self.graph()))
-    }
-    /// `self` raised to a tensor exponent, elementwise with broadcasting.
-    #[track_caller]
-    pub fn pow(self, exponent: impl IntoVar<'g, F>) -> Var<'g, F> {
-        expect_op(self.try_pow(exponent))
-    }
-    /// The elementwise maximum, or a shape error.
-    #[track_caller]
-    pub fn try_maximum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Maximum, other.into_var(self.graph()))
-    }
-    /// The elementwise maximum: NaN if either is NaN; ties share the gradient equally, and at a
-    /// NaN both operands get it, like PyTorch.
-    #[track_caller]
-    pub fn maximum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
-        expect_op(self.try_maximum(other))
-    }
-    /// The elementwise minimum, or a shape error.
-    #[track_caller]
-    pub fn try_minimum(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
-        self.try_binary(BinaryOp::Minimum, other.into_var(self.graph()))
-    }
-    /// The elementwise minimum: NaN if either is NaN; ties share the gradient equally, and at a
-    /// NaN both operands get it, like PyTorch.
-    #[track_caller]
-    pub fn minimum(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
-        expect_op(self.try_minimum(other))
-    }
-
-    /// `self` raised to a constant power.
-    ///
-    /// ```
-    /// use tapegrad_graph::Graph;
-    /// let g = Graph::new();
-    /// assert_eq!(g.scalar(3.0).powf(2.0).item(), 9.0);
-    /// ```
-    #[track_caller]
-    pub fn powf(self, p: F) -> Var<'g, F> {
-        self.param(ParamOp::PowF, p)
-    }
-    /// x for x > 0, `slope`·x otherwise.
-    #[track_caller]
-    pub fn leaky_relu(self, slope: F) -> Var<'g, F> {
-        self.param(ParamOp::LeakyRelu, slope)
-    }
     /// Elements limited to `[min, max]`, as `torch.clamp` with number bounds: `min(max(x, min),
     /// max)`, so `max` wins when `min > max`, and NaN stays NaN. The gradient passes only
     /// strictly inside the bounds (0 at a bound, as PyTorch 2 gives).
@@ -230,44 +153,6 @@ impl<'g, F: Float> Var<'g, F> {
         self * self
     }
 }
-
-macro_rules! unary_methods {
-    ($($(#[$m:meta])* $name:ident => $kind:ident),* $(,)?) => {
-        impl<'g, F: Float> Var<'g, F> {
-            $($(#[$m])* #[inline] #[track_caller] pub fn $name(self) -> Var<'g, F> { self.unary(UnaryOp::$kind) })*
-        }
-    };
-}
-unary_methods!(
-    /// eˣ
-    exp => Exp,
-    /// The natural logarithm.
-    log => Log,
-    /// √x
-    sqrt => Sqrt,
-    /// |x| (gradient 0 at 0, like PyTorch)
-    abs => Abs,
-    /// sin x
-    sin => Sin,
-    /// cos x
-    cos => Cos,
-    /// tanh x
-    tanh => Tanh,
-    /// The logistic function 1 / (1 + e⁻ˣ).
-    sigmoid => Sigmoid,
-    /// max(x, 0); NaN stays NaN (gradient 0 at 0 and 1 at NaN, like PyTorch)
-    relu => Relu,
-    /// ln(1 + eˣ), stable for large |x|.
-    softplus => Softplus,
-    /// The error function.
-    erf => Erf,
-    /// −1, 0 or 1 by the sign (NaN stays NaN); its gradient is 0, as in PyTorch.
-    sign => Sign,
-    /// ln(1 + x), accurate near 0.
-    log1p => Log1p,
-    /// eˣ − 1, accurate near 0.
-    expm1 => Expm1,
-);
 
 macro_rules! comparisons {
     ($($(#[$m:meta])* $name:ident $try_name:ident => $cmp:tt),* $(,)?) => {

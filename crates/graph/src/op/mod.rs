@@ -1,11 +1,16 @@
 //! What the tape records: an [`Op`] per node, with the kinds of each op family.
 //!
-//! The forward math of the elementwise kinds lives here, one function per kind; the derivative
-//! rules live in `tapegrad-autograd`, one per op, next to their family.
+//! The elementwise ops are defined whole in `elementwise.rs` (kind, name, method, forward and
+//! derivative in one entry each); the structural ops' rules live in `tapegrad-autograd`, one
+//! per op, next to their family.
 
 use crate::float::Float;
 use crate::tensor::Indices;
 use smallvec::SmallVec;
+
+mod elementwise;
+
+pub use elementwise::{sigmoid, BinaryOp, ParamOp, UnaryOp};
 
 /// A node's position on its graph's tape.
 pub type NodeId = u32;
@@ -25,72 +30,6 @@ macro_rules! op_kinds {
         }
     };
 }
-
-op_kinds!(
-    /// One-input elementwise ops.
-    UnaryOp {
-        /// −x
-        Neg => "neg",
-        /// eˣ
-        Exp => "exp",
-        /// ln x
-        Log => "log",
-        /// √x
-        Sqrt => "sqrt",
-        /// |x|
-        Abs => "abs",
-        /// sin x
-        Sin => "sin",
-        /// cos x
-        Cos => "cos",
-        /// tanh x
-        Tanh => "tanh",
-        /// 1 / (1 + e⁻ˣ)
-        Sigmoid => "sigmoid",
-        /// max(x, 0)
-        Relu => "relu",
-        /// ln(1 + eˣ), computed stably
-        Softplus => "softplus",
-        /// the error function
-        Erf => "erf",
-        /// −1, 0 or 1 by the sign of x (NaN stays NaN)
-        Sign => "sign",
-        /// ln(1 + x), accurate near 0
-        Log1p => "log1p",
-        /// eˣ − 1, accurate near 0
-        Expm1 => "expm1",
-    }
-);
-
-op_kinds!(
-    /// One-input elementwise ops with a constant parameter.
-    ParamOp {
-        /// xᵖ
-        PowF => "powf",
-        /// x for x > 0, αx otherwise
-        LeakyRelu => "leaky_relu",
-    }
-);
-
-op_kinds!(
-    /// Two-input elementwise ops, with broadcasting.
-    BinaryOp {
-        /// a + b
-        Add => "add",
-        /// a − b
-        Sub => "sub",
-        /// a · b
-        Mul => "mul",
-        /// a / b
-        Div => "div",
-        /// aᵇ
-        Pow => "pow",
-        /// max(a, b)
-        Maximum => "maximum",
-        /// min(a, b)
-        Minimum => "minimum",
-    }
-);
 
 op_kinds!(
     /// Reductions over a set of axes.
@@ -368,158 +307,6 @@ impl<F: Float> Op<F> {
             Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
             Op::Concat(args) => args.inputs.iter().copied().collect(),
             Op::Custom(node) => node.inputs.iter().copied().collect(),
-        }
-    }
-}
-
-impl UnaryOp {
-    /// The op applied to one value.
-    #[inline(always)]
-    pub fn apply<F: Float>(self, x: F) -> F {
-        match self {
-            UnaryOp::Neg => -x,
-            UnaryOp::Exp => x.exp(),
-            UnaryOp::Log => x.ln(),
-            UnaryOp::Sqrt => x.sqrt(),
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::Sin => x.sin(),
-            UnaryOp::Cos => x.cos(),
-            UnaryOp::Tanh => x.tanh(),
-            UnaryOp::Sigmoid => sigmoid(x),
-            // `x < 0` rather than `x > 0`, so NaN passes through (PyTorch and micrograd agree).
-            UnaryOp::Relu => {
-                if x < F::ZERO {
-                    F::ZERO
-                } else {
-                    x
-                }
-            }
-            UnaryOp::Softplus => x.max(F::ZERO) + (-x.abs()).exp().ln_1p(),
-            UnaryOp::Erf => x.erf(),
-            UnaryOp::Sign => {
-                if x > F::ZERO {
-                    F::ONE
-                } else if x < F::ZERO {
-                    -F::ONE
-                } else {
-                    x * F::ZERO
-                }
-            }
-            UnaryOp::Log1p => x.ln_1p(),
-            UnaryOp::Expm1 => x.exp_m1(),
-        }
-    }
-}
-
-impl UnaryOp {
-    /// True when a finite output implies a finite derivative at that input, so a zero
-    /// gradient arriving at the output passes exactly zero on (the backward sweep's shortcut
-    /// relies on it). False for √x, whose output 0 has an infinite slope.
-    pub fn finite_output_finite_derivative(self) -> bool {
-        match self {
-            UnaryOp::Neg
-            | UnaryOp::Exp
-            | UnaryOp::Log
-            | UnaryOp::Abs
-            | UnaryOp::Sin
-            | UnaryOp::Cos
-            | UnaryOp::Tanh
-            | UnaryOp::Sigmoid
-            | UnaryOp::Relu
-            | UnaryOp::Softplus
-            | UnaryOp::Erf
-            | UnaryOp::Sign
-            | UnaryOp::Log1p
-            | UnaryOp::Expm1 => true,
-            UnaryOp::Sqrt => false,
-        }
-    }
-}
-
-impl ParamOp {
-    /// As [`UnaryOp::finite_output_finite_derivative`]; false for xᵖ (0^0.5 = 0 with an
-    /// infinite slope).
-    pub fn finite_output_finite_derivative(self) -> bool {
-        match self {
-            ParamOp::LeakyRelu => true,
-            ParamOp::PowF => false,
-        }
-    }
-}
-
-impl BinaryOp {
-    /// True for `+ − × ÷`, the ops whose rules are a multiply or two.
-    pub fn is_arithmetic(self) -> bool {
-        match self {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => true,
-            BinaryOp::Pow | BinaryOp::Maximum | BinaryOp::Minimum => false,
-        }
-    }
-    /// As [`UnaryOp::finite_output_finite_derivative`], for both operands: a finite a·b has
-    /// finite factors, a finite a/b a non-zero b. False for aᵇ (0^0.5 again).
-    pub fn finite_output_finite_derivative(self) -> bool {
-        match self {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Maximum | BinaryOp::Minimum => {
-                true
-            }
-            BinaryOp::Pow => false,
-        }
-    }
-}
-
-/// The logistic function, stable for large |x|.
-#[inline(always)]
-pub fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::ZERO {
-        F::ONE / (F::ONE + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::ONE + e)
-    }
-}
-
-impl ParamOp {
-    /// The op applied to one value.
-    #[inline(always)]
-    pub fn apply<F: Float>(self, x: F, p: F) -> F {
-        match self {
-            ParamOp::PowF => x.powf(p),
-            ParamOp::LeakyRelu => {
-                if x > F::ZERO {
-                    x
-                } else {
-                    p * x
-                }
-            }
-        }
-    }
-}
-
-impl BinaryOp {
-    /// The op applied to one pair of values.
-    #[inline(always)]
-    pub fn apply<F: Float>(self, a: F, b: F) -> F {
-        match self {
-            BinaryOp::Add => a + b,
-            BinaryOp::Sub => a - b,
-            BinaryOp::Mul => a * b,
-            BinaryOp::Div => a / b,
-            BinaryOp::Pow => a.powf(b),
-            // NaN in either operand gives NaN, as in PyTorch (`f64::max` would drop it).
-            BinaryOp::Maximum => {
-                if a > b || a.is_nan() {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Minimum => {
-                if a < b || a.is_nan() {
-                    a
-                } else {
-                    b
-                }
-            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! - on [`Var`] — `grad()`: every step is recorded on the tape, so the result can be
 //!   differentiated again.
 
-use tapegrad_graph::{Float, Indices, Shape, Tensor, Var};
+use crate::{Float, Indices, Shape, Tensor, Var};
 
 /// Elementwise arithmetic (broadcasting where values have shapes).
 pub trait Algebra<F: Float>: Clone {
@@ -121,7 +121,7 @@ impl<F: Float> Algebra<F> for F {
     }
     #[inline(always)]
     fn sigmoid(&self) -> Self {
-        tapegrad_graph::op::sigmoid(*self)
+        crate::op::sigmoid(*self)
     }
     #[inline(always)]
     fn powf(&self, p: F) -> Self {
@@ -158,7 +158,7 @@ impl<F: Float> Algebra<F> for F {
 }
 
 /// Kernels inside a rule never see mismatched shapes: the forward pass already checked them.
-fn kernel<T>(r: tapegrad_graph::Result<T>) -> T {
+fn kernel<T>(r: crate::Result<T>) -> T {
     r.unwrap_or_else(|e| unreachable!("a derivative rule produced inconsistent shapes: {e}"))
 }
 
@@ -191,7 +191,7 @@ impl<F: Float> Algebra<F> for Tensor<F> {
         self.map(Float::cos)
     }
     fn sigmoid(&self) -> Self {
-        self.map(tapegrad_graph::op::sigmoid)
+        self.map(crate::op::sigmoid)
     }
     fn powf(&self, p: F) -> Self {
         self.map(|a| a.powf(p))
