@@ -72,7 +72,7 @@ fn models() -> [(ParamStore<f32>, Sequential<f32>); 2] {
 
 /// One forward and backward; returns the loss, the tape's nodes and tensor bytes after forward.
 fn step(store: &ParamStore<f32>, model: &Sequential<f32>, x: &Tensor<f32>) -> (f32, usize, usize) {
-    let g = Graph::<f32>::empty();
+    let g = Graph::<f32>::default();
     let params = store.bind(&g);
     let loss = model.forward(&params, g.constant(x.clone())).square().mean();
     let (nodes, bytes) = {

@@ -33,12 +33,12 @@ impl CustomOpOnce<f32> for FusedSilu {
 fn custom_op(c: &mut Criterion) {
     let x = Tensor::<f32>::randn([256, 1024], 0.0, 1.0, &mut StdRng::seed_from_u64(0));
     let composed = {
-        let g = Graph::<f32>::empty();
+        let g = Graph::<f32>::default();
         let v = g.var(x.clone());
         (v * v.sigmoid()).sum().backward().wrt(v)
     };
     let fused = {
-        let g = Graph::<f32>::empty();
+        let g = Graph::<f32>::default();
         let v = g.var(x.clone());
         g.custom_once(FusedSilu, &[v]).sum().backward().wrt(v)
     };
@@ -46,14 +46,14 @@ fn custom_op(c: &mut Criterion) {
     let mut group = c.benchmark_group("custom_op");
     group.bench_function("silu_composed_forward_backward", |b| {
         b.iter(|| {
-            let g = Graph::<f32>::empty();
+            let g = Graph::<f32>::default();
             let v = g.var(x.clone());
             (v * v.sigmoid()).sum().backward().wrt(v)
         })
     });
     group.bench_function("silu_fused_forward_backward", |b| {
         b.iter(|| {
-            let g = Graph::<f32>::empty();
+            let g = Graph::<f32>::default();
             let v = g.var(x.clone());
             g.custom_once(FusedSilu, &[v]).sum().backward().wrt(v)
         })

@@ -44,7 +44,7 @@ fn w2(c: &mut Criterion) {
     let x = Tensor::<f32>::uniform([128, 784], 0.0, 1.0, &mut rng);
     let labels: Vec<usize> = (0..128).map(|_| rng.random_range(0..10)).collect();
     let mut opt = Sgd::new(0.01);
-    let mut graph = Graph::<f32>::empty();
+    let mut graph = Graph::<f32>::default();
     let mut group = c.benchmark_group("W2");
     for threads in [1, 2] {
         tapegrad::graph::set_num_threads(threads);
@@ -73,7 +73,7 @@ fn w3(c: &mut Criterion) {
     let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, &mut rng).unwrap();
     let ids = model.parameters();
     let mut opt = Sgd::new(0.1);
-    let mut graph = Graph::<f32>::empty();
+    let mut graph = Graph::<f32>::default();
     c.bench_function("W3/micrograd_model_as_tensors_batch100_f32", |b| {
         b.iter(|| {
             step(

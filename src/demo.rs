@@ -140,7 +140,7 @@ impl<F: Float> MoonsDemo<F> {
 
     /// The model's score for one point (positive means class 1).
     pub fn score(&self, point: [F; 2]) -> F {
-        let g = Graph::<F>::empty();
+        let g = Graph::<F>::default();
         let params = self.store.bind(&g);
         let inputs = [g.constant_scalar(point[0]), g.constant_scalar(point[1])];
         self.model.forward_one(&params, &inputs).item()

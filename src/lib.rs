@@ -46,7 +46,7 @@ pub use tapegrad_graph::{num_threads, set_num_threads, Float, Graph, Indices, Sh
 /// let mut store = ParamStore::<f32>::new();
 /// let model = mlp(&mut store, &[2, 8, 2], Activation::Relu, &mut rng)?;
 /// let mut opt = Adam::new(0.01);
-/// let g = Graph::<f32>::empty();
+/// let g = Graph::<f32>::default();
 /// let params = store.bind(&g);
 /// let x = g.constant(Tensor::ones([4, 2]));
 /// let loss = loss::cross_entropy(model.forward(&params, x), &[0, 1, 0, 1], 0.0)?;

@@ -19,11 +19,16 @@ fn argmax_and_argmin_take_the_first_best_and_a_nan() {
 fn topk_values_are_differentiable() {
     let g = Graph::new();
     let x = g.var(Tensor::from_vec(vec![0.5, 4.0, 1.0, 2.0, 9.0, -1.0], [2, 3]).unwrap());
-    let (top, at) = x.topk(2, 1).unwrap();
+    let (top, at) = x.topk(2, 1);
     assert_eq!(at.data(), &[1, 2, 1, 0]);
     assert_eq!(top.value().to_vec(), vec![4.0, 1.0, 9.0, 2.0]);
     assert_eq!(top.sum().backward().wrt(x).to_vec(), vec![0.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
-    assert!(x.topk(4, 1).is_err());
+    assert!(x.try_topk(4, 1).is_err());
+    assert_eq!(x.argmax(1).data(), &[1, 1]);
+    assert_eq!(x.argmin(-1).data(), &[0, 2]);
+    assert!(x.try_argmax(2).is_err());
+    let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| x.argmax(2))).unwrap_err();
+    assert!(message.downcast_ref::<String>().unwrap().contains("axis 2"));
 }
 
 #[test]

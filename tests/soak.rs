@@ -73,7 +73,7 @@ fn training_steps_do_not_grow_the_heap() {
     let mut store = ParamStore::<f32>::new();
     let model = mlp(&mut store, &[2, 16, 16, 2], Activation::Relu, &mut rng).unwrap();
     let mut adam = Adam::new(0.01);
-    let mut graph = Graph::<f32>::empty();
+    let mut graph = Graph::<f32>::default();
     let mut last_loss = f32::NAN;
     let (warm, end) = live_heap(|| {
         graph.clear();

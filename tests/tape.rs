@@ -68,7 +68,7 @@ fn scalar_nodes_take_24_bytes_of_tape() {
 
 #[test]
 fn f32_graphs_work_like_f64() {
-    let g = Graph::<f32>::empty();
+    let g = Graph::<f32>::default();
     let x = g.var(Tensor::from_vec(vec![1.0f32, -2.0, 3.0], [3]).unwrap());
     let y = (x * x).sum();
     assert_eq!(y.backward().wrt(x).to_vec(), vec![2.0f32, -4.0, 6.0]);

@@ -66,12 +66,12 @@ impl<F: Float> Rule<F> for Checkpoint<F> {
         "checkpoint"
     }
     fn forward(&self, inputs: &[&Tensor<F>]) -> tapegrad_graph::Result<Tensor<F>> {
-        let scratch = Graph::<F>::empty();
+        let scratch = Graph::<F>::default();
         let xs: Vec<Var<'_, F>> = inputs.iter().map(|&t| scratch.constant(t.clone())).collect();
         Ok((self.0)(&xs).value())
     }
     fn backward_tensors(&self, inputs: &[&Tensor<F>], _: &Tensor<F>, grad: &Tensor<F>) -> Vec<Option<Tensor<F>>> {
-        let scratch = Graph::<F>::empty();
+        let scratch = Graph::<F>::default();
         let xs: Vec<Var<'_, F>> = inputs.iter().map(|&t| scratch.var(t.clone())).collect();
         match (self.0)(&xs).try_backward_with(grad.clone()) {
             Ok(grads) => xs.iter().map(|&x| grads.get(x)).collect(),

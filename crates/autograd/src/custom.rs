@@ -4,10 +4,10 @@
 //! whose backward is plain tensor code implements [`CustomOpOnce`] instead: its first
 //! derivative works everywhere, and asking for a second one is an error that names it.
 
-use tapegrad_graph::TensorAlgebra;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use tapegrad_graph::op::CustomNode;
+use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::{Float, Graph, Tensor, Var};
 
 /// An op defined outside the engine, with its own derivative (PyTorch's

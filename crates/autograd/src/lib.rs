@@ -30,12 +30,12 @@ mod error;
 mod grad;
 mod gradcheck;
 pub mod registry;
-pub mod rules;
+mod rules;
 
-pub use tapegrad_graph::{Algebra, TensorAlgebra};
 pub use backward::{Backward, Gradients};
 pub use checkpoint::{checkpoint, try_checkpoint};
 pub use custom::{CustomOp, CustomOpOnce, CustomOps};
 pub use error::{Error, Result};
 pub use grad::{grad, grad_with, hessian, hvp, jacfwd, jacobian, jvp, try_grad};
 pub use gradcheck::{gradcheck, gradgradcheck, ATOL, EPS, RTOL};
+pub use tapegrad_graph::{Algebra, TensorAlgebra};

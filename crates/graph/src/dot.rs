@@ -26,7 +26,7 @@ impl<F: Float> Graph<F> {
         reached[root.id() as usize] = true;
         for id in (0..=root.id()).rev() {
             if reached[id as usize] {
-                for input in tape.op(id).inputs() {
+                for &input in tape.op(id).inputs().iter() {
                     reached[input as usize] = true;
                 }
             }
@@ -47,7 +47,7 @@ impl<F: Float> Graph<F> {
             if !matches!(op, Op::Leaf | Op::Constant) {
                 let _ = writeln!(out, "  op{id} [label=\"{}\"];", op.name());
                 let _ = writeln!(out, "  op{id} -> n{id};");
-                for input in op.inputs() {
+                for &input in op.inputs().iter() {
                     let _ = writeln!(out, "  n{input} -> op{id};");
                 }
             }

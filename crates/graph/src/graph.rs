@@ -119,10 +119,12 @@ impl<F: Float> Tape<F> {
         &self.nodes[id as usize]
     }
     /// Node `id`, without a bounds check: for the hot loops, whose ids come from `Var`s of this
-    /// graph or from the inputs of recorded ops, both always below [`Tape::len`].
+    /// graph or from the inputs of recorded ops, both always below [`Tape::len`]. The backward
+    /// sweep of `tapegrad-autograd` is its one user; it is not part of the public API.
     ///
     /// # Safety
     /// `id` must be below [`Tape::len`].
+    #[doc(hidden)]
     #[inline(always)]
     pub unsafe fn node_unchecked(&self, id: NodeId) -> &Node<F> {
         debug_assert!((id as usize) < self.nodes.len());
@@ -302,28 +304,26 @@ fn next_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// An empty graph of any element type: `Graph::<f32>::default()`.
 impl<F: Float> Default for Graph<F> {
     fn default() -> Self {
-        Self::empty()
+        Self::with_max_nodes(MAX_NODES)
     }
 }
 
 impl Graph<f64> {
-    /// An empty `f64` graph, the element type of micrograd-style code and gradient checks.
-    /// For another element type use [`Graph::empty`]: `Graph::<f32>::empty()`.
+    /// An empty `f64` graph — `Graph`'s default element type, the one of micrograd-style code
+    /// and gradient checks, and what float literals infer. For another element type use
+    /// `Graph::<f32>::default()`; the other constructors are generic.
     pub fn new() -> Self {
-        Self::empty()
+        Self::default()
     }
 }
 
 impl<F: Float> Graph<F> {
-    /// An empty graph of any element type: `Graph::<f32>::empty()`.
-    pub fn empty() -> Self {
-        Self::with_max_nodes(MAX_NODES)
-    }
     /// An empty graph with room for `nodes` nodes.
     pub fn with_capacity(nodes: usize) -> Self {
-        let g = Self::empty();
+        let g = Self::default();
         g.tape.write(|t| t.reserve(nodes));
         g
     }

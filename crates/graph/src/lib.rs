@@ -18,6 +18,20 @@
 //! assert_eq!(h.item(), 30.0);
 //! # Ok::<(), tapegrad_graph::Error>(())
 //! ```
+//!
+//! ## Names
+//!
+//! - An op that can fail on its arguments or shapes comes in two forms with the same
+//!   arguments: `x` panics with the error's message (like `a + b`), `try_x` returns the
+//!   [`Error`]: `reshape`/`try_reshape`, `pow`/`try_pow`, `argmax`/`try_argmax`.
+//! - A reduction comes in three: every element (`sum`), one axis (`sum_axis(axis, keepdim)`)
+//!   and a set of axes (`sum_axes(&axes, keepdim)`), each with its `try_`.
+//! - Tensor methods compute on data and record nothing; those that can fail return `Result`.
+//! - `Graph::new()` makes a `Graph<f64>` (the type's default, and what float literals infer);
+//!   `Graph::<f32>::default()` any other; `with_capacity` and `with_max_nodes` are generic.
+//!
+//! The [`op`] module is what the tape records, for tools that read it (DOT export, the
+//! backward sweep); recording goes through [`Var`] and [`Graph`].
 
 #![warn(missing_docs)]
 

@@ -8,7 +8,7 @@ use std::fmt;
 ///
 /// Up to four dimensions live inline, without a heap allocation.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Shape(pub SmallVec<[usize; 4]>);
+pub struct Shape(pub(crate) SmallVec<[usize; 4]>);
 
 impl Shape {
     /// The shape of a 0-d tensor (a scalar).
@@ -47,7 +47,7 @@ impl Shape {
     /// Row-major strides, in elements. They only overflow for a shape with no elements (the
     /// product of the later dims fits whenever the whole product does), where no offset is
     /// ever computed from them; there they saturate.
-    pub fn strides(&self) -> SmallVec<[usize; 4]> {
+    pub(crate) fn strides(&self) -> SmallVec<[usize; 4]> {
         let mut strides: SmallVec<[usize; 4]> = SmallVec::from_elem(1, self.ndim());
         for i in (0..self.ndim().saturating_sub(1)).rev() {
             strides[i] = strides[i + 1].saturating_mul(self.0[i + 1]);
@@ -64,7 +64,7 @@ impl Shape {
         Ok(resolved as usize)
     }
     /// Resolves a list of axes, sorted and deduplicated; an empty list means every axis.
-    pub fn axes(&self, op: &'static str, axes: &[isize]) -> Result<SmallVec<[usize; 4]>> {
+    pub(crate) fn axes(&self, op: &'static str, axes: &[isize]) -> Result<SmallVec<[usize; 4]>> {
         if axes.is_empty() {
             return Ok((0..self.ndim()).collect());
         }

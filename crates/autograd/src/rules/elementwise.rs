@@ -2,8 +2,8 @@
 //! kinds are written in their table entries (`tapegrad_graph::op`, one entry per op); these
 //! are the entry points the sweeps call, and the rule of `clamp`.
 
-use tapegrad_graph::Algebra;
 use tapegrad_graph::op::{BinaryOp, ParamOp, UnaryOp};
+use tapegrad_graph::Algebra;
 use tapegrad_graph::Float;
 
 /// ∂L/∂x for y = op(x), given g = ∂L/∂y (the rule is in the op's table entry).

@@ -1,7 +1,7 @@
 //! Derivative rule of the matrix product.
 
-use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::Float;
+use tapegrad_graph::TensorAlgebra;
 
 /// (∂L/∂a, ∂L/∂b) for y = op(a)·op(b), where `op` transposes when `transposed` says so:
 /// with A = op(a), B = op(b), ∂A = g·Bᵀ and ∂B = Aᵀ·g, transposed back where the operand was,

@@ -7,11 +7,11 @@ pub mod matmul;
 pub mod reduce;
 pub mod shape;
 
-use tapegrad_graph::TensorAlgebra;
 use smallvec::SmallVec;
 use std::borrow::Borrow;
 use tapegrad_graph::op::Op;
 use tapegrad_graph::Float;
+use tapegrad_graph::TensorAlgebra;
 
 /// The gradient reaching each input of a node with op `op`, inputs `x`, output `y` and
 /// incoming gradient `g`, each already reduced to its input's shape; `None` where `need` is

@@ -1,8 +1,8 @@
 //! Derivative rules of the reductions.
 
-use tapegrad_graph::TensorAlgebra;
 use tapegrad_graph::op::{Axes, ReduceOp};
 use tapegrad_graph::Float;
+use tapegrad_graph::TensorAlgebra;
 
 /// ∂L/∂x for y = reduce(x over axes): the sum spreads g back over the reduced axes; max and
 /// min send it to the elements equal to the result, shared equally among ties, and where the

@@ -1,9 +1,9 @@
 //! Derivative rules of the shape ops: each is the op's adjoint.
 
-use tapegrad_graph::TensorAlgebra;
 use std::borrow::Borrow;
 use tapegrad_graph::op::Range;
 use tapegrad_graph::Float;
+use tapegrad_graph::TensorAlgebra;
 
 /// reshape ← reshape back.
 pub fn reshape<F: Float, A: TensorAlgebra<F>>(x: &A, g: &A) -> A {

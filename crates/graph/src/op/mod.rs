@@ -116,7 +116,7 @@ pub enum Op<F> {
     /// Reshape to the node's own shape.
     Reshape(NodeId),
     /// Permute dims.
-    Permute(NodeId, Box<SmallVec<[usize; 4]>>),
+    Permute(NodeId, Box<Dims>),
     /// Broadcast to the node's own shape.
     BroadcastTo(NodeId),
     /// Sum down to the node's own shape.
@@ -153,11 +153,40 @@ pub struct CustomNode {
     pub rule: std::sync::Arc<dyn std::any::Any + Send + Sync>,
 }
 
+/// A few dims or axes (a permutation, the axes of a reduction), read as a slice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dims(SmallVec<[usize; 4]>);
+
+impl Dims {
+    /// The dims in `values`.
+    pub fn new(values: &[usize]) -> Self {
+        Dims(SmallVec::from_slice(values))
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+/// The input nodes of an op, read as a slice (held inline: most ops have one to three).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inputs(SmallVec<[NodeId; 3]>);
+
+impl std::ops::Deref for Inputs {
+    type Target = [NodeId];
+    fn deref(&self) -> &[NodeId] {
+        &self.0
+    }
+}
+
 /// The axes of a reduction (resolved and sorted) and whether they are kept as size 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axes {
     /// The reduced axes.
-    pub axes: SmallVec<[usize; 4]>,
+    pub axes: Dims,
     /// Whether the reduced axes stay as size 1.
     pub keepdim: bool,
 }
@@ -286,9 +315,9 @@ impl<F: Float> Op<F> {
         }
     }
     /// The input nodes, in order.
-    pub fn inputs(&self) -> SmallVec<[NodeId; 3]> {
+    pub fn inputs(&self) -> Inputs {
         match self {
-            Op::Leaf | Op::Constant => SmallVec::new(),
+            Op::Leaf | Op::Constant => Inputs(SmallVec::new()),
             Op::Unary(_, x)
             | Op::Param(_, x, _)
             | Op::Clamp(x, _)
@@ -302,11 +331,11 @@ impl<F: Float> Op<F> {
             | Op::IndexSelect(x, _)
             | Op::IndexAdd(x, _)
             | Op::Gather(x, _)
-            | Op::ScatterAdd(x, _) => smallvec::smallvec![*x],
-            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => smallvec::smallvec![*a, *b],
-            Op::Where(c, a, b) => smallvec::smallvec![*c, *a, *b],
-            Op::Concat(args) => args.inputs.iter().copied().collect(),
-            Op::Custom(node) => node.inputs.iter().copied().collect(),
+            | Op::ScatterAdd(x, _) => Inputs(smallvec::smallvec![*x]),
+            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => Inputs(smallvec::smallvec![*a, *b]),
+            Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
+            Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),
         }
     }
 }

@@ -11,12 +11,20 @@ impl<'g, F: Float> Var<'g, F> {
     /// The index of the largest element along `axis` (that axis removed), as `torch.argmax`:
     /// positions, not values, so nothing to differentiate.
     #[track_caller]
-    pub fn argmax(self, axis: isize) -> Result<Indices> {
+    pub fn argmax(self, axis: isize) -> Indices {
+        expect_op(self.try_argmax(axis))
+    }
+    /// [`Var::argmax`], or a bad-axis or empty error.
+    pub fn try_argmax(self, axis: isize) -> Result<Indices> {
         self.value().argmax(axis)
     }
     /// The index of the smallest element along `axis`, as `torch.argmin`.
     #[track_caller]
-    pub fn argmin(self, axis: isize) -> Result<Indices> {
+    pub fn argmin(self, axis: isize) -> Indices {
+        expect_op(self.try_argmin(axis))
+    }
+    /// [`Var::argmin`], or a bad-axis or empty error.
+    pub fn try_argmin(self, axis: isize) -> Result<Indices> {
         self.value().argmin(axis)
     }
     /// The `k` largest elements along `axis`, largest first, and their positions, as
@@ -26,12 +34,17 @@ impl<'g, F: Float> Var<'g, F> {
     /// use tapegrad_graph::{Graph, Tensor};
     /// let g = Graph::new();
     /// let x = g.var(Tensor::from_vec(vec![0.3, 2.0, -1.0, 0.7], [4])?);
-    /// let (top, at) = x.topk(2, 0)?;
+    /// let (top, at) = x.topk(2, 0);
     /// assert_eq!((top.value().to_vec(), at.data().to_vec()), (vec![2.0, 0.7], vec![1, 3]));
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     #[track_caller]
-    pub fn topk(self, k: usize, axis: isize) -> Result<(Var<'g, F>, Indices)> {
+    pub fn topk(self, k: usize, axis: isize) -> (Var<'g, F>, Indices) {
+        expect_op(self.try_topk(k, axis))
+    }
+    /// [`Var::topk`], or an error when `k` exceeds the axis or the axis is bad.
+    #[track_caller]
+    pub fn try_topk(self, k: usize, axis: isize) -> Result<(Var<'g, F>, Indices)> {
         let indices = self.value().topk_indices(k, axis)?;
         Ok((self.try_gather(axis, &indices)?, indices))
     }

@@ -11,7 +11,7 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn try_reduce(self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let axes = self.shape().axes(op.name(), axes)?;
-        let record = Op::Reduce(op, self.id(), Box::new(Axes { axes: axes.clone(), keepdim }));
+        let record = Op::Reduce(op, self.id(), Box::new(Axes { axes: crate::op::Dims::new(&axes), keepdim }));
         self.record_unary(record, |t| match op {
             ReduceOp::Sum => t.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b),
             ReduceOp::Max | ReduceOp::Min => {
@@ -26,27 +26,6 @@ impl<'g, F: Float> Var<'g, F> {
         })
     }
 
-    /// The sum of every element, as a scalar.
-    #[track_caller]
-    pub fn sum(self) -> Var<'g, F> {
-        expect_op(self.try_reduce(ReduceOp::Sum, &[], false))
-    }
-    /// The sum over `axes`, or a bad-axis error.
-    #[track_caller]
-    pub fn try_sum_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
-        self.try_reduce(ReduceOp::Sum, axes, keepdim)
-    }
-    /// The sum over one axis.
-    #[track_caller]
-    pub fn sum_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_sum_axes(&[axis], keepdim))
-    }
-
-    /// The mean of every element, as a scalar.
-    #[track_caller]
-    pub fn mean(self) -> Var<'g, F> {
-        expect_op(self.try_mean_axes(&[], false))
-    }
     /// The mean over `axes`, or a bad-axis error. The mean of nothing is NaN, as in PyTorch.
     #[track_caller]
     pub fn try_mean_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
@@ -56,41 +35,67 @@ impl<'g, F: Float> Var<'g, F> {
         let count = resolved.iter().fold(1usize, |n, &a| n.saturating_mul(shape.dims()[a]));
         Ok(self.try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count)))
     }
-    /// The mean over one axis.
+    /// The sum over `axes`, or a bad-axis error.
     #[track_caller]
-    pub fn mean_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_mean_axes(&[axis], keepdim))
+    pub fn try_sum_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
+        self.try_reduce(ReduceOp::Sum, axes, keepdim)
     }
-
-    /// The largest element, as a scalar (ties share the gradient equally).
-    #[track_caller]
-    pub fn max(self) -> Var<'g, F> {
-        expect_op(self.try_reduce(ReduceOp::Max, &[], false))
-    }
-    /// The maximum over `axes`, or a bad-axis or empty error.
+    /// The maximum over `axes` (values, like `torch.amax`; ties share the gradient equally),
+    /// or a bad-axis or empty error.
     #[track_caller]
     pub fn try_max_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Max, axes, keepdim)
     }
-    /// The maximum over one axis (values, like `torch.amax`).
-    #[track_caller]
-    pub fn max_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_max_axes(&[axis], keepdim))
-    }
-
-    /// The smallest element, as a scalar (ties share the gradient equally).
-    #[track_caller]
-    pub fn min(self) -> Var<'g, F> {
-        expect_op(self.try_reduce(ReduceOp::Min, &[], false))
-    }
-    /// The minimum over `axes`, or a bad-axis or empty error.
+    /// The minimum over `axes` (values, like `torch.amin`; ties share the gradient equally),
+    /// or a bad-axis or empty error.
     #[track_caller]
     pub fn try_min_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Min, axes, keepdim)
     }
-    /// The minimum over one axis (values, like `torch.amin`).
-    #[track_caller]
-    pub fn min_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_min_axes(&[axis], keepdim))
-    }
+}
+
+/// The five other forms of a reduction, from its `try_…_axes`: every element (`sum`,
+/// `try_sum`), one axis (`sum_axis`, `try_sum_axis`) and a set of axes (`sum_axes`); the
+/// panicking forms panic with the `try_` form's message.
+macro_rules! reduction_forms {
+    ($($what:literal: $all:ident $try_all:ident, $axis:ident $try_axis:ident, $axes:ident $try_axes:ident;)*) => {
+        impl<'g, F: Float> Var<'g, F> {
+            $(
+                #[doc = concat!("The ", $what, " of every element, as a scalar.")]
+                #[track_caller]
+                pub fn $all(self) -> Var<'g, F> {
+                    expect_op(self.$try_axes(&[], false))
+                }
+                #[doc = concat!("The ", $what, " of every element, or the error [`Var::", stringify!($all), "`] panics with.")]
+                #[track_caller]
+                pub fn $try_all(self) -> Result<Var<'g, F>> {
+                    self.$try_axes(&[], false)
+                }
+                #[doc = concat!("The ", $what, " over one axis (negative counts from the end), kept as size 1 when `keepdim`.")]
+                #[track_caller]
+                pub fn $axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
+                    expect_op(self.$try_axes(&[axis], keepdim))
+                }
+                #[doc = concat!("[`Var::", stringify!($axis), "`], or a bad-axis error.")]
+                #[track_caller]
+                pub fn $try_axis(self, axis: isize, keepdim: bool) -> Result<Var<'g, F>> {
+                    self.$try_axes(&[axis], keepdim)
+                }
+                #[doc = concat!("The ", $what, " over `axes` (empty means every axis), kept as size 1 when `keepdim`.")]
+                #[track_caller]
+                pub fn $axes(self, axes: &[isize], keepdim: bool) -> Var<'g, F> {
+                    expect_op(self.$try_axes(axes, keepdim))
+                }
+            )*
+        }
+    };
+}
+
+reduction_forms! {
+    "sum": sum try_sum, sum_axis try_sum_axis, sum_axes try_sum_axes;
+    "mean": mean try_mean, mean_axis try_mean_axis, mean_axes try_mean_axes;
+    "maximum": max try_max, max_axis try_max_axis, max_axes try_max_axes;
+    "minimum": min try_min, min_axis try_min_axis, min_axes try_min_axes;
+    "log Σ exp": logsumexp try_logsumexp, logsumexp_axis try_logsumexp_axis, logsumexp_axes try_logsumexp_axes;
+    "unbiased variance": var try_var, var_axis try_var_axis, var_axes try_var_axes;
 }

@@ -35,7 +35,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// Permute, or an error when `perm` is not a permutation.
     #[track_caller]
     pub fn try_permute(self, perm: &[usize]) -> Result<Var<'g, F>> {
-        let op = Op::Permute(self.id(), Box::new(SmallVec::from_slice(perm)));
+        let op = Op::Permute(self.id(), Box::new(crate::op::Dims::new(perm)));
         self.record_unary(op, |t| t.permute(perm))
     }
     /// Swaps two dims (negative counts from the end).
@@ -56,6 +56,11 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn t(self) -> Var<'g, F> {
         self.transpose(-2, -1)
+    }
+    /// [`Var::t`], or an error for fewer than 2 dims.
+    #[track_caller]
+    pub fn try_t(self) -> Result<Var<'g, F>> {
+        self.try_transpose(-2, -1)
     }
     /// Repeats along broadcast dims to reach `shape`.
     #[track_caller]

@@ -24,16 +24,6 @@ impl<'g, F: Float> Var<'g, F> {
             lse.try_reshape(shape.reduced(&resolved, false))
         }
     }
-    /// log Σ exp of every element, as a scalar.
-    #[track_caller]
-    pub fn logsumexp(self) -> Var<'g, F> {
-        expect_op(self.try_logsumexp_axes(&[], false))
-    }
-    /// log Σ exp over one axis.
-    #[track_caller]
-    pub fn logsumexp_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_logsumexp_axes(&[axis], keepdim))
-    }
 
     /// The unbiased variance over `axes` (divides by n − 1, like `torch.var`): NaN for one
     /// element or none, as in PyTorch.
@@ -45,16 +35,6 @@ impl<'g, F: Float> Var<'g, F> {
         let centered = self - self.try_mean_axes(axes, true)?;
         // 1/0 = ∞ for count ≤ 1, and the centered sum of squares is 0 there: 0·∞ = NaN.
         Ok(centered.square().try_sum_axes(axes, keepdim)? * (F::ONE / F::from_usize(count.saturating_sub(1))))
-    }
-    /// The unbiased variance of every element, as a scalar.
-    #[track_caller]
-    pub fn var(self) -> Var<'g, F> {
-        expect_op(self.try_var_axes(&[], false))
-    }
-    /// The unbiased variance over one axis.
-    #[track_caller]
-    pub fn var_axis(self, axis: isize, keepdim: bool) -> Var<'g, F> {
-        expect_op(self.try_var_axes(&[axis], keepdim))
     }
 
     /// The maximum over the resolved `axes` of a tensor of `shape`, kept as size 1, as a

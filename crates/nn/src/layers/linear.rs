@@ -15,7 +15,7 @@ use tapegrad_graph::{Float, Tensor, Var};
 /// use tapegrad_nn::{layers::Linear, Forward, ParamStore};
 /// let mut store = ParamStore::<f32>::new();
 /// let layer = Linear::new(&mut store, "fc", 3, 2, true, &mut StdRng::seed_from_u64(0))?;
-/// let g = Graph::<f32>::empty();
+/// let g = Graph::<f32>::default();
 /// let y = layer.forward(&store.bind(&g), g.constant(Tensor::ones([4, 3])));
 /// assert_eq!(y.shape().dims(), &[4, 2]);
 /// assert_eq!(store[layer.weight].name, "fc.weight");
