@@ -60,12 +60,12 @@ pub mod prelude {
     pub use rand::rngs::StdRng;
     pub use rand::{Rng, SeedableRng};
     pub use tapegrad_autograd::{
-        grad, gradcheck, gradgradcheck, hessian, hvp, jacfwd, jacobian, jvp, Backward, CustomOp, CustomOpOnce,
-        CustomOps, Gradients,
+        checkpoint, grad, gradcheck, gradgradcheck, hessian, hvp, jacfwd, jacobian, jvp, Backward, CustomOp,
+        CustomOpOnce, CustomOps, Gradients,
     };
     pub use tapegrad_graph::{Float, Graph, Indices, IntoVar, Shape, Tensor, Var};
     pub use tapegrad_nn::data::Dataset;
-    pub use tapegrad_nn::layers::{mlp, Activation, Dropout, Embedding, LayerNorm, Linear, Sequential};
+    pub use tapegrad_nn::layers::{mlp, Activation, Checkpoint, Dropout, Embedding, LayerNorm, Linear, Sequential};
     pub use tapegrad_nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use tapegrad_nn::{loss, Forward, Layer, Mlp, Module, Neuron, ParamId, ParamStore};
 }
