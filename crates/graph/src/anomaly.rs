@@ -127,11 +127,13 @@ impl<F: Float> Graph<F> {
             return;
         }
         *self.anomaly_log.borrow_mut() = on.then(Box::default);
+        self.detecting_anomaly.set(on);
         self.tape.write(|tape| tape.set_watched(on));
     }
     /// True while anomaly mode is on.
+    #[inline(always)]
     pub fn is_detecting_anomaly(&self) -> bool {
-        self.anomaly_log.borrow().is_some()
+        self.detecting_anomaly.get()
     }
     /// The first node recorded in anomaly mode whose value is not finite, if any.
     pub fn anomaly(&self) -> Option<Anomaly> {
