@@ -531,7 +531,11 @@ fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
 
 /// The gradients node `i` passes to its inputs that require grad, from its gradient `g`, by
 /// the op's rule run on tensors (a custom op's own rule for `Op::Custom`).
-fn tensor_input_grads<F: Float>(tape: &Tape<F>, i: NodeId, g: &Tensor<F>) -> SmallVec<[(NodeId, Tensor<F>); 3]> {
+pub(crate) fn tensor_input_grads<F: Float>(
+    tape: &Tape<F>,
+    i: NodeId,
+    g: &Tensor<F>,
+) -> SmallVec<[(NodeId, Tensor<F>); 3]> {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();

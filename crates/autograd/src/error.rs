@@ -54,6 +54,18 @@ pub enum Error {
         /// The replacement's shape.
         found: Shape,
     },
+    /// A step-by-step account was asked of a graph with a tensor node.
+    #[error(
+        "explain_backward: node #{node} (`{op}`) has shape {shape}; the step-by-step account is for scalar graphs"
+    )]
+    NotScalar {
+        /// The node.
+        node: u32,
+        /// Its op.
+        op: &'static str,
+        /// Its shape.
+        shape: Shape,
+    },
     /// `backward` on a result that no gradient flows to.
     #[error("backward: the root is a constant (no input requires grad, or it was computed under no_grad); nothing to differentiate")]
     NoGradient,

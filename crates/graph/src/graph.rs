@@ -290,6 +290,8 @@ pub struct Graph<F = f64> {
     generation: u64,
     hooks: std::cell::RefCell<Vec<(NodeId, GradHook<F>)>>,
     pub(crate) anomaly_log: std::cell::RefCell<Option<Box<crate::anomaly::AnomalyLog>>>,
+    /// Whether anomaly mode is on (kept apart from the log so the check is one load).
+    pub(crate) detecting_anomaly: Cell<bool>,
 }
 
 /// A gradient hook (see [`Var::register_hook`]): called with the graph and the gradient
@@ -345,6 +347,7 @@ impl<F: Float> Graph<F> {
             generation: next_generation(),
             hooks: std::cell::RefCell::new(Vec::new()),
             anomaly_log: std::cell::RefCell::new(None),
+            detecting_anomaly: Cell::new(false),
         }
     }
     /// Forgets every node but keeps the memory, for the next training step. Results computed

@@ -38,6 +38,7 @@
 mod algebra;
 mod anomaly;
 mod dot;
+mod draw;
 mod error;
 mod float;
 mod graph;
@@ -51,6 +52,7 @@ mod var;
 
 pub use algebra::{Algebra, TensorAlgebra};
 pub use anomaly::{non_finite, Anomaly, Phase};
+pub use draw::{significant, MAX_DRAWN};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use graph::{GradHook, Graph, Node, Tape, Value, MAX_NODES};
