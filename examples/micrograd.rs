@@ -66,16 +66,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let curve = out.join("micrograd_training.svg");
     plots::training_curve(&curve, "micrograd demo: loss and accuracy", "step", &losses, &accuracies)?;
-    let neuron = out.join("micrograd_neuron.dot");
-    std::fs::write(&neuron, one_neuron_dot())?;
+    let (dot, svg) = one_neuron_pictures();
+    let neuron_dot = out.join("micrograd_neuron.dot");
+    std::fs::write(&neuron_dot, dot)?;
+    let neuron_svg = out.join("micrograd_neuron.svg");
+    std::fs::write(&neuron_svg, svg)?;
     println!("wrote {} (the decision boundary)", boundary.display());
     println!("wrote {} (loss and accuracy per step)", curve.display());
-    println!("wrote {} (one neuron's graph with every gradient; render with `dot -Tsvg`)", neuron.display());
+    println!("wrote {} (one neuron's graph with every value and gradient)", neuron_svg.display());
+    println!("wrote {} (the same graph in DOT, for Graphviz)", neuron_dot.display());
     Ok(())
 }
 
-/// micrograd's `draw_dot` example: a 2-input tanh neuron, every value and gradient labelled.
-fn one_neuron_dot() -> String {
+/// micrograd's `draw_dot` example: a 2-input tanh neuron, every value and gradient labelled,
+/// as DOT and as SVG.
+fn one_neuron_pictures() -> (String, String) {
     let g = Graph::new();
     let (x1, x2) = (g.scalar(2.0), g.scalar(0.0));
     let (w1, w2) = (g.scalar(-3.0), g.scalar(1.0));
@@ -95,8 +100,8 @@ fn one_neuron_dot() -> String {
         (o, "o"),
     ];
     let grads = o.backward();
-    g.to_dot(o, |id| {
-        let name = names.iter().find(|(v, _)| v.id() == id).map_or("", |(_, n)| n);
-        grads.get_id(id).map(|t| format!("{name} | grad {:.4}", t.item()))
-    })
+    let name = |id| names.iter().find(|(v, _)| v.id() == id).map(|(_, n)| n.to_string());
+    let grad = |id| grads.get_id(id).map(|t| format!("grad {:.4}", t.item()));
+    let dot = g.to_dot(o, |id| grad(id).map(|grad| format!("{} | {grad}", name(id).unwrap_or_default())));
+    (dot, g.to_svg(o, name, grad))
 }
