@@ -93,3 +93,47 @@ pub fn training_curve(
     root.present()?;
     Ok(())
 }
+
+/// A loss surface over two parameters as a heatmap (log scale, dark = low), with the path
+/// gradient descent took on top (a line, its start marked), as an SVG.
+pub fn loss_surface(
+    path: &Path,
+    title: &str,
+    (x_label, x_range): (&str, std::ops::Range<f64>),
+    (y_label, y_range): (&str, std::ops::Range<f64>),
+    loss: impl Fn(f64, f64) -> f64,
+    steps_taken: &[(f64, f64)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (640, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range.clone(), y_range.clone())?;
+    let cells = 80;
+    let (dx, dy) = ((x_range.end - x_range.start) / cells as f64, (y_range.end - y_range.start) / cells as f64);
+    let grid: Vec<(f64, f64, f64)> = (0..cells)
+        .flat_map(|i| (0..cells).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let (x, y) = (x_range.start + i as f64 * dx, y_range.start + j as f64 * dy);
+            (x, y, loss(x + dx / 2.0, y + dy / 2.0).max(1e-12).ln())
+        })
+        .collect();
+    let (lo, hi) = grid.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.2), hi.max(c.2)));
+    chart.draw_series(grid.iter().map(|&(x, y, l)| {
+        let t = ((l - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0);
+        let shade = |dark: f64, light: f64| (dark + (light - dark) * t) as u8;
+        let color = RGBColor(shade(20.0, 250.0), shade(60.0, 245.0), shade(120.0, 235.0));
+        Rectangle::new([(x, y), (x + dx, y + dy)], color.filled())
+    }))?;
+    chart.configure_mesh().disable_mesh().x_desc(x_label).y_desc(y_label).draw()?;
+    chart.draw_series(LineSeries::new(steps_taken.iter().copied(), RGBColor(230, 90, 20).stroke_width(2)))?;
+    if let (Some(&first), Some(&last)) = (steps_taken.first(), steps_taken.last()) {
+        chart.draw_series([Circle::new(first, 5, RGBColor(230, 90, 20).filled())])?;
+        chart.draw_series([Cross::new(last, 7, BLACK.stroke_width(2))])?;
+    }
+    root.present()?;
+    Ok(())
+}
