@@ -73,9 +73,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     bar.finish_and_clear();
 
-    println!("\nWhat it answers for the first test images:");
+    println!("\nWhat it answers for the first test images of three different digits:");
     let guesses = predict(&model, &store, &test);
-    for (i, guess) in guesses.iter().take(3).enumerate() {
+    let mut shown: Vec<usize> = Vec::new();
+    for (i, guess) in guesses.iter().enumerate() {
+        if shown.len() == 3 || shown.contains(&test.y[i]) {
+            continue;
+        }
+        shown.push(test.y[i]);
         for row in test.row(i).chunks(8) {
             let line: String = row
                 .iter()
