@@ -137,6 +137,23 @@ async fn play_switch_data_set_and_screenshot_in_headless_chromium() {
     assert!(page.eval(&format!("{COLOURS}('heatmap')")).await.as_u64().unwrap() > 10, "the heatmap is blank");
     assert_eq!(page.eval("document.getElementById('play').textContent").await, "❚❚ Pause");
 
+    // Paused, hovering a hidden neuron shows its map large in place of the output.
+    page.eval("document.getElementById('play').click()").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hash = "(() => { const c = document.getElementById('heatmap'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+                let h = 0; for (let i = 0; i < d.length; i += 97) h = (h * 31 + d[i]) % 1000000007; return h; })()";
+    let output = page.eval(hash).await;
+    page.eval(
+        "document.querySelectorAll('.layer')[1].querySelector('canvas').dispatchEvent(new MouseEvent('mouseenter'))",
+    )
+    .await;
+    assert_ne!(page.eval(hash).await, output, "hovering a neuron does not show it");
+    page.eval(
+        "document.querySelectorAll('.layer')[1].querySelector('canvas').dispatchEvent(new MouseEvent('mouseleave'))",
+    )
+    .await;
+    assert_eq!(page.eval(hash).await, output);
+
     // A link reproduces a run: the data set and the network come from the URL.
     page.navigate(&format!("http://{address}/?dataset=spiral&networkShape=8,8,5&sinX=true&sinY=true")).await;
     page.wait_for("document.querySelector('button.dataset.on') !== null && document.getElementById('test-loss').textContent !== '–'").await;
