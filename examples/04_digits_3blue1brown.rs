@@ -8,8 +8,12 @@
 //! learning rate 3.0, 30 epochs. Prints the test accuracy per epoch, what the network answers
 //! for a few test images (drawn in the terminal), and writes the training curve to out/.
 
+#[path = "common/classify.rs"]
+mod classify;
 #[path = "common/plots.rs"]
 mod plots;
+
+use classify::{accuracy, predict};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tapegrad::nn::data::{batches, load_csv, one_hot, train_test_split, CsvOptions, Dataset};
@@ -102,16 +106,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     plots::training_curve(&curve, "64-16-16-10 sigmoid: cost and test accuracy", "epoch", &losses, &accuracies)?;
     println!("wrote {} (cost and test accuracy per epoch)", curve.display());
     Ok(())
-}
-
-fn predict(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> Vec<usize> {
-    let g = Graph::<f32>::default();
-    let params = store.bind(&g);
-    let out = g.no_grad(|| model.forward(&params, g.constant(data.x.clone())));
-    out.argmax(-1).data().to_vec()
-}
-
-fn accuracy(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> f64 {
-    let right = predict(model, store, data).iter().zip(&data.y).filter(|(p, y)| p == y).count();
-    right as f64 / data.len() as f64
 }

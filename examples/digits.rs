@@ -8,8 +8,12 @@
 //! safetensors (readable by PyTorch: see scripts/interop/digits_in_torch.py) and the training
 //! curve as an SVG, and prints both paths.
 
+#[path = "common/classify.rs"]
+mod classify;
 #[path = "common/plots.rs"]
 mod plots;
+
+use classify::{accuracy, predict};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -90,18 +94,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("wrote {} (weights; evaluate with --load {})", weights.display(), weights.display());
     println!("wrote {} (loss and accuracy per epoch)", curve.display());
     Ok(())
-}
-
-fn predict(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> Vec<usize> {
-    let g = Graph::<f32>::default();
-    let params = store.bind(&g);
-    let logits = g.no_grad(|| model.forward(&params, g.constant(data.x.clone())));
-    logits.argmax(-1).data().to_vec()
-}
-
-fn accuracy(model: &Sequential<f32>, store: &ParamStore<f32>, data: &Dataset<f32>) -> f64 {
-    let correct = predict(model, store, data).iter().zip(&data.y).filter(|(p, y)| p == y).count();
-    correct as f64 / data.len() as f64
 }
 
 fn report(model: &Sequential<f32>, store: &ParamStore<f32>, test: &Dataset<f32>) {
