@@ -82,6 +82,19 @@ fn the_two_two_two_network_worked_by_hand() {
 }
 
 #[test]
+fn an_input_used_twice_shows_each_use_and_sums_them() {
+    let g = Graph::new();
+    let a = g.scalar(3.0);
+    let steps = explain_backward(a - a * 2.0).unwrap();
+    let sub = &steps.steps[0];
+    assert_eq!(sub.op, "sub");
+    assert_eq!((sub.inputs[0].local, sub.inputs[1].local), (Some(1.0), Some(-1.0)));
+    assert_eq!(steps.grad(a), -1.0); // 1 − 2
+    let square = explain_backward(a * a).unwrap();
+    assert_eq!(square.grad(a), 6.0);
+}
+
+#[test]
 fn tensor_graphs_and_constants_are_refused_with_a_reason() {
     let g = Graph::new();
     let x = g.var(Tensor::ones([2, 2]));

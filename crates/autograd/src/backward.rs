@@ -536,6 +536,16 @@ pub(crate) fn tensor_input_grads<F: Float>(
     i: NodeId,
     g: &Tensor<F>,
 ) -> SmallVec<[(NodeId, Tensor<F>); 3]> {
+    tape.op(i).inputs().iter().zip(input_grads_in_order(tape, i, g)).filter_map(|(&x, d)| Some((x, d?))).collect()
+}
+
+/// The gradient node `i` passes to each of its inputs, in the op's input order (`None` for an
+/// input no gradient flows to).
+pub(crate) fn input_grads_in_order<F: Float>(
+    tape: &Tape<F>,
+    i: NodeId,
+    g: &Tensor<F>,
+) -> SmallVec<[Option<Tensor<F>>; 3]> {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
@@ -548,10 +558,5 @@ pub(crate) fn tensor_input_grads<F: Float>(
         }
         _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, g, &need),
     };
-    inputs
-        .iter()
-        .zip(input_grads)
-        .zip(need)
-        .filter_map(|((&x, d), needed)| if needed { d.map(|d| (x, d)) } else { None })
-        .collect()
+    input_grads.into_iter().zip(need).map(|(d, needed)| if needed { d } else { None }).collect()
 }

@@ -3,7 +3,7 @@
 //! the product passed on — the table a learner writes by hand, computed by the engine's own
 //! rules.
 
-use crate::backward::tensor_input_grads;
+use crate::backward::input_grads_in_order;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fmt::{self, Write};
@@ -80,17 +80,17 @@ pub fn explain_backward<F: Float>(root: Var<'_, F>) -> Result<Explanation<F>> {
         let Some(grad) = grads[i as usize] else { continue };
         let op = tape.op(i);
         let value = scalar(i)?;
-        let locals = tensor_input_grads(&tape, i, &Tensor::scalar(F::ONE));
-        let passes = tensor_input_grads(&tape, i, &Tensor::scalar(grad));
+        let locals = input_grads_in_order(&tape, i, &Tensor::scalar(F::ONE));
+        let passes = input_grads_in_order(&tape, i, &Tensor::scalar(grad));
         let mut inputs = Vec::new();
-        for &x in op.inputs().iter() {
-            let find = |found: &[(NodeId, Tensor<F>)]| found.iter().find(|(y, _)| *y == x).map(|(_, d)| d.data()[0]);
-            inputs.push(Passed { input: x, value: scalar(x)?, local: find(&locals), passed: find(&passes) });
-        }
-        // An input that appears twice (x · x) receives twice: add every pass, as the sweep does.
-        for (x, d) in &passes {
-            let slot = &mut grads[*x as usize];
-            *slot = Some(slot.map_or(d.data()[0], |s| s + d.data()[0]));
+        for ((&x, local), pass) in op.inputs().iter().zip(&locals).zip(&passes) {
+            let first = |d: &Option<Tensor<F>>| d.as_ref().map(|d| d.data()[0]);
+            inputs.push(Passed { input: x, value: scalar(x)?, local: first(local), passed: first(pass) });
+            // An input that appears twice (x · x) receives twice: add every pass, as the sweep does.
+            if let Some(d) = first(pass) {
+                let slot = &mut grads[x as usize];
+                *slot = Some(slot.map_or(d, |s| s + d));
+            }
         }
         steps.push(Step { node: i, op: op.name(), value, grad, inputs });
     }
