@@ -115,10 +115,9 @@ pub fn hvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], vs: &[Var<'g, F>]) ->
 /// (tangents are `Var`s of `xs[i]`'s shape), recorded on the tape, so it can be differentiated
 /// again: `jvp(grad(y, &[x])[0], &[x], &[v])` is a Hessian-vector product.
 ///
-/// It is computed by transposing reverse mode: with a dummy cotangent `u`, the recorded
-/// `g(u) = Jᵀ·u` is linear in `u`, and J·t = ∂⟨g(u), t⟩/∂u. So every op with a recorded
-/// derivative rule (every built-in op, and [`CustomOp`](crate::CustomOp)s) has a forward mode
-/// with no rule of its own; it costs two recorded reverse sweeps.
+/// One forward sweep over the nodes between `xs` and `y`, each op's forward rule beside its
+/// backward rule (`forward.rs`); a [`CustomOp`](crate::CustomOp), which has only a reverse
+/// rule, gets its tangent by transposing that rule.
 ///
 /// ```
 /// use tapegrad_autograd::jvp;
@@ -131,7 +130,6 @@ pub fn hvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], vs: &[Var<'g, F>]) ->
 /// # Ok::<(), tapegrad_autograd::Error>(())
 /// ```
 pub fn jvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], ts: &[Var<'g, F>]) -> Result<Var<'g, F>> {
-    let graph = y.graph();
     if xs.len() != ts.len() {
         return Err(Error::Graph(tapegrad_graph::Error::InvalidArgument {
             op: "jvp",
@@ -148,20 +146,7 @@ pub fn jvp<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], ts: &[Var<'g, F>]) ->
             }));
         }
     }
-    let u = graph.var(Tensor::try_full(y.shape(), F::ZERO)?);
-    let vjps = grad_with(y, xs, u)?;
-    let mut inner: Option<Var<'g, F>> = None;
-    for (g, t) in vjps.iter().zip(ts) {
-        let term = g.try_mul(*t)?.sum();
-        inner = Some(match inner {
-            Some(total) => total.try_add(term)?,
-            None => term,
-        });
-    }
-    match inner {
-        Some(inner) => Ok(try_grad(inner, &[u])?[0]),
-        None => Ok(graph.constant(Tensor::try_full(y.shape(), F::ZERO)?)),
-    }
+    crate::forward::forward_sweep(y, xs, ts)
 }
 
 /// The dense Jacobian ∂y/∂x as a `[y.numel(), x.numel()]` tensor, built column by column by

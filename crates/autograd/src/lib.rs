@@ -28,6 +28,7 @@ mod checkpoint;
 mod custom;
 mod error;
 mod explain;
+mod forward;
 mod grad;
 mod gradcheck;
 pub mod registry;
