@@ -311,3 +311,21 @@ fn errors_name_the_op_that_was_called() {
     let err = x.try_index_select(0, &Indices::from(vec![usize::MAX])).unwrap_err();
     assert_eq!(err.to_string(), "index_select: index 18446744073709551615 is out of range for size 2");
 }
+
+#[test]
+fn the_gradient_of_an_empty_product_with_a_huge_batch_is_zeros_not_a_panic() {
+    // Found by the try_api fuzz target: [2, 3] · [2⁶², 2⁶², 3, 0] is an empty [2⁶², 2⁶², 2, 0];
+    // its backward must not form the [2⁶², 2⁶², 2, 3] product before summing the batch away.
+    let g = Graph::new();
+    let huge = (1usize << 62) + 3;
+    let a = g.var(Tensor::ones([2, 3]));
+    let b = g.var(Tensor::zeros([huge, huge, 3, 0]));
+    let y = a.try_matmul(b).unwrap();
+    assert_eq!(y.shape().dims(), &[huge, huge, 2, 0]);
+    let grads = y.try_backward_with(Tensor::zeros(y.shape())).unwrap();
+    assert_eq!(grads.wrt(a).to_vec(), vec![0.0; 6]);
+    assert_eq!(grads.wrt(b).shape().dims(), &[huge, huge, 3, 0]);
+    // Recorded, as grad() does, too.
+    let da = tapegrad::autograd::grad_with(y, &[a], g.constant(Tensor::zeros(y.shape()))).unwrap()[0];
+    assert_eq!(da.value().to_vec(), vec![0.0; 6]);
+}

@@ -13,6 +13,11 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     g: &A,
     need: [bool; 2],
 ) -> [Option<A>; 2] {
+    if g.shape().numel() == 0 {
+        // An empty product passes nothing back, and the batched products below could be far
+        // larger than memory (an empty batch of huge dims against a non-empty matrix).
+        return [need[0].then(|| a.map_const(|_| F::ZERO)), need[1].then(|| b.map_const(|_| F::ZERO))];
+    }
     let [ta, tb] = transposed;
     [
         need[0].then(|| if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) }.sum_to(&a.shape())),
