@@ -6,6 +6,9 @@
 //! neuron with its gradients, drawn; then trains an MLP 3-4-4-1 of tanh neurons, built by
 //! hand from scalars, on the lecture's four examples. Pictures go to out/.
 
+#[path = "common/neuron.rs"]
+mod neuron;
+
 use tapegrad::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,24 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n== A neuron: o = tanh(x1·w1 + x2·w2 + b) ==");
     let g = Graph::new();
-    let (x1, x2) = (g.scalar(2.0), g.scalar(0.0));
-    let (w1, w2) = (g.scalar(-3.0), g.scalar(1.0));
-    let bias = g.scalar(6.881_373_587_019_543);
-    let (x1w1, x2w2) = (x1 * w1, x2 * w2);
-    let n = x1w1 + x2w2 + bias;
-    let o = n.tanh();
+    let names = neuron::tanh_neuron(&g);
+    let o = names[8].0;
     let grads = o.backward();
-    let names = [
-        (x1, "x1"),
-        (x2, "x2"),
-        (w1, "w1"),
-        (w2, "w2"),
-        (bias, "b"),
-        (x1w1, "x1·w1"),
-        (x2w2, "x2·w2"),
-        (n, "n"),
-        (o, "o"),
-    ];
     for (v, name) in names {
         println!("{name:>6} = {:>9.4}   do/d{name} = {:.4}", v.item(), grads.wrt(v).item());
     }

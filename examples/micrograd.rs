@@ -8,6 +8,8 @@
 //! It prints each step's loss and accuracy, the time per step, and writes the decision
 //! boundary, the training curve and the graph of one neuron to out/.
 
+#[path = "common/neuron.rs"]
+mod neuron;
 #[path = "common/plots.rs"]
 mod plots;
 
@@ -82,23 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// as DOT and as SVG.
 fn one_neuron_pictures() -> (String, String) {
     let g = Graph::new();
-    let (x1, x2) = (g.scalar(2.0), g.scalar(0.0));
-    let (w1, w2) = (g.scalar(-3.0), g.scalar(1.0));
-    let b = g.scalar(6.881_373_587_019_543);
-    let (x1w1, x2w2) = (x1 * w1, x2 * w2);
-    let n = x1w1 + x2w2 + b;
-    let o = n.tanh();
-    let names = [
-        (x1, "x1"),
-        (x2, "x2"),
-        (w1, "w1"),
-        (w2, "w2"),
-        (b, "b"),
-        (x1w1, "x1*w1"),
-        (x2w2, "x2*w2"),
-        (n, "n"),
-        (o, "o"),
-    ];
+    let names = neuron::tanh_neuron(&g);
+    let o = names[8].0;
     let grads = o.backward();
     let name = |id| names.iter().find(|(v, _)| v.id() == id).map(|(_, n)| n.to_string());
     let grad = |id| grads.get_id(id).map(|t| format!("grad {:.4}", t.item()));
