@@ -147,6 +147,11 @@ fn node_tangent<'g, F: Float>(
         Op::Gather(_, a) => moved(0)?.try_gather(a.axis as isize, &a.indices)?,
         Op::ScatterAdd(_, a) => moved(0)?.try_scatter_add(a.axis as isize, &a.indices, y.shape())?,
         Op::Where(..) => Var::try_where_cond(x(0)?, moved(1)?, moved(2)?)?,
+        Op::Unfold(_, window) => moved(0)?.try_unfold(window)?,
+        Op::Fold(_, window) => {
+            let dims = y.shape();
+            moved(0)?.try_fold(window, [dims.dims()[2], dims.dims()[3]])?
+        }
         Op::Custom(_) => {
             let xs = inputs.iter().map(|&id| value(id)).collect::<tapegrad_graph::Result<Vec<_>>>()?;
             let ts = (0..inputs.len()).map(&moved).collect::<Result<Vec<_>>>()?;

@@ -3,7 +3,7 @@
 //! fails when a primitive op of `tapegrad-graph` has no entry here.
 
 use rand::Rng;
-use tapegrad_graph::{Graph, Indices, Shape, Tensor, Var};
+use tapegrad_graph::{ConvOptions, Graph, Indices, Shape, Tensor, Var, Window};
 
 /// Builds the checked expression from the inputs (each a requires-grad leaf).
 pub type Build = for<'g> fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>;
@@ -172,6 +172,46 @@ pub fn registry() -> Vec<OpCase> {
             use crate::CustomOps;
             g.custom(MulSin, &[v[0], v[1]])
         }),
+        case("unfold", Any, &[&[&[2, 2, 4, 3]]], |_, v| {
+            v[0].unfold(&Window::new([2, 2]).stride([2, 1]).padding([1, 0]).dilation([1, 2])).sin()
+        }),
+        case("fold", Any, &[&[&[1, 8, 12]]], |_, v| v[0].sin().fold(&Window::new([2, 2]).padding([1, 1]), [2, 3])),
+        case(
+            "conv2d",
+            Any,
+            &[
+                &[&[2, 2, 4, 4], &[3, 2, 3, 3], &[3]],
+                &[&[1, 3, 3, 3], &[2, 3, 1, 1], &[2]],
+                &[&[1, 2, 5, 5], &[2, 1, 2, 2], &[2]],
+            ],
+            |_, v| {
+                // Per case: 3×3 with padding 1; a 1×1 kernel with padding 2 (larger than the
+                // kernel); stride 3 (larger than the kernel) with groups = channels.
+                let [_, c, _, _] = *v[0].shape().dims() else { unreachable!() };
+                let k = v[1].shape().dims()[2];
+                let options = match (c, k) {
+                    (2, 3) => ConvOptions::default().padding([1, 1]),
+                    (3, 1) => ConvOptions::default().padding([2, 2]),
+                    _ => ConvOptions::default().stride([3, 3]).groups(2),
+                };
+                v[0].conv2d(v[1], Some(v[2]), options)
+            },
+        )
+        .recording("unfold"),
+        case("conv1d", Any, &[&[&[2, 4, 5], &[2, 2, 2]]], |_, v| {
+            v[0].conv1d(v[1], None, ConvOptions::default().padding([1]).dilation([2]).groups(2))
+        })
+        .recording("unfold"),
+        case("max_pool2d", Any, &[&[&[1, 2, 4, 4]], &[&[2, 1, 3, 5]]], |_, v| {
+            v[0].max_pool2d(&Window::pool([2, 2]).padding([1, 1]))
+        })
+        .recording("unfold"),
+        case("max_pool2d_1x1", Any, &[&[&[1, 1, 3, 3]]], |_, v| v[0].max_pool2d(&Window::pool([1, 1]).stride([2, 2])))
+            .recording("unfold"),
+        case("avg_pool2d", Any, &[&[&[1, 2, 4, 4]], &[&[1, 1, 5, 3]]], |_, v| {
+            v[0].avg_pool2d(&Window::pool([3, 3]).stride([2, 2]).padding([1, 1]))
+        })
+        .recording("unfold"),
         case(
             "where",
             Any,

@@ -6,7 +6,7 @@
 //! - on [`Var`] — `grad()`: every step is recorded on the tape, so the result can be
 //!   differentiated again.
 
-use crate::{Float, Indices, Shape, Tensor, Var};
+use crate::{Float, Indices, Shape, Tensor, Var, Window};
 
 /// Elementwise arithmetic (broadcasting where values have shapes).
 pub trait Algebra<F: Float>: Clone {
@@ -80,6 +80,10 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     fn gather(&self, axis: usize, idx: &Indices) -> Self;
     /// Elements added into zeros of `s`.
     fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self;
+    /// The window's patches as columns (im2col).
+    fn unfold(&self, window: &Window) -> Self;
+    /// Columns added back into an image of spatial `size` (col2im).
+    fn fold(&self, window: &Window, size: [usize; 2]) -> Self;
 }
 
 impl<F: Float> Algebra<F> for F {
@@ -260,6 +264,12 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self {
         kernel(Tensor::scatter_add(self, axis as isize, idx, s))
     }
+    fn unfold(&self, window: &Window) -> Self {
+        kernel(Tensor::unfold(self, window))
+    }
+    fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
+        kernel(Tensor::fold(self, window, size))
+    }
 }
 
 impl<'g, F: Float> Algebra<F> for Var<'g, F> {
@@ -356,5 +366,11 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
     }
     fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self {
         Var::scatter_add(*self, axis as isize, idx, s)
+    }
+    fn unfold(&self, window: &Window) -> Self {
+        Var::unfold(*self, window)
+    }
+    fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
+        Var::fold(*self, window, size)
     }
 }

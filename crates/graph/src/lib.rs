@@ -49,6 +49,7 @@ mod tape_cell;
 mod tensor;
 mod threads;
 mod var;
+mod window;
 
 pub use algebra::{Algebra, TensorAlgebra};
 pub use anomaly::{non_finite, Anomaly, Phase};
@@ -63,3 +64,4 @@ pub use tape_cell::TapeRef;
 pub use tensor::{Indices, Tensor};
 pub use threads::{num_threads, set_num_threads};
 pub use var::{IntoVar, Var};
+pub use window::{ConvOptions, Window};

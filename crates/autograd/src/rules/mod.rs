@@ -6,6 +6,7 @@ pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod window;
 
 use smallvec::SmallVec;
 use std::borrow::Borrow;
@@ -51,6 +52,8 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::IndexAdd(_, a) => one(index::index_add(a.axis, &a.indices, g)),
         Op::Gather(_, a) => one(index::gather(a.axis, &a.indices, at(0), g)),
         Op::ScatterAdd(_, a) => one(index::scatter_add(a.axis, &a.indices, g)),
+        Op::Unfold(_, window) => one(window::unfold(window, at(0), g)),
+        Op::Fold(_, window) => one(window::fold(window, g)),
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);

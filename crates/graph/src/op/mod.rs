@@ -6,6 +6,7 @@
 
 use crate::float::Float;
 use crate::tensor::Indices;
+pub use crate::window::Window;
 use smallvec::SmallVec;
 
 mod elementwise;
@@ -74,6 +75,10 @@ op_kinds!(
         ScatterAdd => "scatter_add",
         /// choose by a mask
         Where => "where",
+        /// sliding-window patches as columns (im2col)
+        Unfold => "unfold",
+        /// columns added back into an image (col2im), unfold's adjoint
+        Fold => "fold",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -137,6 +142,10 @@ pub enum Op<F> {
     ScatterAdd(NodeId, Box<IndexArgs>),
     /// `where(cond, a, b)`; `cond` is never differentiated.
     Where(NodeId, NodeId, NodeId),
+    /// The window's patches of an `[N, C, H, W]` input as `[N, C·kh·kw, L]` columns.
+    Unfold(NodeId, Box<Window>),
+    /// `[N, C·kh·kw, L]` columns added back into an image of the node's own shape.
+    Fold(NodeId, Box<Window>),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -252,7 +261,9 @@ impl<F: Float> Op<F> {
             | Op::IndexAdd(..)
             | Op::Gather(..)
             | Op::ScatterAdd(..)
-            | Op::Where(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::Where(..)
+            | Op::Unfold(..)
+            | Op::Fold(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -283,6 +294,8 @@ impl<F: Float> Op<F> {
             Op::Gather(..) => StructuralOp::Gather,
             Op::ScatterAdd(..) => StructuralOp::ScatterAdd,
             Op::Where(..) => StructuralOp::Where,
+            Op::Unfold(..) => StructuralOp::Unfold,
+            Op::Fold(..) => StructuralOp::Fold,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -301,6 +314,8 @@ impl<F: Float> Op<F> {
             | Op::IndexAdd(..)
             | Op::Gather(..)
             | Op::ScatterAdd(..)
+            | Op::Unfold(..)
+            | Op::Fold(..)
             | Op::Custom(..) => true,
             Op::Leaf
             | Op::Constant
@@ -331,7 +346,9 @@ impl<F: Float> Op<F> {
             | Op::IndexSelect(x, _)
             | Op::IndexAdd(x, _)
             | Op::Gather(x, _)
-            | Op::ScatterAdd(x, _) => Inputs(smallvec::smallvec![*x]),
+            | Op::ScatterAdd(x, _)
+            | Op::Unfold(x, _)
+            | Op::Fold(x, _) => Inputs(smallvec::smallvec![*x]),
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),

@@ -7,5 +7,6 @@ mod operators;
 mod reduce;
 mod shape;
 mod softmax;
+mod window;
 
 pub use elementwise::{map_unary, zip_binary};

@@ -9,6 +9,7 @@ mod matmul;
 mod reduce;
 mod select;
 mod walk;
+mod window;
 
 pub use index::Indices;
 
