@@ -1,13 +1,30 @@
 //! A lookup table of vectors.
 
 use crate::error::{Error, Result};
-use crate::module::Module;
+use crate::module::{Forward, Module};
 use crate::params::{Bound, ParamId, ParamStore};
 use rand::Rng;
 use tapegrad_graph::{Float, Indices, Tensor, Var};
 
 /// `torch.nn.Embedding`: row `i` of a `[count, dim]` weight (initialised N(0, 1)) for each
 /// index; the gradient adds up per row.
+///
+/// As a [`Forward`] layer it takes the indices as a tensor of whole numbers (a batch of token
+/// ids, `[N, T]` → `[N, T, dim]`), so it sits first in a [`Sequential`](super::Sequential);
+/// [`Embedding::lookup`] takes [`Indices`].
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_graph::{Graph, Tensor};
+/// use tapegrad_nn::{layers::Embedding, Forward, ParamStore};
+/// let mut store = ParamStore::new();
+/// let emb = Embedding::new(&mut store, "wte", 27, 10, &mut StdRng::seed_from_u64(0))?;
+/// let g = Graph::new();
+/// let tokens = g.constant(Tensor::from_vec(vec![0.0, 5.0, 26.0, 1.0, 2.0, 3.0], [2, 3])?);
+/// assert_eq!(emb.forward(&store.bind(&g), tokens).shape().dims(), &[2, 3, 10]);
+/// assert!(emb.try_forward(&store.bind(&g), g.constant(Tensor::from_vec(vec![27.0], [1])?)).is_err());
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Embedding {
     /// The `[count, dim]` table.
@@ -28,8 +45,33 @@ impl Embedding {
         let weight = store.add(format!("{name}.weight"), Tensor::randn([count, dim], F::ZERO, F::ONE, rng))?;
         Ok(Embedding { weight, count, dim })
     }
+    /// The vectors of the indices held in `ids` (whole numbers as floats), shaped
+    /// `ids.shape() + [dim]`; a negative, fractional or too large index is an error.
+    pub fn try_forward<'g, F: Float>(&self, params: &Bound<'g, F>, ids: Var<'g, F>) -> Result<Var<'g, F>> {
+        let value = ids.value();
+        let mut picked = Vec::with_capacity(value.numel());
+        for &v in value.data() {
+            let i = v.to_f64();
+            if !(i >= 0.0 && i.fract() == 0.0 && i < self.count as f64) {
+                return Err(Error::InvalidArgument {
+                    op: "Embedding::forward",
+                    message: format!("index {i} is not a whole number in 0..{}", self.count),
+                });
+            }
+            picked.push(i as usize);
+        }
+        let ids = Indices::new(picked, value.shape().dims())?;
+        self.try_lookup(params, &ids)
+    }
+    /// The vectors of `ids`, shaped `ids.shape() + [dim]`.
+    ///
+    /// # Panics
+    /// When an index is ≥ `count`, with [`Embedding::try_lookup`]'s message.
+    pub fn lookup<'g, F: Float>(&self, params: &Bound<'g, F>, ids: &Indices) -> Var<'g, F> {
+        self.try_lookup(params, ids).unwrap_or_else(|e| panic!("{e}"))
+    }
     /// The vectors of `ids`, shaped `ids.shape() + [dim]`; an index ≥ `count` is an error.
-    pub fn forward<'g, F: Float>(&self, params: &Bound<'g, F>, ids: &Indices) -> Result<Var<'g, F>> {
+    pub fn try_lookup<'g, F: Float>(&self, params: &Bound<'g, F>, ids: &Indices) -> Result<Var<'g, F>> {
         if let Some(&bad) = ids.data().iter().find(|&&i| i >= self.count) {
             return Err(Error::InvalidArgument {
                 op: "Embedding::forward",
@@ -47,5 +89,14 @@ impl Embedding {
 impl<F: Float> Module<F> for Embedding {
     fn parameters(&self) -> Vec<ParamId> {
         vec![self.weight]
+    }
+}
+
+impl<F: Float> Forward<F> for Embedding {
+    /// # Panics
+    /// On an index that is not a whole number below `count`, with
+    /// [`Embedding::try_forward`]'s message.
+    fn forward<'g>(&self, params: &Bound<'g, F>, ids: Var<'g, F>) -> Var<'g, F> {
+        self.try_forward(params, ids).unwrap_or_else(|e| panic!("{e}"))
     }
 }

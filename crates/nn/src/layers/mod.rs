@@ -1,19 +1,28 @@
-//! Tensor layers: [`Linear`], [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`],
-//! [`LayerNorm`], [`Checkpoint`], and the [`mlp`] builder.
+//! Tensor layers: [`Linear`], [`Conv1d`], [`Conv2d`], the poolings, [`Flatten`],
+//! [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm`],
+//! [`GroupNorm`], [`Checkpoint`], and the [`mlp`] builder.
 
 mod activation;
+mod batchnorm;
 mod checkpoint;
+mod conv;
 mod dropout;
 mod embedding;
+mod groupnorm;
 mod layernorm;
 mod linear;
+mod pool;
 mod sequential;
 
 pub use activation::Activation;
+pub use batchnorm::{BatchNorm, BatchNorm1d, BatchNorm2d, RunningStats};
 pub(crate) use checkpoint::draw_mask;
 pub use checkpoint::Checkpoint;
+pub use conv::{Conv1d, Conv2d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use groupnorm::GroupNorm;
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::{mlp, Sequential};

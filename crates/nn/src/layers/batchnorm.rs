@@ -1,0 +1,130 @@
+//! Batch normalization with running statistics.
+
+use crate::error::Result;
+use crate::module::{Forward, Module};
+use crate::params::{Bound, ParamId, ParamStore};
+use std::sync::{Mutex, PoisonError};
+use tapegrad_graph::{Float, Tensor, Var};
+
+/// The statistics a [`BatchNorm`] keeps for evaluation, as PyTorch's buffers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningStats<F: Float> {
+    /// `running_mean`, starting at 0.
+    pub mean: Tensor<F>,
+    /// `running_var` (the unbiased batch variance, averaged), starting at 1.
+    pub var: Tensor<F>,
+    /// `num_batches_tracked`.
+    pub batches: u64,
+}
+
+/// `torch.nn.BatchNorm1d` / `BatchNorm2d`: normalizes each channel (dim 1) of an `[N, C]`,
+/// `[N, C, L]` or `[N, C, H, W]` input over every other dim, then scales and shifts it.
+///
+/// In training mode it normalizes with the batch's mean and biased variance and moves the
+/// running statistics toward the batch's: `running ← (1 − momentum)·running + momentum·batch`,
+/// with the *unbiased* variance, exactly as PyTorch. In evaluation mode it normalizes with the
+/// running statistics.
+///
+/// ```
+/// use tapegrad_graph::{Graph, Tensor};
+/// use tapegrad_nn::{layers::BatchNorm, Forward, Module, ParamStore};
+/// let mut store = ParamStore::new();
+/// let mut bn = BatchNorm::new(&mut store, "bn", 1, 1e-5, 0.1)?;
+/// let g = Graph::new();
+/// let x = g.constant(Tensor::from_vec(vec![1.0, 3.0], [2, 1])?);
+/// let y = bn.forward(&store.bind(&g), x);
+/// assert!((y.value().to_vec()[0] + 1.0).abs() < 1e-4);
+/// let stats = bn.running();
+/// assert_eq!(stats.mean.to_vec(), vec![0.2]); // 0.9·0 + 0.1·2
+/// assert!((stats.var.to_vec()[0] - 1.1).abs() < 1e-12); // 0.9·1 + 0.1·2 (unbiased)
+/// bn.set_training(false);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BatchNorm<F: Float> {
+    /// The `[C]` scale (γ), starting at 1.
+    pub weight: ParamId,
+    /// The `[C]` shift (β), starting at 0.
+    pub bias: ParamId,
+    eps: f64,
+    momentum: f64,
+    training: bool,
+    running: Mutex<RunningStats<F>>,
+}
+
+/// `torch.nn.BatchNorm1d`: [`BatchNorm`] over `[N, C]` or `[N, C, L]`.
+pub type BatchNorm1d<F> = BatchNorm<F>;
+/// `torch.nn.BatchNorm2d`: [`BatchNorm`] over `[N, C, H, W]`.
+pub type BatchNorm2d<F> = BatchNorm<F>;
+
+impl<F: Float> BatchNorm<F> {
+    /// A batch norm over `channels` channels named `{name}.weight` / `{name}.bias` (PyTorch's
+    /// defaults are `eps` 1e-5 and `momentum` 0.1), in training mode.
+    pub fn new(store: &mut ParamStore<F>, name: &str, channels: usize, eps: f64, momentum: f64) -> Result<Self> {
+        let weight = store.add(format!("{name}.weight"), Tensor::ones([channels]))?;
+        let bias = store.add(format!("{name}.bias"), Tensor::zeros([channels]))?;
+        let running = RunningStats { mean: Tensor::zeros([channels]), var: Tensor::ones([channels]), batches: 0 };
+        Ok(BatchNorm { weight, bias, eps, momentum, training: true, running: Mutex::new(running) })
+    }
+    /// A copy of the running statistics.
+    pub fn running(&self) -> RunningStats<F> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+    /// Replaces the running statistics (e.g. loaded from a file).
+    pub fn set_running(&self, stats: RunningStats<F>) {
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = stats;
+    }
+    /// Whether the layer is in training mode.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+impl<F: Float> Module<F> for BatchNorm<F> {
+    fn parameters(&self) -> Vec<ParamId> {
+        vec![self.weight, self.bias]
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+}
+
+impl<F: Float> Forward<F> for BatchNorm<F> {
+    fn forward<'g>(&self, params: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {
+        let dims = x.shape().dims().to_vec();
+        let channels = self.running().mean.numel();
+        assert!(
+            dims.len() >= 2 && dims[1] == channels,
+            "BatchNorm: expected an [N, {channels}, …] input, got shape {:?}",
+            dims
+        );
+        let axes: Vec<isize> = (0..dims.len() as isize).filter(|&a| a != 1).collect();
+        let mut per_channel = vec![1; dims.len()];
+        per_channel[1] = channels;
+        let eps = F::from_f64(self.eps);
+        let normalized = if self.training {
+            let mean = x.mean_axes(&axes, true);
+            let centered = x - mean;
+            let variance = centered.square().mean_axes(&axes, true);
+            let count = dims.iter().product::<usize>() / channels.max(1);
+            let mut stats = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let m = F::from_f64(self.momentum);
+            let unbiased = F::from_f64(count as f64 / (count.max(2) - 1) as f64);
+            let moved = |old: &Tensor<F>, batch: Tensor<F>, scale: F| -> Tensor<F> {
+                let batch = batch.reshape([channels]).expect("one statistic per channel");
+                old.zip_with(&batch, "BatchNorm", |r, b| (F::ONE - m) * r + m * b * scale)
+                    .expect("running statistics have one element per channel")
+            };
+            stats.mean = moved(&stats.mean, mean.value(), F::ONE);
+            stats.var = moved(&stats.var, variance.value(), unbiased);
+            stats.batches += 1;
+            centered / (variance + eps).sqrt()
+        } else {
+            let stats = self.running();
+            let mean = x.graph().constant(stats.mean.reshape(per_channel.clone()).expect("per-channel shape"));
+            let var = x.graph().constant(stats.var.reshape(per_channel.clone()).expect("per-channel shape"));
+            (x - mean) / (var + eps).sqrt()
+        };
+        normalized * params.var(self.weight).reshape(per_channel.clone()) + params.var(self.bias).reshape(per_channel)
+    }
+}
