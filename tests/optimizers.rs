@@ -64,6 +64,10 @@ fn optimizer(name: &str) -> Box<dyn Optimizer<f64>> {
         "adam_custom" => Box::new(Adam::new(0.02).betas(0.8, 0.99).eps(1e-6).weight_decay(0.05)),
         "adamw" => Box::new(AdamW::new(0.01)),
         "adamw_custom" => Box::new(AdamW::new(0.03).betas(0.85, 0.995).weight_decay(0.1)),
+        "adagrad" => Box::new(Adagrad::new(0.1)),
+        "adagrad_custom" => {
+            Box::new(Adagrad::new(0.05).lr_decay(0.01).weight_decay(0.02).initial_accumulator(0.1).eps(1e-6))
+        }
         "rmsprop" => Box::new(RmsProp::new(0.01)),
         "rmsprop_centered_momentum" => {
             Box::new(RmsProp::new(0.005).alpha(0.9).momentum(0.5).centered(true).weight_decay(0.01))
@@ -86,7 +90,7 @@ fn accumulate(store: &mut ParamStore, ids: (ParamId, ParamId), x: &Tensor<f64>, 
 #[test]
 fn optimizers_match_pytorch_step_by_step() {
     let fixture = parse();
-    assert_eq!(fixture.cases.len(), 9);
+    assert_eq!(fixture.cases.len(), 11);
     let (x, y) = (&fixture.problem["X"], &fixture.problem["Y"]);
     for (name, steps) in &fixture.cases {
         let (mut store, ids) = fixture.store();

@@ -3,7 +3,7 @@
 //! Neural-network building blocks on tapegrad's tape: a [`ParamStore`] of named parameters
 //! bound into each step's graph, the [`Module`] and [`Forward`] traits, micrograd's
 //! [`Neuron`] / [`Layer`] / [`Mlp`] on the scalar graph, tensor layers ([`layers`]), losses
-//! ([`loss`]), optimizers and schedules ([`optim`]), initializers ([`init`]), data sets and
+//! ([`loss`]), whole models ([`models`]), optimizers and schedules ([`optim`]), initializers ([`init`]), data sets and
 //! loaders ([`data`]), and safetensors weight files ([`io`]).
 //!
 //! ```
@@ -36,6 +36,7 @@ pub mod io;
 pub mod layers;
 pub mod loss;
 mod micrograd;
+pub mod models;
 mod module;
 pub mod optim;
 mod params;

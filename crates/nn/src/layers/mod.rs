@@ -1,8 +1,10 @@
 //! Tensor layers: [`Linear`], [`Conv1d`], [`Conv2d`], the poolings, [`Flatten`],
 //! [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm`],
-//! [`GroupNorm`], [`Checkpoint`], and the [`mlp`] builder.
+//! [`GroupNorm`], [`SelfAttention`], [`TransformerBlock`], [`PositionEmbedding`],
+//! [`Checkpoint`], and the [`mlp`] builder.
 
 mod activation;
+mod attention;
 mod batchnorm;
 mod checkpoint;
 mod conv;
@@ -13,8 +15,10 @@ mod layernorm;
 mod linear;
 mod pool;
 mod sequential;
+mod transformer;
 
 pub use activation::Activation;
+pub use attention::SelfAttention;
 pub use batchnorm::{BatchNorm, BatchNorm1d, BatchNorm2d, RunningStats};
 pub(crate) use checkpoint::draw_mask;
 pub use checkpoint::Checkpoint;
@@ -26,3 +30,4 @@ pub use layernorm::LayerNorm;
 pub use linear::Linear;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::{mlp, Sequential};
+pub use transformer::{PositionEmbedding, TransformerBlock};

@@ -2,12 +2,14 @@
 //! schedules. An optimizer reads each parameter's accumulated gradient (see
 //! [`ParamStore::accumulate`](crate::ParamStore::accumulate)) and updates its value in place.
 
+mod adagrad;
 mod adam;
 mod clip;
 mod rmsprop;
 mod schedule;
 mod sgd;
 
+pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use rmsprop::RmsProp;
