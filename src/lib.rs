@@ -63,9 +63,13 @@ pub mod prelude {
         checkpoint, grad, gradcheck, gradgradcheck, hessian, hvp, jacfwd, jacobian, jvp, Backward, CustomOp,
         CustomOpOnce, CustomOps, Gradients,
     };
-    pub use tapegrad_graph::{Float, Graph, Indices, IntoVar, Shape, Tensor, Var};
+    pub use tapegrad_graph::{ConvOptions, Float, Graph, Indices, IntoVar, Shape, Tensor, Var, Window};
     pub use tapegrad_nn::data::Dataset;
-    pub use tapegrad_nn::layers::{mlp, Activation, Checkpoint, Dropout, Embedding, LayerNorm, Linear, Sequential};
-    pub use tapegrad_nn::optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
+    pub use tapegrad_nn::layers::{
+        mlp, Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, Checkpoint, Conv1d, Conv2d, Dropout, Embedding,
+        Flatten, GroupNorm, LayerNorm, Linear, MaxPool2d, PositionEmbedding, SelfAttention, Sequential,
+        TransformerBlock,
+    };
+    pub use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use tapegrad_nn::{loss, Forward, Layer, Mlp, Module, Neuron, ParamId, ParamStore};
 }

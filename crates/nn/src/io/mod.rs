@@ -54,21 +54,93 @@ fn describe(dtype: Dtype, shape: &[usize]) -> String {
 
 /// The store as safetensors bytes.
 pub fn to_safetensors_bytes<F: Float>(store: &ParamStore<F>) -> Result<Vec<u8>> {
-    let entries: Vec<(String, Entry)> = store
-        .iter()
-        .map(|(_, p)| {
-            let mut bytes = Vec::with_capacity(p.value.numel() * std::mem::size_of::<F>());
-            for v in p.value.data() {
+    tensors_to_safetensors_bytes(store.iter().map(|(_, p)| (p.name.as_str(), &p.value)))
+}
+
+/// Named tensors (any, not only parameters: optimizer state, running statistics) as
+/// safetensors bytes; names must be unique.
+///
+/// ```
+/// use tapegrad_graph::Tensor;
+/// use tapegrad_nn::io;
+/// let step = Tensor::scalar(5.0);
+/// let bytes = io::tensors_to_safetensors_bytes([("adam.step", &step)])?;
+/// let read = io::tensors_from_safetensors_bytes::<f64>(&bytes, "memory")?;
+/// assert_eq!(read, vec![("adam.step".to_string(), step)]);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn tensors_to_safetensors_bytes<'t, F: Float>(
+    tensors: impl IntoIterator<Item = (&'t str, &'t Tensor<F>)>,
+) -> Result<Vec<u8>> {
+    let entries: Vec<(&str, Entry)> = tensors
+        .into_iter()
+        .map(|(name, value)| {
+            let mut bytes = Vec::with_capacity(value.numel() * std::mem::size_of::<F>());
+            for v in value.data() {
                 match dtype_of::<F>() {
                     Dtype::F32 => bytes.extend_from_slice(&(v.to_f64() as f32).to_le_bytes()),
                     _ => bytes.extend_from_slice(&v.to_f64().to_le_bytes()),
                 }
             }
-            (p.name.clone(), Entry { dtype: dtype_of::<F>(), shape: p.value.dims().to_vec(), bytes })
+            (name, Entry { dtype: dtype_of::<F>(), shape: value.dims().to_vec(), bytes })
         })
         .collect();
-    safetensors::serialize(entries.iter().map(|(n, e)| (n.as_str(), e)), None)
+    safetensors::serialize(entries.iter().map(|(n, e)| (*n, e)), None)
         .map_err(|e| Error::WeightFile { path: "<memory>".into(), message: e.to_string() })
+}
+
+/// Every tensor in safetensors bytes, by name in the file's order; each must have element type
+/// `F` (f32 or f64). `source` names the bytes in errors. Like loading, it never panics and
+/// never allocates what a header claims.
+pub fn tensors_from_safetensors_bytes<F: Float>(bytes: &[u8], source: &str) -> Result<Vec<(String, Tensor<F>)>> {
+    let file = parse(bytes, source)?;
+    let mut names = file.names();
+    names.sort_by_key(|n| file.tensor(n).map(|t| t.data().as_ptr() as usize).unwrap_or(0));
+    names
+        .into_iter()
+        .map(|name| {
+            let view =
+                file.tensor(name).map_err(|e| Error::WeightFile { path: source.into(), message: e.to_string() })?;
+            Ok((name.to_string(), decode(source, name, &view, view.shape())?))
+        })
+        .collect()
+}
+
+/// Checks the header, then parses.
+fn parse<'b>(bytes: &'b [u8], source: &str) -> Result<SafeTensors<'b>> {
+    header::check(bytes).map_err(|message| Error::WeightFile { path: source.into(), message })?;
+    SafeTensors::deserialize(bytes).map_err(|e| Error::WeightFile { path: source.into(), message: e.to_string() })
+}
+
+/// A tensor of `F` from a view whose element type must be `F`'s and shape `shape`.
+fn decode<F: Float>(
+    source: &str,
+    name: &str,
+    view: &safetensors::tensor::TensorView<'_>,
+    shape: &[usize],
+) -> Result<Tensor<F>> {
+    let expected_dtype = dtype_of::<F>();
+    if view.dtype() != expected_dtype || view.shape() != shape {
+        return Err(Error::WeightMismatch {
+            path: source.into(),
+            name: shown(name),
+            expected: describe(expected_dtype, shape),
+            found: describe(view.dtype(), view.shape()),
+        });
+    }
+    let data: Vec<F> = match expected_dtype {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|b| F::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64))
+            .collect(),
+        _ => view
+            .data()
+            .chunks_exact(8)
+            .map(|b| F::from_f64(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
+            .collect(),
+    };
+    Ok(Tensor::from_vec(data, shape.to_vec())?)
 }
 
 /// Saves the store to `path` as safetensors.
@@ -102,35 +174,12 @@ pub fn load_safetensors<F: Float>(store: &mut ParamStore<F>, path: impl AsRef<Pa
 
 /// [`load_safetensors`] from bytes in memory; `source` names them in errors.
 pub fn load_safetensors_bytes<F: Float>(store: &mut ParamStore<F>, bytes: &[u8], source: &str) -> Result<()> {
-    header::check(bytes).map_err(|message| Error::WeightFile { path: source.into(), message })?;
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::WeightFile { path: source.into(), message: e.to_string() })?;
-    let expected_dtype = dtype_of::<F>();
+    let file = parse(bytes, source)?;
     let mut values = Vec::with_capacity(store.len());
     for (id, p) in store.iter() {
         let view =
             file.tensor(&p.name).map_err(|_| Error::MissingWeight { path: source.into(), name: p.name.clone() })?;
-        if view.dtype() != expected_dtype || view.shape() != p.value.dims() {
-            return Err(Error::WeightMismatch {
-                path: source.into(),
-                name: p.name.clone(),
-                expected: describe(expected_dtype, p.value.dims()),
-                found: describe(view.dtype(), view.shape()),
-            });
-        }
-        let data: Vec<F> = match expected_dtype {
-            Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| F::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64))
-                .collect(),
-            _ => view
-                .data()
-                .chunks_exact(8)
-                .map(|b| F::from_f64(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
-                .collect(),
-        };
-        values.push((id, Tensor::from_vec(data, p.value.shape().clone())?));
+        values.push((id, decode(source, &p.name, &view, p.value.dims())?));
     }
     if let Some(extra) = file.names().into_iter().find(|n| store.find(n).is_none()) {
         return Err(Error::UnexpectedWeight { path: source.into(), name: shown(extra) });

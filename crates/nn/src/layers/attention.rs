@@ -43,7 +43,7 @@ impl SelfAttention {
         causal: bool,
         rng: &mut R,
     ) -> Result<Self> {
-        if heads == 0 || width % heads != 0 {
+        if heads == 0 || !width.is_multiple_of(heads) {
             return Err(Error::InvalidArgument {
                 op: "SelfAttention::new",
                 message: format!("{heads} heads must divide the width {width}"),

@@ -29,7 +29,7 @@ impl GroupNorm {
         channels: usize,
         eps: f64,
     ) -> Result<Self> {
-        if groups == 0 || channels % groups != 0 {
+        if groups == 0 || !channels.is_multiple_of(groups) {
             return Err(Error::InvalidArgument {
                 op: "GroupNorm::new",
                 message: format!("{groups} groups must divide the {channels} channels"),

@@ -62,7 +62,7 @@ pub struct Gpt {
 impl Gpt {
     /// A model of the given sizes, initialised as PyTorch's layers are.
     pub fn new<F: Float, R: Rng + ?Sized>(store: &mut ParamStore<F>, config: GptConfig, rng: &mut R) -> Result<Self> {
-        if config.heads == 0 || config.width % config.heads != 0 {
+        if config.heads == 0 || !config.width.is_multiple_of(config.heads) {
             return Err(Error::InvalidArgument {
                 op: "Gpt::new",
                 message: format!("{} heads must divide the width {}", config.heads, config.width),
