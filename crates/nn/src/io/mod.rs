@@ -189,3 +189,46 @@ pub fn load_safetensors_bytes<F: Float>(store: &mut ParamStore<F>, bytes: &[u8],
     }
     Ok(())
 }
+
+/// Saves an optimizer's state ([`Optimizer::state`](crate::optim::Optimizer::state)) for the
+/// parameters of `store` to `path` as safetensors, so a run can resume exactly with
+/// [`load_optimizer`].
+///
+/// ```
+/// use tapegrad_graph::Tensor;
+/// use tapegrad_nn::{io, optim::{Adam, Optimizer}, ParamStore};
+/// let mut store = ParamStore::new();
+/// let w = store.add("w", Tensor::scalar(1.0))?;
+/// store.get_mut(w).unwrap().grad = Some(Tensor::scalar(0.5));
+/// let mut adam = Adam::new(0.1);
+/// adam.step(&mut store);
+/// let path = std::env::temp_dir().join("tapegrad-doc-adam.safetensors");
+/// io::save_optimizer(&adam, &store, &path)?;
+/// let mut resumed = Adam::new(0.1);
+/// io::load_optimizer(&mut resumed, &store, &path)?;
+/// assert_eq!(resumed.state(&store), adam.state(&store));
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
+pub fn save_optimizer<F: Float, O: crate::optim::Optimizer<F> + ?Sized>(
+    optimizer: &O,
+    store: &ParamStore<F>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let state = optimizer.state(store);
+    let bytes = tensors_to_safetensors_bytes(state.iter().map(|(n, t)| (n.as_str(), t)))?;
+    std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.display().to_string(), source })
+}
+
+/// Loads an optimizer's state saved by [`save_optimizer`]; a file that does not fit the
+/// optimizer and `store` is an error and changes nothing.
+pub fn load_optimizer<F: Float, O: crate::optim::Optimizer<F> + ?Sized>(
+    optimizer: &mut O,
+    store: &ParamStore<F>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let tensors = tensors_from_safetensors_bytes(&bytes, &path.display().to_string())?;
+    optimizer.load_state(store, &tensors)
+}

@@ -1,15 +1,26 @@
 //! Adagrad, with PyTorch's arithmetic.
 
+use super::state::{self, ParamState};
 use super::{for_each_param, Optimizer};
 use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
-use tapegrad_graph::Float;
+use tapegrad_graph::{Float, Tensor};
 
 /// Adagrad's sum of squared gradients for one parameter, and its step count.
 #[derive(Clone, Debug)]
 pub struct AdagradState<F> {
     step: u64,
     sum: Vec<F>,
+}
+
+impl<F: Float> ParamState<F> for AdagradState<F> {
+    const NAMES: &'static [&'static str] = &["sum", "step"];
+    fn buffers(&self) -> Vec<Vec<F>> {
+        vec![self.sum.clone(), vec![F::from_f64(self.step as f64)]]
+    }
+    fn from_buffers(mut b: Vec<Vec<F>>, _numel: usize) -> Self {
+        AdagradState { step: b[1][0].to_f64() as u64, sum: std::mem::take(&mut b[0]) }
+    }
 }
 
 /// `torch.optim.Adagrad` (defaults lr 1e-2, lr decay 0, weight decay 0, initial accumulator
@@ -96,5 +107,11 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
     }
     fn set_lr(&mut self, lr: F) {
         self.lr = lr;
+    }
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)> {
+        state::export(store, &self.state)
+    }
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()> {
+        state::import(store, &mut self.state, tensors)
     }
 }

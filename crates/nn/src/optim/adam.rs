@@ -1,9 +1,10 @@
 //! Adam and AdamW, with PyTorch's arithmetic.
 
+use super::state::{self, ParamState};
 use super::{for_each_param, Optimizer};
 use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
-use tapegrad_graph::Float;
+use tapegrad_graph::{Float, Tensor};
 
 /// Adam's moments for one parameter.
 #[derive(Clone, Debug)]
@@ -25,6 +26,20 @@ fn adam_update<F: Float>(p: &mut [F], grad: &[F], s: &mut Moments<F>, (lr, beta1
         s.v[i] = s.v[i] * beta2 + g * g * (F::ONE - beta2);
         let denom = s.v[i].sqrt() / bias2_sqrt + eps;
         p[i] -= step_size * (s.m[i] / denom);
+    }
+}
+
+impl<F: Float> ParamState<F> for Moments<F> {
+    const NAMES: &'static [&'static str] = &["exp_avg", "exp_avg_sq", "step"];
+    fn buffers(&self) -> Vec<Vec<F>> {
+        vec![self.m.clone(), self.v.clone(), vec![F::from_f64(self.step as f64)]]
+    }
+    fn from_buffers(mut b: Vec<Vec<F>>, numel: usize) -> Self {
+        let step = b[2][0].to_f64() as i32;
+        let v = std::mem::take(&mut b[1]);
+        let m = std::mem::take(&mut b[0]);
+        let full = |x: Vec<F>| if x.is_empty() { vec![F::ZERO; numel] } else { x };
+        Moments { step, m: full(m), v: full(v) }
     }
 }
 
@@ -89,6 +104,12 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     fn set_lr(&mut self, lr: F) {
         self.lr = lr;
     }
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)> {
+        state::export(store, &self.state)
+    }
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()> {
+        state::import(store, &mut self.state, tensors)
+    }
 }
 
 /// `torch.optim.AdamW`: Adam with decoupled weight decay `p ← p·(1 − lr·wd)` before the
@@ -144,5 +165,11 @@ impl<F: Float> Optimizer<F> for AdamW<F> {
     }
     fn set_lr(&mut self, lr: F) {
         self.adam.lr = lr;
+    }
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)> {
+        self.adam.state(store)
+    }
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()> {
+        self.adam.load_state(store, tensors)
     }
 }

@@ -8,6 +8,7 @@ mod clip;
 mod rmsprop;
 mod schedule;
 mod sgd;
+mod state;
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
@@ -17,7 +18,7 @@ pub use schedule::{Constant, Cosine, LinearDecay, Schedule, StepDecay, Warmup};
 pub use sgd::Sgd;
 
 use crate::params::ParamStore;
-use tapegrad_graph::Float;
+use tapegrad_graph::{Float, Tensor};
 
 /// One optimization step over every unfrozen parameter that has a gradient.
 pub trait Optimizer<F: Float> {
@@ -27,6 +28,14 @@ pub trait Optimizer<F: Float> {
     fn lr(&self) -> F;
     /// Sets the learning rate (what schedules do each step).
     fn set_lr(&mut self, lr: F);
+    /// The per-parameter state (moments, momentum buffers, step counts) as tensors named
+    /// `{parameter}.{buffer}` with PyTorch's buffer names, e.g. `layers.0.weight.exp_avg`;
+    /// [`io::save_optimizer`](crate::io::save_optimizer) writes them to a file.
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)>;
+    /// Replaces the per-parameter state with `tensors` as [`Optimizer::state`] names them, so
+    /// the next step continues exactly where the saved run stopped; a tensor that names no
+    /// buffer of a parameter of `store`, or has the wrong size, is an error and changes nothing.
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()>;
 }
 
 /// Calls `update(value, grad, state)` for every unfrozen parameter with a gradient, creating

@@ -1,9 +1,10 @@
 //! RMSprop, with PyTorch's arithmetic.
 
+use super::state::{self, ParamState};
 use super::{for_each_param, Optimizer};
 use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
-use tapegrad_graph::Float;
+use tapegrad_graph::{Float, Tensor};
 
 /// RMSprop's running averages for one parameter.
 #[derive(Clone, Debug)]
@@ -11,6 +12,18 @@ pub struct RmsState<F> {
     square_avg: Vec<F>,
     grad_avg: Vec<F>,
     momentum: Vec<F>,
+}
+
+impl<F: Float> ParamState<F> for RmsState<F> {
+    const NAMES: &'static [&'static str] = &["square_avg", "grad_avg", "momentum_buffer"];
+    fn buffers(&self) -> Vec<Vec<F>> {
+        vec![self.square_avg.clone(), self.grad_avg.clone(), self.momentum.clone()]
+    }
+    fn from_buffers(b: Vec<Vec<F>>, numel: usize) -> Self {
+        let mut full = b.into_iter().map(|x| if x.is_empty() { vec![F::ZERO; numel] } else { x });
+        let mut next = || full.next().unwrap_or_default();
+        RmsState { square_avg: next(), grad_avg: next(), momentum: next() }
+    }
 }
 
 /// `torch.optim.RMSprop` (defaults lr 1e-2, alpha 0.99, eps 1e-8, weight decay 0, momentum 0,
@@ -101,5 +114,11 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
     }
     fn set_lr(&mut self, lr: F) {
         self.lr = lr;
+    }
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)> {
+        state::export(store, &self.state)
+    }
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()> {
+        state::import(store, &mut self.state, tensors)
     }
 }

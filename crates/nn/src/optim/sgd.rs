@@ -1,9 +1,10 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
+use super::state::{self, ParamState};
 use super::{for_each_param, Optimizer};
 use crate::params::{ParamSlot, ParamStore};
 use slotmap::SecondaryMap;
-use tapegrad_graph::Float;
+use tapegrad_graph::{Float, Tensor};
 
 /// `torch.optim.SGD`: `g = grad + wd·p`; with momentum `b = μ·b + (1 − dampening)·g` (the first
 /// step takes `b = g`), then `g = g + μ·b` (Nesterov) or `g = b`; finally `p −= lr·g`.
@@ -90,5 +91,22 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
     }
     fn set_lr(&mut self, lr: F) {
         self.lr = lr;
+    }
+    fn state(&self, store: &ParamStore<F>) -> Vec<(String, Tensor<F>)> {
+        state::export(store, &self.buffers)
+    }
+    fn load_state(&mut self, store: &ParamStore<F>, tensors: &[(String, Tensor<F>)]) -> crate::Result<()> {
+        state::import(store, &mut self.buffers, tensors)
+    }
+}
+
+/// SGD's momentum buffer (empty until the first step with momentum).
+impl<F: Float> ParamState<F> for Vec<F> {
+    const NAMES: &'static [&'static str] = &["momentum_buffer"];
+    fn buffers(&self) -> Vec<Vec<F>> {
+        vec![self.clone()]
+    }
+    fn from_buffers(mut b: Vec<Vec<F>>, _numel: usize) -> Self {
+        std::mem::take(&mut b[0])
     }
 }
