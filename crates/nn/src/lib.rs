@@ -40,8 +40,10 @@ pub mod models;
 mod module;
 pub mod optim;
 mod params;
+mod summary;
 
 pub use error::{Error, Result};
 pub use micrograd::{BoundMlp, Layer, Mlp, Neuron};
 pub use module::{Forward, Module};
 pub use params::{Bound, Param, ParamId, ParamStore, PostAccumulateHook};
+pub use summary::{summary, Summary, SummaryRow};

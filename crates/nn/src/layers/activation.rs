@@ -45,6 +45,9 @@ impl<F: Float> Module<F> for Activation {
     fn parameters(&self) -> Vec<ParamId> {
         Vec::new()
     }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 impl<F: Float> Forward<F> for Activation {

@@ -23,7 +23,8 @@ pub struct RunningStats<F: Float> {
 /// In training mode it normalizes with the batch's mean and biased variance and moves the
 /// running statistics toward the batch's: `running ← (1 − momentum)·running + momentum·batch`,
 /// with the *unbiased* variance, exactly as PyTorch. In evaluation mode it normalizes with the
-/// running statistics.
+/// running statistics. A [`summary`](crate::summary) and a [`Checkpoint`](super::Checkpoint)'s
+/// second run leave the statistics alone (PyTorch's checkpoint moves them twice).
 ///
 /// ```
 /// use tapegrad_graph::{Graph, Tensor};
@@ -106,18 +107,20 @@ impl<F: Float> Forward<F> for BatchNorm<F> {
             let mean = x.mean_axes(&axes, true);
             let centered = x - mean;
             let variance = centered.square().mean_axes(&axes, true);
-            let count = dims.iter().product::<usize>() / channels.max(1);
-            let mut stats = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            let m = F::from_f64(self.momentum);
-            let unbiased = F::from_f64(count as f64 / (count.max(2) - 1) as f64);
-            let moved = |old: &Tensor<F>, batch: Tensor<F>, scale: F| -> Tensor<F> {
-                let batch = batch.reshape([channels]).expect("one statistic per channel");
-                old.zip_with(&batch, "BatchNorm", |r, b| (F::ONE - m) * r + m * b * scale)
-                    .expect("running statistics have one element per channel")
-            };
-            stats.mean = moved(&stats.mean, mean.value(), F::ONE);
-            stats.var = moved(&stats.var, variance.value(), unbiased);
-            stats.batches += 1;
+            if super::updates_state() {
+                let count = dims.iter().product::<usize>() / channels.max(1);
+                let m = F::from_f64(self.momentum);
+                let unbiased = F::from_f64(count as f64 / (count.max(2) - 1) as f64);
+                let moved = |old: &Tensor<F>, batch: Tensor<F>, scale: F| -> Tensor<F> {
+                    let batch = batch.reshape([channels]).expect("one statistic per channel");
+                    old.zip_with(&batch, "BatchNorm", |r, b| (F::ONE - m) * r + m * b * scale)
+                        .expect("running statistics have one element per channel")
+                };
+                let mut stats = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+                stats.mean = moved(&stats.mean, mean.value(), F::ONE);
+                stats.var = moved(&stats.var, variance.value(), unbiased);
+                stats.batches += 1;
+            }
             centered / (variance + eps).sqrt()
         } else {
             let stats = self.running();

@@ -38,6 +38,10 @@ impl<M> Checkpoint<M> {
     pub fn new(module: M) -> Self {
         Checkpoint { inner: Arc::new(RwLock::new(module)) }
     }
+    /// The wrapped module, to read.
+    pub fn module(&self) -> std::sync::RwLockReadGuard<'_, M> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl<F: Float, M: Module<F>> Module<F> for Checkpoint<M> {
@@ -88,6 +92,22 @@ enum Draws {
 
 thread_local! {
     static DRAWS: RefCell<Option<Draws>> = const { RefCell::new(None) };
+    static DRY_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as a dry run (a summary's forward pass): layers keep their state as it is.
+pub(crate) fn dry_run<R>(f: impl FnOnce() -> R) -> R {
+    let outer = DRY_RUN.with(|d| d.replace(true));
+    let result = f();
+    DRY_RUN.with(|d| d.set(outer));
+    result
+}
+
+/// Whether a forward pass may move a layer's state (a batch norm's running statistics): not
+/// in a dry run, and not when a checkpoint runs its segment a second time (the first run
+/// already did).
+pub(crate) fn updates_state() -> bool {
+    !DRY_RUN.with(|d| d.get()) && DRAWS.with(|d| !matches!(*d.borrow(), Some(Draws::Replay(_))))
 }
 
 /// Runs `f` with `draws` as this thread's draw log; returns the log as `f` left it.

@@ -31,7 +31,22 @@ macro_rules! no_parameters {
         }
     )*};
 }
-no_parameters!(MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten);
+no_parameters!(AdaptiveAvgPool2d, Flatten);
+
+macro_rules! pooling {
+    ($($layer:ident),*) => {$(
+        impl<F: Float> Module<F> for $layer {
+            fn parameters(&self) -> Vec<ParamId> {
+                Vec::new()
+            }
+            fn describe(&self) -> String {
+                let w = &self.0;
+                format!("{}({}×{}, stride {}×{})", stringify!($layer), w.kernel[0], w.kernel[1], w.stride[0], w.stride[1])
+            }
+        }
+    )*};
+}
+pooling!(MaxPool2d, AvgPool2d);
 
 impl<F: Float> Forward<F> for MaxPool2d {
     fn forward<'g>(&self, _: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {

@@ -47,6 +47,9 @@ impl<F: Float> Forward<F> for Sequential<F> {
     fn forward<'g>(&self, params: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {
         self.layers.iter().fold(x, |h, layer| layer.forward(params, h))
     }
+    fn layers(&self) -> Vec<&dyn Forward<F>> {
+        self.layers.iter().map(|l| l.as_ref() as &dyn Forward<F>).collect()
+    }
 }
 
 /// A tensor MLP: `Linear` layers of the given sizes (`sizes[0]` inputs), named by their place in
