@@ -1,6 +1,6 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
-use super::walk::{broadcast_strides, walk};
+use super::walk::{broadcast_strides, walk_runs};
 use super::{buffer, Tensor};
 use crate::error::Result;
 use crate::float::Float;
@@ -53,7 +53,12 @@ impl<F: Float> Tensor<F> {
         let sb = broadcast_strides(other.dims(), shape.dims());
         let (da, db) = (self.data(), other.data());
         let mut out = buffer(op, &shape)?;
-        walk(shape.dims(), [&sa, &sb], |[ia, ib]| out.push(f(da[ia], db[ib])));
+        walk_runs(shape.dims(), [&sa, &sb], |[ia, ib], len, inner| match inner {
+            [1, 1] => out.extend(da[ia..ia + len].iter().zip(&db[ib..ib + len]).map(|(&a, &b)| f(a, b))),
+            [1, 0] => out.extend(da[ia..ia + len].iter().map(|&a| f(a, db[ib]))),
+            [0, 1] => out.extend(db[ib..ib + len].iter().map(|&b| f(da[ia], b))),
+            [step_a, step_b] => out.extend((0..len).map(|i| f(da[ia + i * step_a], db[ib + i * step_b]))),
+        });
         Ok(Tensor::from_parts(out, shape))
     }
 

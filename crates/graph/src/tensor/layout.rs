@@ -1,6 +1,6 @@
 //! Kernels that move elements without computing on them: broadcast, permute, concat, slice, pad.
 
-use super::walk::{broadcast_strides, walk};
+use super::walk::{broadcast_strides, walk, walk_runs};
 use super::{buffer, filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -56,7 +56,22 @@ impl<F: Float> Tensor<F> {
         let strides: SmallVec<[usize; 4]> = perm.iter().map(|&p| in_strides[p]).collect();
         let mut out = Vec::with_capacity(self.numel());
         let data = self.data();
-        walk(&dims, [&strides], |[i]| out.push(data[i]));
+        if n >= 2 && perm[n - 1] == n - 2 && perm[n - 2] == n - 1 && self.numel() > 0 {
+            // The last two dims swap: a batch of matrix transposes, done in tiles so both
+            // sides stay in cache.
+            let (rows, cols) = (self.dims()[n - 2], self.dims()[n - 1]);
+            out.resize(self.numel(), F::ZERO);
+            let mut block = 0;
+            walk(&dims[..n - 2], [&strides[..n - 2]], |[start]| {
+                transpose(&data[start..start + rows * cols], rows, cols, &mut out[block..block + rows * cols]);
+                block += rows * cols;
+            });
+        } else {
+            walk_runs(&dims, [&strides], |[i], len, [step]| match step {
+                1 => out.extend_from_slice(&data[i..i + len]),
+                _ => out.extend((0..len).map(|j| data[i + j * step])),
+            });
+        }
         Ok(Tensor::from_parts(out, Shape(dims)))
     }
 
@@ -127,5 +142,19 @@ impl<F: Float> Tensor<F> {
             out[dst..dst + size * inner].copy_from_slice(&self.data()[o * size * inner..(o + 1) * size * inner]);
         }
         Ok(Tensor::from_parts(out, dims))
+    }
+}
+
+/// `dst` (`cols × rows`) = `src` (`rows × cols`) transposed, in 32 × 32 tiles.
+fn transpose<F: Copy>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
     }
 }

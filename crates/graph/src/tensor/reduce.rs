@@ -1,6 +1,6 @@
 //! Reduction kernels over sets of axes.
 
-use super::walk::walk;
+use super::walk::walk_runs;
 use super::{filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -40,7 +40,19 @@ impl<F: Float> Tensor<F> {
         let in_strides = self.shape().strides();
         let mut out = filled("reduce", &kept, init)?;
         let data = self.data();
-        walk(self.dims(), [&in_strides, &out_strides], |[i, o]| out[o] = f(out[o], data[i]));
+        walk_runs(self.dims(), [&in_strides, &out_strides], |[i, o], len, inner| match inner {
+            [1, 0] => out[o] = data[i..i + len].iter().fold(out[o], |a, &v| f(a, v)),
+            [1, 1] => {
+                for (a, &v) in out[o..o + len].iter_mut().zip(&data[i..i + len]) {
+                    *a = f(*a, v);
+                }
+            }
+            [step_in, step_out] => {
+                for j in 0..len {
+                    out[o + j * step_out] = f(out[o + j * step_out], data[i + j * step_in]);
+                }
+            }
+        });
         Ok(Tensor::from_parts(out, out_shape))
     }
 

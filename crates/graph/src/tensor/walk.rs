@@ -54,3 +54,45 @@ pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> SmallVec<[usize
     let offset = to.len() - from.len();
     (0..to.len()).map(|i| if i < offset || from[i - offset] == 1 { 0 } else { from_strides[i - offset] }).collect()
 }
+
+/// Like [`walk`], but calls `f(offsets, len, inner)` once per run of the innermost dimension
+/// (`len` elements, offset `k` advancing by `inner[k]` per element), after merging the dims
+/// that every stride set walks contiguously and dropping dims of size 1 — so kernels can work
+/// on whole slices (`inner[k]` is 1 for a contiguous run and 0 for a repeated element).
+pub(crate) fn walk_runs<const K: usize>(
+    dims: &[usize],
+    strides: [&[usize]; K],
+    mut f: impl FnMut([usize; K], usize, [usize; K]),
+) {
+    if dims.contains(&0) {
+        return;
+    }
+    let mut merged: SmallVec<[usize; 4]> = SmallVec::new();
+    let mut merged_strides: [SmallVec<[usize; 4]>; K] = std::array::from_fn(|_| SmallVec::new());
+    for d in 0..dims.len() {
+        if dims[d] == 1 {
+            continue;
+        }
+        let joins =
+            !merged.is_empty() && (0..K).all(|k| *merged_strides[k].last().expect("merged") == strides[k][d] * dims[d]);
+        if joins {
+            *merged.last_mut().expect("merged") *= dims[d];
+            for k in 0..K {
+                *merged_strides[k].last_mut().expect("merged") = strides[k][d];
+            }
+        } else {
+            merged.push(dims[d]);
+            for k in 0..K {
+                merged_strides[k].push(strides[k][d]);
+            }
+        }
+    }
+    let Some(&len) = merged.last() else {
+        f([0; K], 1, [0; K]);
+        return;
+    };
+    let n = merged.len();
+    let inner: [usize; K] = std::array::from_fn(|k| merged_strides[k][n - 1]);
+    let outer: [&[usize]; K] = std::array::from_fn(|k| &merged_strides[k][..n - 1]);
+    walk(&merged[..n - 1], outer, |offsets| f(offsets, len, inner));
+}
