@@ -68,7 +68,7 @@ pub mod prelude {
     pub use tapegrad_nn::layers::{
         mlp, Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, Checkpoint, Conv1d, Conv2d, Dropout, Embedding,
         Flatten, GroupNorm, LayerNorm, Linear, MaxPool2d, PositionEmbedding, SelfAttention, Sequential,
-        TransformerBlock,
+        TransformerBlock, Unflatten,
     };
     pub use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use tapegrad_nn::{loss, Forward, Layer, Mlp, Module, Neuron, ParamId, ParamStore};

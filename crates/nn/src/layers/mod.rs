@@ -1,4 +1,4 @@
-//! Tensor layers: [`Linear`], [`Conv1d`], [`Conv2d`], the poolings, [`Flatten`],
+//! Tensor layers: [`Linear`], [`Conv1d`], [`Conv2d`], the poolings, [`Flatten`], [`Unflatten`],
 //! [`Sequential`], [`Activation`], [`Dropout`], [`Embedding`], [`LayerNorm`], [`BatchNorm`],
 //! [`GroupNorm`], [`SelfAttention`], [`TransformerBlock`], [`PositionEmbedding`],
 //! [`Checkpoint`], and the [`mlp`] builder.
@@ -28,6 +28,6 @@ pub use embedding::Embedding;
 pub use groupnorm::GroupNorm;
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Unflatten};
 pub use sequential::{mlp, Sequential};
 pub use transformer::{PositionEmbedding, TransformerBlock};

@@ -22,6 +22,11 @@ pub struct AdaptiveAvgPool2d;
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Flatten;
 
+/// `torch.nn.Unflatten(1, dims)`: the dims after the first reshaped to `dims`,
+/// `[N, rest]` → `[N, dims…]` (e.g. flat 64-pixel rows to `[N, 1, 8, 8]` images).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Unflatten(pub Vec<usize>);
+
 macro_rules! no_parameters {
     ($($layer:ty),*) => {$(
         impl<F: Float> Module<F> for $layer {
@@ -31,7 +36,7 @@ macro_rules! no_parameters {
         }
     )*};
 }
-no_parameters!(AdaptiveAvgPool2d, Flatten);
+no_parameters!(AdaptiveAvgPool2d, Flatten, Unflatten);
 
 macro_rules! pooling {
     ($($layer:ident),*) => {$(
@@ -74,5 +79,13 @@ impl<F: Float> Forward<F> for Flatten {
             Some(&n) => x.reshape([n, dims[1..].iter().product()]),
             None => x.reshape([1]),
         }
+    }
+}
+
+impl<F: Float> Forward<F> for Unflatten {
+    fn forward<'g>(&self, _: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {
+        let mut dims = vec![x.shape().dims().first().copied().unwrap_or(1)];
+        dims.extend_from_slice(&self.0);
+        x.reshape(dims)
     }
 }

@@ -29,7 +29,7 @@ impl<F: Float> ParamState<F> for AdagradState<F> {
 /// ```
 /// use tapegrad_graph::Tensor;
 /// use tapegrad_nn::{optim::{Adagrad, Optimizer}, ParamStore};
-/// let mut store = ParamStore::new();
+/// let mut store = ParamStore::<f64>::new();
 /// let w = store.add("w", Tensor::scalar(1.0))?;
 /// store.get_mut(w).unwrap().grad = Some(Tensor::scalar(2.0));
 /// let mut opt = Adagrad::new(0.1);
