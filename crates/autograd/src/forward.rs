@@ -148,6 +148,7 @@ fn node_tangent<'g, F: Float>(
         Op::ScatterAdd(_, a) => moved(0)?.try_scatter_add(a.axis as isize, &a.indices, y.shape())?,
         Op::Where(..) => Var::try_where_cond(x(0)?, moved(1)?, moved(2)?)?,
         Op::Unfold(_, window) => moved(0)?.try_unfold(window)?,
+        Op::Lookup(..) => moved(0)?.try_lookup(x(1)?)?,
         Op::Fold(_, window) => {
             let dims = y.shape();
             moved(0)?.try_fold(window, [dims.dims()[2], dims.dims()[3]])?

@@ -212,6 +212,11 @@ pub fn registry() -> Vec<OpCase> {
             v[0].avg_pool2d(&Window::pool([3, 3]).stride([2, 2]).padding([1, 1]))
         })
         .recording("unfold"),
+        case("lookup", Any, &[&[&[4, 3]], &[&[1, 2]]], |g, v| {
+            let ids = g.constant(Tensor::from_vec(vec![3.0, 0.0, 0.0, 1.0, 2.0, 3.0], [2, 3]).unwrap());
+            let count = v[0].shape().dims()[0] as f64;
+            v[0].lookup(ids.minimum(count - 1.0)).sin()
+        }),
         case(
             "where",
             Any,

@@ -82,6 +82,8 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     fn scatter_add(&self, axis: usize, idx: &Indices, s: &Shape) -> Self;
     /// The window's patches as columns (im2col).
     fn unfold(&self, window: &Window) -> Self;
+    /// The value's elements read as ids (whole numbers), in its shape.
+    fn ids(&self) -> Indices;
     /// Columns added back into an image of spatial `size` (col2im).
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self;
 }
@@ -267,6 +269,9 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn unfold(&self, window: &Window) -> Self {
         kernel(Tensor::unfold(self, window))
     }
+    fn ids(&self) -> Indices {
+        kernel(Tensor::to_ids(self, usize::MAX))
+    }
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         kernel(Tensor::fold(self, window, size))
     }
@@ -369,6 +374,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
     }
     fn unfold(&self, window: &Window) -> Self {
         Var::unfold(*self, window)
+    }
+    fn ids(&self) -> Indices {
+        kernel(self.value().to_ids(usize::MAX))
     }
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         Var::fold(*self, window, size)

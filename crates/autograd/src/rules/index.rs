@@ -31,3 +31,12 @@ pub fn where_cond<F: Float, A: TensorAlgebra<F>>(c: &A, a: &A, b: &A, g: &A, nee
         need[1].then(|| g.mul(&chosen.neg().add_scalar(F::ONE)).sum_to(&b.shape())),
     ]
 }
+
+/// lookup ← the gradient's rows added into zeros of the table's shape at the ids.
+pub fn lookup<F: Float, A: TensorAlgebra<F>>(table: &A, ids: &A, g: &A) -> A {
+    let rows = table.shape().dims()[0];
+    let dim = table.shape().dims()[1];
+    let flat = ids.ids();
+    let flat = tapegrad_graph::Indices::from(flat.data().to_vec());
+    g.reshape(&tapegrad_graph::Shape::from(vec![flat.data().len(), dim])).index_add(0, &flat, rows)
+}

@@ -79,6 +79,8 @@ op_kinds!(
         Unfold => "unfold",
         /// columns added back into an image (col2im), unfold's adjoint
         Fold => "fold",
+        /// rows of a table picked by a tensor of ids (an embedding)
+        Lookup => "lookup",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -146,6 +148,9 @@ pub enum Op<F> {
     Unfold(NodeId, Box<Window>),
     /// `[N, C·kh·kw, L]` columns added back into an image of the node's own shape.
     Fold(NodeId, Box<Window>),
+    /// Rows of a `[count, dim]` table picked by the ids (whole numbers) held in the second
+    /// input: `ids.shape + [dim]`. The ids are never differentiated.
+    Lookup(NodeId, NodeId),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -263,7 +268,8 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(..)
             | Op::Where(..)
             | Op::Unfold(..)
-            | Op::Fold(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::Fold(..)
+            | Op::Lookup(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -296,6 +302,7 @@ impl<F: Float> Op<F> {
             Op::Where(..) => StructuralOp::Where,
             Op::Unfold(..) => StructuralOp::Unfold,
             Op::Fold(..) => StructuralOp::Fold,
+            Op::Lookup(..) => StructuralOp::Lookup,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -326,7 +333,8 @@ impl<F: Float> Op<F> {
             | Op::Reshape(..)
             | Op::BroadcastTo(..)
             | Op::SumTo(..)
-            | Op::Where(..) => false,
+            | Op::Where(..)
+            | Op::Lookup(..) => false,
         }
     }
     /// The input nodes, in order.
@@ -349,7 +357,7 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(x, _)
             | Op::Unfold(x, _)
             | Op::Fold(x, _) => Inputs(smallvec::smallvec![*x]),
-            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) => Inputs(smallvec::smallvec![*a, *b]),
+            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),

@@ -48,7 +48,38 @@ impl<'g, F: Float> Var<'g, F> {
         let indices = self.value().topk_indices(k, axis)?;
         Ok((self.try_gather(axis, &indices)?, indices))
     }
-    /// The slices at `indices` along `axis` (an embedding lookup is `index_select(0, ids)`).
+    /// Rows of a `[count, dim]` table (`self`) at the ids held in `ids` (whole numbers, e.g.
+    /// a batch of tokens), shaped `ids.shape + [dim]`: an embedding lookup that keeps the ids
+    /// on the tape as an input, so an exported or replayed graph reads new ids. Only the table
+    /// is differentiated.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let table = g.var(Tensor::from_vec(vec![0.0, 1.0, 10.0, 11.0, 20.0, 21.0], [3, 2])?);
+    /// let ids = g.constant(Tensor::from_vec(vec![2.0, 0.0], [2])?);
+    /// assert_eq!(table.lookup(ids).value().to_vec(), vec![20.0, 21.0, 0.0, 1.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn lookup(self, ids: Var<'g, F>) -> Var<'g, F> {
+        expect_op(self.try_lookup(ids))
+    }
+    /// [`Var::lookup`], or an error naming a table that is not 2-d or an id that is not a whole
+    /// number below the table's row count.
+    #[track_caller]
+    pub fn try_lookup(self, ids: Var<'g, F>) -> Result<Var<'g, F>> {
+        self.same_graph(ids, "lookup")?;
+        let (table, index) = (self.id(), ids.id());
+        let count = self.shape().dims().first().copied().unwrap_or(0);
+        let value = {
+            let tape = self.graph().tape();
+            let picked = tape.tensor_cow(index).to_ids(count)?;
+            tape.tensor_cow(table).lookup(&picked)?
+        };
+        self.graph().record(Op::Lookup(table, index), value, self.requires_grad())
+    }
+    /// The slices at `indices` along `axis`.
     #[track_caller]
     pub fn index_select(self, axis: isize, indices: &Indices) -> Var<'g, F> {
         expect_op(self.try_index_select(axis, indices))

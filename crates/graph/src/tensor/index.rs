@@ -65,6 +65,53 @@ impl From<Vec<usize>> for Indices {
 }
 
 impl<F: Float> Tensor<F> {
+    /// The elements read as ids below `count`, in the tensor's shape: an error names the first
+    /// one that is negative, fractional, not finite or too large.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let ids = Tensor::from_vec(vec![2.0, 0.0, 1.0], [3])?.to_ids(3)?;
+    /// assert_eq!(ids.data(), &[2, 0, 1]);
+    /// assert!(Tensor::from_vec(vec![1.5], [1])?.to_ids(3).is_err());
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn to_ids(&self, count: usize) -> Result<Indices> {
+        let mut ids = Vec::with_capacity(self.numel());
+        for &v in self.data() {
+            let v = v.to_f64();
+            if !(v >= 0.0 && v.fract() == 0.0 && v < count as f64) {
+                return Err(Error::InvalidArgument {
+                    op: "lookup",
+                    message: format!("id {v} is not a whole number in 0..{count}"),
+                });
+            }
+            ids.push(v as usize);
+        }
+        Indices::new(ids, self.shape().clone())
+    }
+
+    /// Rows of a `[count, dim]` table at `ids`: shape `ids.shape + [dim]` (an embedding).
+    pub fn lookup(&self, ids: &Indices) -> Result<Tensor<F>> {
+        let &[count, dim] = self.dims() else {
+            return Err(Error::InvalidArgument {
+                op: "lookup",
+                message: format!("the table must be [count, dim], got shape {}", self.shape()),
+            });
+        };
+        if let Some(&bad) = ids.data().iter().find(|&&i| i >= count) {
+            return Err(Error::IndexOutOfRange { op: "lookup", index: bad, size: count });
+        }
+        let mut out = Vec::new();
+        out.try_reserve_exact(ids.data().len().saturating_mul(dim))
+            .map_err(|_| Error::TooLarge { op: "lookup", shape: self.shape().clone() })?;
+        for &i in ids.data() {
+            out.extend_from_slice(&self.data()[i * dim..(i + 1) * dim]);
+        }
+        let mut shape = ids.shape().dims().to_vec();
+        shape.push(dim);
+        Tensor::from_vec(out, shape)
+    }
+
     /// The slices at `indices` along `axis`, in that order (repeats allowed).
     pub fn index_select(&self, axis: isize, indices: &Indices) -> Result<Tensor<F>> {
         let axis = self.shape().axis("index_select", axis)?;

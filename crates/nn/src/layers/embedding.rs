@@ -48,20 +48,12 @@ impl Embedding {
     /// The vectors of the indices held in `ids` (whole numbers as floats), shaped
     /// `ids.shape() + [dim]`; a negative, fractional or too large index is an error.
     pub fn try_forward<'g, F: Float>(&self, params: &Bound<'g, F>, ids: Var<'g, F>) -> Result<Var<'g, F>> {
-        let value = ids.value();
-        let mut picked = Vec::with_capacity(value.numel());
-        for &v in value.data() {
-            let i = v.to_f64();
-            if !(i >= 0.0 && i.fract() == 0.0 && i < self.count as f64) {
-                return Err(Error::InvalidArgument {
-                    op: "Embedding::forward",
-                    message: format!("index {i} is not a whole number in 0..{}", self.count),
-                });
+        params.var(self.weight).try_lookup(ids).map_err(|e| match e {
+            tapegrad_graph::Error::InvalidArgument { message, .. } => {
+                Error::InvalidArgument { op: "Embedding::forward", message }
             }
-            picked.push(i as usize);
-        }
-        let ids = Indices::new(picked, value.shape().dims())?;
-        self.try_lookup(params, &ids)
+            other => other.into(),
+        })
     }
     /// The vectors of `ids`, shaped `ids.shape() + [dim]`.
     ///
