@@ -76,7 +76,7 @@ fn node_tangent<'g, F: Float>(
         }
     };
     Ok(match op {
-        Op::Leaf | Op::Constant => graph.constant(Tensor::try_full(y.shape(), F::ZERO)?),
+        Op::Leaf | Op::Constant | Op::StopGradient(..) => graph.constant(Tensor::try_full(y.shape(), F::ZERO)?),
         Op::Unary(k, _) => k.derivative(&x(0)?, &y, &moved(0)?),
         Op::Param(k, _, p) => k.derivative(*p, &x(0)?, &moved(0)?),
         Op::Binary(k, ..) => {

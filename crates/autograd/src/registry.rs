@@ -212,6 +212,12 @@ pub fn registry() -> Vec<OpCase> {
             v[0].avg_pool2d(&Window::pool([3, 3]).stride([2, 2]).padding([1, 1]))
         })
         .recording("unfold"),
+        case("stop_gradient", Any, &[&[&[2, 3]], &[&[4]]], |_, v| {
+            // A shift that cancels (as in softmax): the value moves with x, the derivative ignores it.
+            let shift = v[0].max_axis(-1, true).stop_gradient();
+            let e = (v[0] - shift).exp();
+            e / e.sum_axis(-1, true)
+        }),
         case("lookup", Any, &[&[&[4, 3]], &[&[1, 2]]], |g, v| {
             let ids = g.constant(Tensor::from_vec(vec![3.0, 0.0, 0.0, 1.0, 2.0, 3.0], [2, 3]).unwrap());
             let count = v[0].shape().dims()[0] as f64;

@@ -29,6 +29,12 @@ pub enum Error {
         /// What is wrong with that line.
         message: String,
     },
+    /// A recorded graph cannot be written as ONNX.
+    #[error("ONNX export: {message}")]
+    Onnx {
+        /// What stands in the way, naming the op.
+        message: String,
+    },
     /// A weight file is not valid safetensors.
     #[error("weight file {path}: {message}")]
     WeightFile {

@@ -38,6 +38,7 @@ pub mod loss;
 mod micrograd;
 pub mod models;
 mod module;
+pub mod onnx;
 pub mod optim;
 mod params;
 mod summary;

@@ -55,6 +55,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::Unfold(_, window) => one(window::unfold(window, at(0), g)),
         Op::Fold(_, window) => one(window::fold(window, g)),
         Op::Lookup(..) => smallvec::smallvec![Some(index::lookup(at(0), at(1), g)), None],
+        Op::StopGradient(..) => smallvec::smallvec![None],
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);

@@ -81,6 +81,8 @@ op_kinds!(
         Fold => "fold",
         /// rows of a table picked by a tensor of ids (an embedding)
         Lookup => "lookup",
+        /// the value passed on, with a zero derivative
+        StopGradient => "stop_gradient",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -151,6 +153,9 @@ pub enum Op<F> {
     /// Rows of a `[count, dim]` table picked by the ids (whole numbers) held in the second
     /// input: `ids.shape + [dim]`. The ids are never differentiated.
     Lookup(NodeId, NodeId),
+    /// The input's value with a zero derivative (a recorded stop-gradient); with the flag,
+    /// non-finite elements read as 0 (the shift that keeps `logsumexp` finite).
+    StopGradient(NodeId, bool),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -269,7 +274,8 @@ impl<F: Float> Op<F> {
             | Op::Where(..)
             | Op::Unfold(..)
             | Op::Fold(..)
-            | Op::Lookup(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::Lookup(..)
+            | Op::StopGradient(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -303,6 +309,7 @@ impl<F: Float> Op<F> {
             Op::Unfold(..) => StructuralOp::Unfold,
             Op::Fold(..) => StructuralOp::Fold,
             Op::Lookup(..) => StructuralOp::Lookup,
+            Op::StopGradient(..) => StructuralOp::StopGradient,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -334,7 +341,8 @@ impl<F: Float> Op<F> {
             | Op::BroadcastTo(..)
             | Op::SumTo(..)
             | Op::Where(..)
-            | Op::Lookup(..) => false,
+            | Op::Lookup(..)
+            | Op::StopGradient(..) => false,
         }
     }
     /// The input nodes, in order.
@@ -356,7 +364,8 @@ impl<F: Float> Op<F> {
             | Op::Gather(x, _)
             | Op::ScatterAdd(x, _)
             | Op::Unfold(x, _)
-            | Op::Fold(x, _) => Inputs(smallvec::smallvec![*x]),
+            | Op::Fold(x, _)
+            | Op::StopGradient(x, _) => Inputs(smallvec::smallvec![*x]),
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),

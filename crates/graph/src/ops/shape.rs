@@ -166,6 +166,28 @@ impl<'g, F: Float> Var<'g, F> {
         let expanded = parts.iter().map(|p| p.try_unsqueeze(resolved as isize)).collect::<Result<Vec<_>>>()?;
         Var::try_concat(&expanded, resolved as isize)
     }
+    /// The same value with a zero derivative, kept on the tape (JAX's `stop_gradient`): what
+    /// depends on it follows new inputs when a graph is exported or replayed, while no
+    /// gradient flows back through it. For a constant copy, `graph.constant(x.value())`.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.var(Tensor::scalar(3.0));
+    /// let y = x * x.stop_gradient(); // 9, with dy/dx = 3 (not 6)
+    /// assert_eq!(y.item(), 9.0);
+    /// ```
+    #[track_caller]
+    pub fn stop_gradient(self) -> Var<'g, F> {
+        expect_op(self.try_stop_gradient(false))
+    }
+    /// [`Var::stop_gradient`]; with `finite_only`, non-finite elements read as 0.
+    #[track_caller]
+    pub fn try_stop_gradient(self, finite_only: bool) -> Result<Var<'g, F>> {
+        self.record_unary(Op::StopGradient(self.id(), finite_only), |t| {
+            Ok(if finite_only { t.map(|v| if v.is_finite() { v } else { F::ZERO }) } else { t.clone() })
+        })
+    }
     /// Elements `start..end` along `axis`.
     #[track_caller]
     pub fn slice(self, axis: isize, start: usize, end: usize) -> Var<'g, F> {

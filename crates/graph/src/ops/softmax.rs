@@ -47,8 +47,7 @@ impl<'g, F: Float> Var<'g, F> {
             return Ok(self.graph().constant(Tensor::try_full(kept, F::ZERO)?));
         }
         let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
-        let max = self.graph().no_grad(|| self.try_max_axes(&axes, true))?.value();
-        Ok(self.graph().constant(if finite_only { max.map(|m| if m.is_finite() { m } else { F::ZERO }) } else { max }))
+        self.try_max_axes(&axes, true)?.try_stop_gradient(finite_only)
     }
 
     /// Softmax along `axis`: `exp(x − m) / Σ exp(x − m)` with `m` the maximum, stable for

@@ -174,8 +174,12 @@ impl<'g, F: Float> Var<'g, F> {
         let windows = if window.padding == [0, 0] {
             windows
         } else {
-            let ones = self.graph().constant(Tensor::try_full(self.shape(), F::ONE)?);
-            let inside = ones.try_unfold(window)?.try_reshape(windows.shape())?;
+            // Which taps fall inside the image: the same for every example, so one is made.
+            let (_, c, size) = Window::image("max_pool2d", &self.shape())?;
+            let ones = Tensor::try_full([1, c, size[0], size[1]], F::ONE)?;
+            let mut dims = windows.shape().dims().to_vec();
+            dims[0] = 1;
+            let inside = self.graph().constant(ones.unfold(window)?.reshape(dims)?);
             Var::try_where_cond(inside.try_gt(F::ZERO)?, windows, F::NEG_INFINITY)?
         };
         self.pooled(windows.try_max_axis(2, false)?, window)
