@@ -83,15 +83,12 @@ impl<'g, F: Float> Var<'g, F> {
             Window { kernel: [kh, kw], stride: options.stride, padding: options.padding, dilation: options.dilation };
         let cols = self.try_unfold(&window)?;
         let out = window.output_size([xs.dims()[2], xs.dims()[3]])?;
-        let (rows, positions, per_out) = (per_group * kh * kw, out[0] * out[1], o / groups);
-        // One product per group over every example and position: patches [G, N·L, rows] times
-        // filters [G, per_out, rows]ᵀ, so the matrix product sees a few large operands rather
-        // than N small ones.
-        let patches = cols.try_reshape([n, groups, rows, positions])?.try_permute(&[1, 0, 3, 2])?;
-        let patches = patches.try_reshape([groups, n * positions, rows])?;
-        let filters = weight.try_reshape([groups, per_out, rows])?;
-        let y = patches.try_matmul_t(false, filters, true)?.try_reshape([groups, n, positions, per_out])?;
-        let y = y.try_permute(&[1, 0, 3, 2])?.try_reshape([n, o, out[0], out[1]])?;
+        let (rows, positions) = (per_group * kh * kw, out[0] * out[1]);
+        // Each example's columns [G, rows, L] times the filters [G, O/G, rows]: the product
+        // comes out as [N, G, O/G, L], already in NCHW order.
+        let cols = cols.try_reshape([n, groups, rows, positions])?;
+        let filters = weight.try_reshape([groups, o / groups, rows])?;
+        let y = filters.try_matmul(cols)?.try_reshape([n, o, out[0], out[1]])?;
         match bias {
             None => Ok(y),
             Some(b) => {

@@ -86,10 +86,11 @@ impl<F: Float> Tensor<F> {
         let mut out = filled("matmul", &out_shape, F::ZERO)?;
         if !out.is_empty() && k > 0 && self.numel() > 0 && other.numel() > 0 {
             let (a, b) = (self.data(), other.data());
-            let mut c_offset = 0;
-            walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| {
-                let c = &mut out[c_offset..c_offset + m * n];
-                if m.saturating_mul(k).saturating_mul(n) <= SMALL_PRODUCT {
+            let mut starts = Vec::new();
+            walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| starts.push((ia, ib)));
+            let work = m.saturating_mul(k).saturating_mul(n);
+            let product = |(ia, ib): (usize, usize), c: &mut [F], threads: usize| {
+                if work <= SMALL_PRODUCT {
                     small_matmul(
                         (m, k, n),
                         &a[ia..],
@@ -99,16 +100,34 @@ impl<F: Float> Tensor<F> {
                         c,
                     );
                 } else {
-                    large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c);
+                    large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads);
                 }
-                c_offset += m * n;
-            });
+            };
+            let threads = crate::threads::threads_for(work.saturating_mul(starts.len()));
+            if starts.len() >= threads && threads > 1 {
+                // Many products: each thread takes whole products, each product on one thread
+                // (splitting small products costs more in waking threads than it saves).
+                let per_thread = starts.len().div_ceil(threads);
+                rayon::scope(|scope| {
+                    for (starts, block) in starts.chunks(per_thread).zip(out.chunks_mut(per_thread * m * n)) {
+                        scope.spawn(move |_| {
+                            for (&start, c) in starts.iter().zip(block.chunks_mut(m * n)) {
+                                product(start, c, 1);
+                            }
+                        });
+                    }
+                });
+            } else {
+                for (&start, c) in starts.iter().zip(out.chunks_mut(m * n)) {
+                    product(start, c, crate::threads::threads_for(work));
+                }
+            }
         }
         Ok(Tensor::from_parts(out, out_shape))
     }
 }
 
-/// `c = a·b` through the GEMM, with the rows of `c` split over the configured threads (each
+/// `c = a·b` through the GEMM, with the rows of `c` split over up to `threads` threads (each
 /// part a serial GEMM: one split, no nested scheduling).
 fn large_matmul<F: Float>(
     (m, k, n): (usize, usize, usize),
@@ -117,8 +136,9 @@ fn large_matmul<F: Float>(
     b: &[F],
     (rsb, csb): (isize, isize),
     c: &mut [F],
+    threads: usize,
 ) {
-    let parts = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n)).min(m.div_ceil(16)).max(1);
+    let parts = threads.min(m.div_ceil(16)).max(1);
     let rows_per_part = m.div_ceil(parts);
     assert!(
         c.len() == m * n && fits(a.len(), m, k, rsa, csa) && fits(b.len(), k, n, rsb, csb),

@@ -7,39 +7,44 @@ use crate::float::Float;
 use crate::shape::Shape;
 use crate::window::Window;
 
-/// For window position `o` and tap `k` along one dim, the input index it reads, or `None` in
-/// the padding.
-#[inline]
-fn source(o: usize, k: usize, d: usize, w: &Window, size: usize) -> Option<usize> {
-    (o * w.stride[d] + k * w.dilation[d]).checked_sub(w.padding[d]).filter(|&i| i < size)
-}
-
-/// Calls `visit(column_element, image_element)` for every tap that reads the image, where an
-/// unfolded `[N, C·kh·kw, oh·ow]` column tensor meets an `[N, C, H, W]` image.
-fn for_each_tap(
+/// Calls `visit(column, image, len)` for every run of taps that read the image, where an
+/// unfolded `[N, C·kh·kw, oh·ow]` column tensor meets an `[N, C, H, W]` image: `len` columns
+/// from element `column` on read the image from element `image` on, `stride[1]` apart.
+/// (Taps in the padding are not visited: they read zeros.)
+fn for_each_run(
     n: usize,
     c: usize,
     size: [usize; 2],
     w: &Window,
     out: [usize; 2],
-    mut visit: impl FnMut(usize, usize),
+    mut visit: impl FnMut(usize, usize, usize),
 ) {
     let [h, wd] = size;
     let [oh, ow] = out;
     let [kh, kw] = w.kernel;
+    let (s, d, p) = (w.stride[1], w.dilation[1], w.padding[1]);
+    // For tap column kj, the window positions whose tap lands inside the row: oj·s + kj·d − p
+    // in 0..W.
+    let spans: Vec<(usize, usize)> = (0..kw)
+        .map(|kj| {
+            let offset = kj * d;
+            let first = p.saturating_sub(offset).div_ceil(s);
+            let end = if wd + p > offset { ((wd + p - offset - 1) / s + 1).min(ow) } else { 0 };
+            (first, end.max(first))
+        })
+        .collect();
     let mut col = 0;
     for image in 0..n * c {
         let plane = image * h * wd;
         for ki in 0..kh {
-            for kj in 0..kw {
+            for (kj, &(first, end)) in spans.iter().enumerate() {
                 for oi in 0..oh {
-                    let row = source(oi, ki, 0, w, h);
-                    for oj in 0..ow {
-                        if let (Some(i), Some(j)) = (row, source(oj, kj, 1, w, wd)) {
-                            visit(col, plane + i * wd + j);
-                        }
-                        col += 1;
+                    let row = (oi * w.stride[0] + ki * w.dilation[0]).checked_sub(w.padding[0]).filter(|&i| i < h);
+                    if let (Some(i), true) = (row, end > first) {
+                        let j = first * s + kj * d - p;
+                        visit(col + first, plane + i * wd + j, end - first);
                     }
+                    col += ow;
                 }
             }
         }
@@ -65,7 +70,16 @@ impl<F: Float> Tensor<F> {
         let shape = Shape::from(vec![n, c * window.taps(), out[0] * out[1]]);
         let mut cols = filled("unfold", &shape, F::ZERO)?;
         let data = self.data();
-        for_each_tap(n, c, size, window, out, |col, at| cols[col] = data[at]);
+        let step = window.stride[1];
+        for_each_run(n, c, size, window, out, |col, at, len| {
+            if step == 1 {
+                cols[col..col + len].copy_from_slice(&data[at..at + len]);
+            } else {
+                for (t, v) in cols[col..col + len].iter_mut().enumerate() {
+                    *v = data[at + t * step];
+                }
+            }
+        });
         Ok(Tensor::from_parts(cols, shape))
     }
 
@@ -91,7 +105,12 @@ impl<F: Float> Tensor<F> {
         let shape = Shape::from(vec![n, c, size[0], size[1]]);
         let mut image = filled("fold", &shape, F::ZERO)?;
         let data = self.data();
-        for_each_tap(n, c, size, window, out, |col, at| image[at] += data[col]);
+        let step = window.stride[1];
+        for_each_run(n, c, size, window, out, |col, at, len| {
+            for (t, &v) in data[col..col + len].iter().enumerate() {
+                image[at + t * step] += v;
+            }
+        });
         Ok(Tensor::from_parts(image, shape))
     }
 }
