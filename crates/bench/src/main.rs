@@ -1,0 +1,186 @@
+//! `cargo run --release -p tapegrad-bench` — every standard workload (W1–W8) in tapegrad and,
+//! when a Python with them is found, in PyTorch, JAX (jit) and micrograd, in one sitting:
+//! each side in its own process, round after round (peers between tapegrad's runs), the same
+//! statistic for every side. Writes `out/bench/report.md` (the README's table) and
+//! `out/bench/ratios.svg`.
+//!
+//! ```text
+//! cargo run --release -p tapegrad-bench -- [--python PATH] [--rounds N] [--repeats N] [--only W2,W7] [--quick]
+//! ```
+//!
+//! Peers run `benches/peers/peer.py` (see `benches/peers/README.md` for the environment); a
+//! peer that is missing is listed as skipped, with the reason.
+
+mod measure;
+mod report;
+mod workloads;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use measure::Sample;
+use report::{Outcome, Row};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use workloads::WORKLOADS;
+
+struct Options {
+    python: Option<String>,
+    rounds: usize,
+    repeats: usize,
+    only: Option<Vec<String>>,
+    quick: bool,
+}
+
+fn value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `taskset -c 1` in front of one-thread runs where the machine has a second core to pin to.
+fn command(program: &str, threads: usize) -> Command {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let taskset = Command::new("taskset").arg("-V").output().is_ok();
+    if threads == 1 && cores > 1 && taskset {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Runs one measuring process and reads its `RESULT` (or `SKIP`) line.
+fn run(mut cmd: Command) -> Outcome {
+    match cmd.output() {
+        Err(e) => Outcome::Skipped(format!("could not start: {e}")),
+        Ok(out) => {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if let Some(sample) = stdout.lines().find_map(Sample::parse) {
+                return Outcome::Measured(vec![sample]);
+            }
+            if let Some(why) = stdout.lines().find_map(|l| l.strip_prefix("SKIP ")) {
+                return Outcome::Skipped(why.to_string());
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+            Outcome::Skipped(format!("failed: {last}"))
+        }
+    }
+}
+
+/// The worker: time one workload in this process and print its line.
+fn worker(id: &str, threads: usize, repeats: usize, quick: bool) {
+    let w = WORKLOADS.iter().find(|w| w.id == id).unwrap_or_else(|| panic!("no workload {id}"));
+    tapegrad::graph::set_num_threads(threads);
+    let steps = if quick { (w.steps / 5).max(1) } else { w.steps };
+    let id = id.to_string();
+    // W5 runs in a 256 KiB stack (the workload's point: no recursion); the rest on the main
+    // thread, as a program would run them (a spawned thread allocates from another malloc
+    // arena, which returns large blocks to the OS sooner and so page-faults more).
+    let sample = if id == "W5" {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || measure::time(workloads::step(&id), steps, repeats))
+            .expect("a measuring thread")
+            .join()
+            .expect("the workload ran")
+    } else {
+        measure::time(workloads::step(&id), steps, repeats)
+    };
+    println!("{}", sample.line());
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let repeats: usize = value(&args, "--repeats").map_or(Ok(if quick { 3 } else { 7 }), str::parse)?;
+    if let Some(id) = value(&args, "--worker") {
+        let threads = value(&args, "--threads").map_or(Ok(1), str::parse)?;
+        worker(id, threads, repeats, quick);
+        return Ok(());
+    }
+    let options = Options {
+        python: value(&args, "--python")
+            .map(str::to_string)
+            .or_else(|| Command::new("python3").arg("--version").output().ok().map(|_| "python3".to_string())),
+        rounds: value(&args, "--rounds").map_or(Ok(if quick { 1 } else { 3 }), str::parse)?,
+        repeats,
+        only: value(&args, "--only").map(|s| s.split(',').map(str::to_string).collect()),
+        quick,
+    };
+    let exe = std::env::current_exe()?.display().to_string();
+    let peer_script = root().join("benches/peers/peer.py");
+    let chosen: Vec<_> =
+        WORKLOADS.iter().filter(|w| options.only.as_ref().is_none_or(|only| only.iter().any(|o| o == w.id))).collect();
+    let mut rows: Vec<Row<'_>> = chosen
+        .iter()
+        .flat_map(|w| w.threads.iter().map(move |&t| Row { workload: w, threads: t, sides: BTreeMap::new() }))
+        .collect();
+    let runs: usize = rows.iter().map(|r| 1 + r.workload.peers.len()).sum::<usize>() * options.rounds;
+    let bar = ProgressBar::new(runs as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed}]")?);
+    for round in 0..options.rounds {
+        for row in rows.iter_mut() {
+            let (id, threads) = (row.workload.id, row.threads);
+            let mut sides: Vec<(&'static str, Command)> = Vec::new();
+            let mut ours = command(&exe, threads);
+            ours.args(["--worker", id, "--threads", &threads.to_string(), "--repeats", &options.repeats.to_string()]);
+            if options.quick {
+                ours.arg("--quick");
+            }
+            sides.push(("tapegrad", ours));
+            for &peer in row.workload.peers {
+                let Some(python) = &options.python else {
+                    row.sides.insert(peer, Outcome::Skipped("no Python found (pass --python PATH)".into()));
+                    bar.inc(1);
+                    continue;
+                };
+                let mut cmd = command(python, threads);
+                cmd.arg(&peer_script).args([id, peer, "--threads", &threads.to_string()]);
+                cmd.args(["--repeats", &options.repeats.to_string()]);
+                if options.quick {
+                    cmd.arg("--quick");
+                }
+                sides.push((peer, cmd));
+            }
+            for (side, cmd) in sides {
+                bar.set_message(format!("round {} {id} ×{threads} {side}", round + 1));
+                let outcome = run(cmd);
+                match (row.sides.get_mut(side), outcome) {
+                    (Some(Outcome::Measured(all)), Outcome::Measured(new)) => all.extend(new),
+                    (_, outcome) => {
+                        row.sides.insert(side, outcome);
+                    }
+                }
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_with_message("done");
+
+    let out = root().join("out/bench");
+    std::fs::create_dir_all(&out)?;
+    let machine = format!(
+        "{} ({} cores)",
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| s
+                .lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+            .unwrap_or_else(|| "this machine".into()),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let when = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().ok().map_or_else(
+        || "One sitting".into(),
+        |o| format!("One sitting, {}", String::from_utf8_lossy(&o.stdout).trim()),
+    );
+    let text = report::markdown(&rows, options.rounds, &when, &machine);
+    std::fs::write(out.join("report.md"), &text)?;
+    report::chart(&out.join("ratios.svg"), &report::ratios(&rows))?;
+    println!("{text}");
+    println!("wrote {} and {}", out.join("report.md").display(), out.join("ratios.svg").display());
+    Ok(())
+}
