@@ -1,6 +1,6 @@
 """One workload in one peer engine, for `cargo run --release -p tapegrad-bench`: builds the
-step, times it like tapegrad's side (the median over REPEATS of the mean of STEPS calls, with
-the fastest and slowest repeat as the spread), and prints one line
+step, warms up for a second, times it like tapegrad's side (the median over REPEATS of the
+mean of STEPS calls, with the fastest and slowest repeat as the spread), and prints one line
 
     RESULT median=<s> min=<s> max=<s> rss_kb=<peak resident set, KiB>
 
@@ -178,7 +178,10 @@ else:
     repeats = args.repeats
 if args.quick:
     steps = max(1, steps // 5)
-step()  # warm-up (and jit compilation)
+warm = time.perf_counter()
+step()  # warm-up (and jit compilation), then as long as tapegrad-bench warms up
+while time.perf_counter() - warm < 1.0:
+    step()
 means = []
 for _ in range(repeats):
     start = time.perf_counter()

@@ -40,9 +40,18 @@ impl Sample {
     }
 }
 
-/// Times `step`: one warm-up call, then `repeats` repeats of `steps` calls.
+/// How long every side warms up before it is timed (criterion's default is 3 s): enough for a
+/// core that sat idle to reach its clock, and for caches and allocators to settle.
+pub const WARM_UP_SECONDS: f64 = 1.0;
+
+/// Times `step`: calls for [`WARM_UP_SECONDS`] (at least one), then `repeats` repeats of
+/// `steps` calls.
 pub fn time(mut step: impl FnMut(), steps: usize, repeats: usize) -> Sample {
+    let warm = Instant::now();
     step();
+    while warm.elapsed().as_secs_f64() < WARM_UP_SECONDS {
+        step();
+    }
     let mut means: Vec<f64> = (0..repeats.max(1))
         .map(|_| {
             let start = Instant::now();
