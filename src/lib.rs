@@ -36,7 +36,9 @@ pub use tapegrad_autograd as autograd;
 pub use tapegrad_graph as graph;
 pub use tapegrad_nn as nn;
 
-pub use tapegrad_graph::{num_threads, set_num_threads, Float, Graph, Indices, Shape, Tensor, Var};
+pub use tapegrad_graph::{
+    num_threads, set_num_threads, ConvOptions, Float, Graph, Indices, Shape, Tensor, Var, Window,
+};
 
 /// Everything a model, a training script or an exercise usually needs, in one `use`.
 ///

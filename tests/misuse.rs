@@ -329,3 +329,28 @@ fn the_gradient_of_an_empty_product_with_a_huge_batch_is_zeros_not_a_panic() {
     let da = tapegrad::autograd::grad_with(y, &[a], g.constant(Tensor::zeros(y.shape()))).unwrap()[0];
     assert_eq!(da.value().to_vec(), vec![0.0; 6]);
 }
+
+#[test]
+fn hostile_windows_and_convolutions_are_errors_not_panics() {
+    // Found by the try_api fuzz target: a pooling padding of 2⁶³ (doubling it overflowed), a
+    // weight whose per-group channels times the groups overflow, an empty input with a huge
+    // kernel (the kernel's taps were listed before anything was checked).
+    let g = Graph::new();
+    let x = g.var(Tensor::ones([1, 1, 4, 4]));
+    let huge = usize::MAX / 2 + 1;
+    let err = x.try_max_pool2d(&Window::pool([2, 2]).padding([huge, 0])).unwrap_err();
+    assert!(err.to_string().contains("at most half the kernel"), "{err}");
+    let w = g.var(Tensor::zeros([2, huge, 1, 0]));
+    let err = x.try_conv2d(w, None, ConvOptions::default().groups(2)).unwrap_err();
+    assert!(err.to_string().starts_with("conv2d"), "{err}");
+    let empty = g.var(Tensor::zeros([0, 1, 1 << 20, 1 << 20]));
+    let cols = empty.try_unfold(&Window::new([1 << 19, 1 << 19])).unwrap();
+    assert_eq!(cols.shape().dims(), &[0, 1 << 38, ((1 << 19) + 1) * ((1 << 19) + 1)]);
+    let err = g.var(Tensor::zeros([0, 1, 1 << 40, 1 << 40])).try_unfold(&Window::new([1 << 39, 1 << 39])).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { op: "unfold", .. }), "{err}");
+    assert!(x.try_unfold(&Window::new([usize::MAX, 2])).is_err());
+    assert!(x.try_unfold(&Window::new([0, 2])).is_err());
+    assert!(x.try_fold(&Window::new([2, 2]), [usize::MAX, usize::MAX]).is_err());
+    let ids = g.constant(Tensor::from_vec(vec![0.5, -1.0], [2]).unwrap());
+    assert!(g.var(Tensor::ones([3, 2])).try_lookup(ids).unwrap_err().to_string().contains("not a whole number"));
+}

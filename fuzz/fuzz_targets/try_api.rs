@@ -7,7 +7,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use tapegrad::autograd::{try_grad, Backward};
-use tapegrad::{Graph, Indices, Shape, Tensor, Var};
+use tapegrad::{ConvOptions, Graph, Indices, Shape, Tensor, Var, Window};
 
 #[derive(Arbitrary, Debug)]
 enum Size {
@@ -31,6 +31,20 @@ impl Size {
 
 fn shape(dims: &[Size]) -> Shape {
     Shape::from(dims.iter().take(6).map(Size::get).collect::<Vec<_>>())
+}
+
+fn pair(sizes: &[Size; 2]) -> [usize; 2] {
+    [sizes[0].get(), sizes[1].get()]
+}
+
+/// False when unfolding `x` with `w` would make a legal but huge tensor (up to gigabytes, which
+/// overcommit grants and filling takes minutes): the product of several small-or-huge sizes can
+/// land there, unlike one size. Errors (bad shapes, windows that do not fit) still go through.
+fn unfold_is_small(x: Var<'_, f64>, w: &Window) -> bool {
+    let dims = x.shape();
+    let &[n, c, h, wd] = dims.dims() else { return true };
+    let Ok([oh, ow]) = w.output_size([h, wd]) else { return true };
+    [c, w.kernel[0], w.kernel[1], oh, ow].iter().try_fold(n, |acc, &d| acc.checked_mul(d)).is_none_or(|v| v <= 1 << 20)
 }
 
 fn indices(values: &[Size]) -> Vec<usize> {
@@ -61,6 +75,12 @@ enum Step {
     Gather { x: u8, axis: i8, idx: Vec<Size>, dims: Vec<Size> },
     ScatterAdd { x: u8, axis: i8, idx: Vec<Size>, dims: Vec<Size> },
     Where { c: u8, a: u8, b: u8 },
+    Unfold { x: u8, kernel: [Size; 2], stride: [Size; 2], padding: [Size; 2], dilation: [Size; 2] },
+    Fold { x: u8, kernel: [Size; 2], padding: [Size; 2], size: [Size; 2] },
+    Conv2d { x: u8, w: u8, bias: Option<u8>, stride: [Size; 2], padding: [Size; 2], groups: Size },
+    Pool { x: u8, kernel: [Size; 2], padding: [Size; 2], max: bool },
+    Lookup { table: u8, ids: u8 },
+    StopGradient { x: u8, finite_only: bool },
     Backward { x: u8, seeded: bool },
     Grad { y: u8, x: u8 },
 }
@@ -179,6 +199,39 @@ fuzz_target!(|steps: Vec<Step>| {
                 let c = pick(*c);
                 c.try_gt(0.0).and_then(|mask| Var::try_where_cond(mask, pick(*a), pick(*b)))
             }
+            Step::Unfold { x, kernel, stride, padding, dilation } => {
+                let w = Window::new(pair(kernel)).stride(pair(stride)).padding(pair(padding)).dilation(pair(dilation));
+                if !unfold_is_small(pick(*x), &w) {
+                    continue;
+                }
+                pick(*x).try_unfold(&w)
+            }
+            Step::Fold { x, kernel, padding, size } => {
+                pick(*x).try_fold(&Window::new(pair(kernel)).padding(pair(padding)), pair(size))
+            }
+            Step::Conv2d { x, w, bias, stride, padding, groups } => {
+                let options = ConvOptions::default().stride(pair(stride)).padding(pair(padding)).groups(groups.get());
+                let (x, w) = (pick(*x), pick(*w));
+                let kernel = w.shape().dims().get(2..4).map_or([1, 1], |k| [k[0], k[1]]);
+                let window = Window::new(kernel).stride(options.stride).padding(options.padding);
+                if !unfold_is_small(x, &window) {
+                    continue;
+                }
+                x.try_conv2d(w, bias.map(pick), options)
+            }
+            Step::Pool { x, kernel, padding, max } => {
+                let w = Window::pool(pair(kernel)).padding(pair(padding));
+                if !unfold_is_small(pick(*x), &w) {
+                    continue;
+                }
+                if *max {
+                    pick(*x).try_max_pool2d(&w)
+                } else {
+                    pick(*x).try_avg_pool2d(&w)
+                }
+            }
+            Step::Lookup { table, ids } => pick(*table).try_lookup(pick(*ids)),
+            Step::StopGradient { x, finite_only } => pick(*x).try_stop_gradient(*finite_only),
             Step::Backward { x, seeded } => {
                 let x = pick(*x);
                 let _ = if *seeded { x.try_backward_with(Tensor::ones(x.shape())) } else { x.try_backward() };

@@ -48,9 +48,9 @@ impl Window {
     pub fn dilation(self, dilation: [usize; 2]) -> Self {
         Window { dilation, ..self }
     }
-    /// The number of taps (`kernel[0]·kernel[1]`).
+    /// The number of taps (`kernel[0]·kernel[1]`, saturating: a window that large never fits).
     pub fn taps(&self) -> usize {
-        self.kernel[0] * self.kernel[1]
+        self.kernel[0].saturating_mul(self.kernel[1])
     }
     /// How many window positions fit along height and width of an `input`-sized image:
     /// `(size + 2·padding − dilation·(kernel − 1) − 1) / stride + 1`, or an error when a
@@ -77,6 +77,18 @@ impl Window {
             }
         }
         Ok(out)
+    }
+    /// The shape of the columns unfolding an `[N, C, H, W]` input of spatial `size` makes,
+    /// `[N, C·taps, oh·ow]`, or an error when the window does not fit or the columns could not
+    /// be counted.
+    pub(crate) fn columns(&self, op: &'static str, n: usize, c: usize, size: [usize; 2]) -> Result<Shape> {
+        let out = self.output_size(size)?;
+        let too_large = || Error::TooLarge { op, shape: Shape::from(vec![n, c, size[0], size[1]]) };
+        let rows = c.checked_mul(self.kernel[0]).and_then(|v| v.checked_mul(self.kernel[1])).ok_or_else(too_large)?;
+        let positions = out[0].checked_mul(out[1]).ok_or_else(too_large)?;
+        let shape = Shape::from(vec![n, rows, positions]);
+        shape.try_numel(op)?;
+        Ok(shape)
     }
     /// `(N, C, [H, W])` of a 4-d shape, or an error naming `op`.
     pub(crate) fn image(op: &'static str, shape: &Shape) -> Result<(usize, usize, [usize; 2])> {

@@ -73,7 +73,7 @@ impl<'g, F: Float> Var<'g, F> {
                 message: format!("{groups} groups must divide both the {c} input and the {o} output channels"),
             });
         }
-        if per_group * groups != c {
+        if per_group.checked_mul(groups) != Some(c) {
             return Err(mismatch(format!(
                 "; {c} input channels in {groups} groups need a weight of [{o}, {}, kh, kw]",
                 c / groups
@@ -83,6 +83,7 @@ impl<'g, F: Float> Var<'g, F> {
             Window { kernel: [kh, kw], stride: options.stride, padding: options.padding, dilation: options.dilation };
         let cols = self.try_unfold(&window)?;
         let out = window.output_size([xs.dims()[2], xs.dims()[3]])?;
+        // The unfold above succeeded, so these products fit (they are dims of its result).
         let (rows, positions) = (per_group * kh * kw, out[0] * out[1]);
         // Each example's columns [G, rows, L] times the filters [G, O/G, rows]: the product
         // comes out as [N, G, O/G, L], already in NCHW order.
@@ -199,7 +200,7 @@ impl<'g, F: Float> Var<'g, F> {
     fn pool_windows(self, op: &'static str, window: &Window) -> Result<Var<'g, F>> {
         let (n, c, size) = Window::image(op, &self.shape())?;
         for d in 0..2 {
-            if window.padding[d] * 2 > window.kernel[d] {
+            if window.padding[d] > window.kernel[d] / 2 {
                 return Err(Error::InvalidArgument {
                     op,
                     message: format!(
@@ -209,8 +210,9 @@ impl<'g, F: Float> Var<'g, F> {
                 });
             }
         }
+        let cols = self.try_unfold(window)?;
         let out = window.output_size(size)?;
-        self.try_unfold(window)?.try_reshape([n, c, window.taps(), out[0] * out[1]])
+        cols.try_reshape([n, c, window.taps(), out[0] * out[1]])
     }
 
     /// A pooling's `[N, C, L]` result shaped back as an image.

@@ -22,6 +22,10 @@ fn for_each_run(
     let [h, wd] = size;
     let [oh, ow] = out;
     let [kh, kw] = w.kernel;
+    if n == 0 || c == 0 || oh == 0 || ow == 0 || h == 0 || wd == 0 {
+        // No columns or no image: nothing to visit (and the other dims may be huge).
+        return;
+    }
     let (s, d, p) = (w.stride[1], w.dilation[1], w.padding[1]);
     // For tap column kj, the window positions whose tap lands inside the row: oj·s + kj·d − p
     // in 0..W.
@@ -67,7 +71,7 @@ impl<F: Float> Tensor<F> {
     pub fn unfold(&self, window: &Window) -> Result<Tensor<F>> {
         let (n, c, size) = Window::image("unfold", self.shape())?;
         let out = window.output_size(size)?;
-        let shape = Shape::from(vec![n, c * window.taps(), out[0] * out[1]]);
+        let shape = window.columns("unfold", n, c, size)?;
         let mut cols = filled("unfold", &shape, F::ZERO)?;
         let data = self.data();
         let step = window.stride[1];
@@ -92,17 +96,18 @@ impl<F: Float> Tensor<F> {
             message: format!(
                 "expected [N, C·{}, {}] columns for a {:?} window over {size:?}, got shape {}",
                 window.taps(),
-                out[0] * out[1],
+                out[0].saturating_mul(out[1]),
                 window.kernel,
                 self.shape()
             ),
         };
         let [n, rows, positions] = *self.shape().dims() else { return Err(bad()) };
-        if rows % window.taps() != 0 || positions != out[0] * out[1] {
+        if !rows.is_multiple_of(window.taps()) || Some(positions) != out[0].checked_mul(out[1]) {
             return Err(bad());
         }
         let c = rows / window.taps();
         let shape = Shape::from(vec![n, c, size[0], size[1]]);
+        shape.try_numel("fold")?;
         let mut image = filled("fold", &shape, F::ZERO)?;
         let data = self.data();
         let step = window.stride[1];
