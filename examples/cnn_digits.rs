@@ -17,10 +17,10 @@ mod plots;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::time::Instant;
-use tapegrad::nn::data::{batches, load_csv, train_test_split, CsvOptions, Dataset};
+use tapegrad::nn::data::{load_csv, train_test_split, CsvOptions, Dataset};
 use tapegrad::nn::layers::*;
 use tapegrad::nn::optim::{Adam, Cosine, Optimizer, Schedule};
-use tapegrad::nn::{loss, summary, Forward, Module, ParamStore};
+use tapegrad::nn::{summary, Module, ParamStore};
 use tapegrad::prelude::*;
 
 const EPOCHS: usize = 30;
@@ -75,23 +75,7 @@ fn train(
         let started = Instant::now();
         opt.set_lr(schedule.lr(epoch));
         model.set_training(true);
-        let order = batches(train.len(), BATCH, &mut rng)?;
-        let mut epoch_loss = 0.0;
-        for batch in &order {
-            let batch = train.select(batch)?;
-            graph.clear();
-            {
-                let params = store.bind(&graph);
-                let logits = model.forward(&params, graph.constant(batch.x.clone()));
-                let loss = loss::cross_entropy(logits, &batch.y, 0.0)?;
-                epoch_loss += loss.item() as f64 / order.len() as f64;
-                let grads = loss.try_backward()?;
-                store.zero_grad();
-                store.accumulate(&params, &grads);
-            }
-            graph.clear();
-            opt.step(&mut store);
-        }
+        let epoch_loss = classify::train_epoch(&model, &mut store, &mut opt, &mut graph, (train, BATCH), &mut rng)?;
         run.epoch_seconds.push(started.elapsed().as_secs_f64());
         model.set_training(false);
         let accuracy = classify::accuracy(&model, &store, test);

@@ -13,15 +13,15 @@ mod classify;
 #[path = "common/plots.rs"]
 mod plots;
 
-use classify::{accuracy, predict};
+use classify::{accuracy, predict, train_epoch};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::time::Instant;
-use tapegrad::nn::data::{batches, load_csv, train_test_split, CsvOptions, Dataset, Standardizer};
+use tapegrad::nn::data::{load_csv, train_test_split, CsvOptions, Dataset, Standardizer};
 use tapegrad::nn::layers::{mlp, Activation, Sequential};
 use tapegrad::nn::optim::{Adam, Cosine, Optimizer, Schedule};
-use tapegrad::nn::{io, loss, Forward, ParamStore};
+use tapegrad::nn::{io, ParamStore};
 use tapegrad::prelude::*;
 
 const EPOCHS: usize = 40;
@@ -61,23 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     for epoch in 0..EPOCHS {
         opt.set_lr(schedule.lr(epoch));
-        let mut epoch_loss = 0.0;
-        let order = batches(train.len(), BATCH, &mut rng)?;
-        for batch in &order {
-            let batch = train.select(batch)?;
-            graph.clear();
-            {
-                let params = store.bind(&graph);
-                let logits = model.forward(&params, graph.constant(batch.x.clone()));
-                let loss = loss::cross_entropy(logits, &batch.y, 0.0)?;
-                epoch_loss += loss.item() as f64 / order.len() as f64;
-                let grads = loss.try_backward()?;
-                store.zero_grad();
-                store.accumulate(&params, &grads);
-            }
-            graph.clear();
-            opt.step(&mut store);
-        }
+        let epoch_loss = train_epoch(&model, &mut store, &mut opt, &mut graph, (&train, BATCH), &mut rng)?;
         let accuracy = accuracy(&model, &store, &test);
         losses.push(epoch_loss);
         accuracies.push(accuracy);

@@ -1,29 +1,15 @@
 //! Every layer passes the gradient check with respect to its input and its parameters, and the
 //! micrograd blocks keep micrograd's defaults and parameter order.
 
+#[path = "common/check_layer.rs"]
+mod check_layer;
+
+use check_layer::check_layer;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad::nn::layers::{mlp, Activation, Dropout, Embedding, LayerNorm, Linear};
-use tapegrad::nn::{Bound, Forward, Mlp, Module, ParamId, ParamStore};
+use tapegrad::nn::{Bound, Forward, Mlp, Module, ParamStore};
 use tapegrad::prelude::*;
-
-/// Gradient-checks `layer` with respect to its input `x` and every parameter.
-fn check_layer<L: Forward<f64>>(layer: &L, store: &ParamStore, x: Tensor<f64>) {
-    let ids: Vec<ParamId> = layer.parameters();
-    let mut inputs = vec![x];
-    inputs.extend(ids.iter().map(|&id| store[id].value.clone()));
-    gradcheck(
-        |_, v| {
-            let mut bound = Bound::new();
-            for (id, var) in ids.iter().zip(&v[1..]) {
-                bound.insert(*id, *var);
-            }
-            layer.forward(&bound, v[0])
-        },
-        &inputs,
-    )
-    .unwrap();
-}
 
 #[test]
 fn linear_layernorm_activations_and_mlp_pass_gradcheck() {

@@ -2,30 +2,16 @@
 //! gradient check through their parameters; batch norm's modes and running statistics; the
 //! causal mask; `Embedding` inside `Sequential`; the model summary.
 
+#[path = "common/check_layer.rs"]
+mod check_layer;
+
+use check_layer::check_layer;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad::nn::layers::*;
 use tapegrad::nn::models::{Gpt, GptConfig};
-use tapegrad::nn::{summary, Bound, Forward, Module, ParamId, ParamStore};
+use tapegrad::nn::{summary, Forward, Module, ParamStore};
 use tapegrad::prelude::*;
-
-/// Gradient-checks `layer` with respect to its input `x` and every parameter.
-fn check_layer<L: Forward<f64>>(layer: &L, store: &ParamStore, x: Tensor<f64>) {
-    let ids: Vec<ParamId> = layer.parameters();
-    let mut inputs = vec![x];
-    inputs.extend(ids.iter().map(|&id| store[id].value.clone()));
-    gradcheck(
-        |_, v| {
-            let mut bound = Bound::new();
-            for (id, var) in ids.iter().zip(&v[1..]) {
-                bound.insert(*id, *var);
-            }
-            layer.forward(&bound, v[0])
-        },
-        &inputs,
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", layer.describe()));
-}
 
 #[test]
 fn conv_pool_norm_and_attention_layers_pass_gradcheck() {

@@ -7,16 +7,21 @@ import statistics
 import time
 
 
-def time_steps(step, steps, repeats=11):
-    """Seconds per step: the median over `repeats` runs of the mean of `steps` calls."""
-    step()  # warm-up
+def repeat_means(step, steps, repeats):
+    """The mean seconds per call of `steps` calls, for each of `repeats` repeats."""
     means = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(steps):
             step()
         means.append((time.perf_counter() - start) / steps)
-    return statistics.median(means)
+    return means
+
+
+def time_steps(step, steps, repeats=11):
+    """Seconds per step: the median over `repeats` runs of the mean of `steps` calls."""
+    step()  # warm-up
+    return statistics.median(repeat_means(step, steps, repeats))
 
 
 def moons(n=100, noise=0.1, seed=1337):

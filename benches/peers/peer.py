@@ -182,11 +182,8 @@ warm = time.perf_counter()
 step()  # warm-up (and jit compilation), then as long as tapegrad-bench warms up
 while time.perf_counter() - warm < 1.0:
     step()
-means = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    means.append((time.perf_counter() - start) / steps)
+from common import repeat_means  # noqa: E402  (after the engine's own imports and settings)
+
+means = repeat_means(step, steps, repeats)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(f"RESULT median={statistics.median(means)!r} min={min(means)!r} max={max(means)!r} rss_kb={rss}")

@@ -147,8 +147,14 @@ pub fn significant(v: f64, digits: usize) -> String {
     }
 }
 
-/// 64800 as "64,800".
-fn thousands(n: usize) -> String {
+/// A count with its thousands grouped, for tables and pictures.
+///
+/// ```
+/// use tapegrad_graph::thousands;
+/// assert_eq!(thousands(64800), "64,800");
+/// assert_eq!(thousands(999), "999");
+/// ```
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (k, c) in digits.chars().enumerate() {

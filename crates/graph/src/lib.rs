@@ -53,7 +53,7 @@ mod window;
 
 pub use algebra::{Algebra, TensorAlgebra};
 pub use anomaly::{non_finite, Anomaly, Phase};
-pub use draw::{significant, MAX_DRAWN};
+pub use draw::{significant, thousands, MAX_DRAWN};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use graph::{GradHook, Graph, Node, Tape, Value, MAX_NODES};

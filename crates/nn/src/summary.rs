@@ -4,7 +4,7 @@
 use crate::module::Forward;
 use crate::params::ParamStore;
 use std::fmt;
-use tapegrad_graph::{Float, Graph, Shape, Tensor};
+use tapegrad_graph::{thousands, Float, Graph, Shape, Tensor};
 
 /// One row of a [`Summary`].
 #[derive(Clone, Debug, PartialEq)]
@@ -96,19 +96,6 @@ fn walk<'g, F: Float>(
     })
 }
 
-/// `1234567` as `1,234,567`.
-fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 impl fmt::Display for Summary {
     /// ```text
     /// #    Layer                      Output shape         Params
@@ -128,7 +115,7 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f, "{}", "─".repeat(path_width + layer_width + shape_width + 18))?;
         for r in &self.rows {
-            let params = if r.params == 0 { "–".to_string() } else { grouped(r.params) };
+            let params = if r.params == 0 { "–".to_string() } else { thousands(r.params) };
             writeln!(
                 f,
                 "{:<path_width$}  {:<layer_width$}  {:<shape_width$}  {:>12}",
@@ -139,6 +126,12 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f, "{}", "─".repeat(path_width + layer_width + shape_width + 18))?;
-        write!(f, "Total params: {} (trainable {}), input {}", grouped(self.total), grouped(self.trainable), self.input)
+        write!(
+            f,
+            "Total params: {} (trainable {}), input {}",
+            thousands(self.total),
+            thousands(self.trainable),
+            self.input
+        )
     }
 }
