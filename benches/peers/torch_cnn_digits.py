@@ -12,8 +12,9 @@ import statistics
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+from models_torch import cnn
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -30,12 +31,7 @@ train = perm[: len(rows) - len(rows) // 5]  # 1,438 (tapegrad: 1,437) images
 x, y = x_all[train].reshape(-1, 1, 8, 8), y_all[train]
 
 
-def conv(i, o):
-    return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
-
-
-model = nn.Sequential(*conv(1, 16), *conv(16, 32), nn.MaxPool2d(2), *conv(32, 64),
-                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+model = cnn(torch)
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 
 

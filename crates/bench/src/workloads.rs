@@ -1,5 +1,6 @@
 //! The standard workloads W1–W8 as tapegrad steps (the README's benchmark table and
-//! `benches/peers/peer.py` describe the same work for the peers).
+//! `benches/peers/peer.py` describe the same work for the peers). The criterion benchmarks in
+//! `benches/` include this file too, so both time the very same steps.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -146,10 +147,10 @@ pub fn step(id: &str) -> Box<dyn FnMut()> {
             let (mut opt, mut graph) = (Sgd::new(0.1), Graph::<f32>::default());
             Box::new(move || {
                 train_step(&mut graph, &mut store, &model, &mut opt, &data.x, |params, scores| {
-                    let signs = scores.graph().constant(signs.clone());
-                    let hinge = (1.0 - signs * scores).relu().mean();
-                    let l2 = ids.iter().map(|&id| params.var(id).square().sum()).reduce(|a, b| a + b).expect("params");
-                    hinge + l2 * 1e-4
+                    let weights: Vec<_> = ids.iter().map(|&p| params.var(p)).collect();
+                    let hinge =
+                        loss::hinge(scores, scores.graph().constant(signs.clone())).expect("one label per score");
+                    hinge + loss::l2_penalty(&weights).expect("parameters") * 1e-4
                 })
             })
         }

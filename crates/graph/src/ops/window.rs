@@ -168,19 +168,18 @@ impl<'g, F: Float> Var<'g, F> {
     /// half the kernel, as in PyTorch).
     #[track_caller]
     pub fn try_max_pool2d(self, window: &Window) -> Result<Var<'g, F>> {
-        let windows = self.pool_windows("max_pool2d", window)?;
+        let (windows, image) = self.pool_windows("max_pool2d", window)?;
         let windows = if window.padding == [0, 0] {
             windows
         } else {
             // Which taps fall inside the image: the same for every example, so one is made.
-            let (_, c, size) = Window::image("max_pool2d", &self.shape())?;
-            let ones = Tensor::try_full([1, c, size[0], size[1]], F::ONE)?;
+            let ones = Tensor::try_full([1, image.c, image.size[0], image.size[1]], F::ONE)?;
             let mut dims = windows.shape().dims().to_vec();
             dims[0] = 1;
             let inside = self.graph().constant(ones.unfold(window)?.reshape(dims)?);
             Var::try_where_cond(inside.try_gt(F::ZERO)?, windows, F::NEG_INFINITY)?
         };
-        self.pooled(windows.try_max_axis(2, false)?, window)
+        windows.try_max_axis(2, false)?.try_reshape(image.pooled())
     }
 
     /// The mean of each window over an `[N, C, H, W]` input: `[N, C, oh, ow]`, padding counted
@@ -192,12 +191,12 @@ impl<'g, F: Float> Var<'g, F> {
     /// [`Var::avg_pool2d`], or an error naming a bad shape or window.
     #[track_caller]
     pub fn try_avg_pool2d(self, window: &Window) -> Result<Var<'g, F>> {
-        let windows = self.pool_windows("avg_pool2d", window)?;
-        self.pooled(windows.try_mean_axis(2, false)?, window)
+        let (windows, image) = self.pool_windows("avg_pool2d", window)?;
+        windows.try_mean_axis(2, false)?.try_reshape(image.pooled())
     }
 
-    /// The windows of a pooling as `[N, C, taps, L]`.
-    fn pool_windows(self, op: &'static str, window: &Window) -> Result<Var<'g, F>> {
+    /// The windows of a pooling as `[N, C, taps, L]`, and the image's sizes.
+    fn pool_windows(self, op: &'static str, window: &Window) -> Result<(Var<'g, F>, PoolSizes)> {
         let (n, c, size) = Window::image(op, &self.shape())?;
         for d in 0..2 {
             if window.padding[d] > window.kernel[d] / 2 {
@@ -212,13 +211,22 @@ impl<'g, F: Float> Var<'g, F> {
         }
         let cols = self.try_unfold(window)?;
         let out = window.output_size(size)?;
-        cols.try_reshape([n, c, window.taps(), out[0] * out[1]])
+        let windows = cols.try_reshape([n, c, window.taps(), out[0] * out[1]])?;
+        Ok((windows, PoolSizes { n, c, size, out }))
     }
+}
 
-    /// A pooling's `[N, C, L]` result shaped back as an image.
-    fn pooled(self, reduced: Var<'g, F>, window: &Window) -> Result<Var<'g, F>> {
-        let (n, c, size) = Window::image("pool", &self.shape())?;
-        let out = window.output_size(size)?;
-        reduced.try_reshape([n, c, out[0], out[1]])
+/// A pooling's input and output sizes.
+struct PoolSizes {
+    n: usize,
+    c: usize,
+    size: [usize; 2],
+    out: [usize; 2],
+}
+
+impl PoolSizes {
+    /// The pooled `[N, C, oh, ow]` shape.
+    fn pooled(&self) -> [usize; 4] {
+        [self.n, self.c, self.out[0], self.out[1]]
     }
 }

@@ -86,7 +86,7 @@ impl<F: Float> Tensor<F> {
         let mut out = filled("matmul", &out_shape, F::ZERO)?;
         if !out.is_empty() && k > 0 && self.numel() > 0 && other.numel() > 0 {
             let (a, b) = (self.data(), other.data());
-            let mut starts = Vec::new();
+            let mut starts: SmallVec<[(usize, usize); 4]> = SmallVec::new();
             walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| starts.push((ia, ib)));
             let work = m.saturating_mul(k).saturating_mul(n);
             let product = |(ia, ib): (usize, usize), c: &mut [F], threads: usize| {

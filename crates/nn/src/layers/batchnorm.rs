@@ -93,7 +93,7 @@ impl<F: Float> Module<F> for BatchNorm<F> {
 impl<F: Float> Forward<F> for BatchNorm<F> {
     fn forward<'g>(&self, params: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {
         let dims = x.shape().dims().to_vec();
-        let channels = self.running().mean.numel();
+        let channels = self.running.lock().unwrap_or_else(PoisonError::into_inner).mean.numel();
         assert!(
             dims.len() >= 2 && dims[1] == channels,
             "BatchNorm: expected an [N, {channels}, …] input, got shape {:?}",
