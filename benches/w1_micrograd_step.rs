@@ -7,6 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
+use tapegrad::autograd::CompileOptions;
 use tapegrad::demo::MoonsDemo;
 use tapegrad::graph::Tape;
 use tapegrad::Graph;
@@ -24,7 +25,7 @@ impl DemoSteps {
     fn new() -> Self {
         DemoSteps { demo: fresh_demo(), graph: Graph::new() }
     }
-    fn time(&mut self, iters: u64, step: impl Fn(&mut MoonsDemo<f64>, &mut Graph) -> usize) -> Duration {
+    fn time(&mut self, iters: u64, mut step: impl FnMut(&mut MoonsDemo<f64>, &mut Graph) -> usize) -> Duration {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             if self.demo.steps_done() == 100 {
@@ -52,6 +53,18 @@ fn w1(c: &mut Criterion) {
     group.bench_function("micrograd_moons_step_scalar", |b| {
         b.iter_custom(|iters| scalar.time(iters, |demo, g| demo.step_scalar(g).unwrap().nodes))
     });
+    for (name, lanes) in [("micrograd_moons_step_compiled", true), ("micrograd_moons_step_compiled_plain", false)] {
+        let mut replay = DemoSteps::new();
+        let options = CompileOptions { lanes, ..CompileOptions::default() };
+        let mut compiled = replay.demo.compile_scalar(options).unwrap();
+        eprintln!("W1 {name}: {}", compiled.tape.stats());
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                // Every fresh demo has the same points, so one compiled tape serves them all.
+                replay.time(iters, |demo, _| demo.step_compiled(&mut compiled).unwrap().nodes)
+            })
+        });
+    }
     let mut tensor = DemoSteps::new();
     group.bench_function("micrograd_moons_step_tensor_f64", |b| {
         b.iter_custom(|iters| tensor.time(iters, |demo, g| demo.step_tensor(g).unwrap().nodes))

@@ -6,11 +6,11 @@
 //! (65,818 nodes per step for 100 points); [`MoonsDemo::step_tensor`] records the same model
 //! with tensor ops (a handful of nodes) and gives the same numbers.
 
-use crate::autograd::Backward;
+use crate::autograd::{Backward, CompileOptions, CompiledTape};
 use crate::graph::{Float, Graph, Tensor, Var};
 use crate::nn::data::{moons, Dataset};
 use crate::nn::optim::{LinearDecay, Optimizer, Schedule, Sgd};
-use crate::nn::{loss, Mlp, Module, ParamId, ParamStore, Result};
+use crate::nn::{loss, Bound, Mlp, Module, ParamId, ParamStore, Result};
 use rand::Rng;
 
 /// The L2 regularisation strength of micrograd's demo.
@@ -39,6 +39,8 @@ pub struct MoonsDemo<F: Float> {
     schedule: LinearDecay<F>,
     sgd: Sgd<F>,
     step: usize,
+    /// The model's parameters, in `Module::parameters` order (a compiled step's inputs).
+    params: Vec<ParamId>,
 }
 
 impl<F: Float> MoonsDemo<F> {
@@ -50,7 +52,8 @@ impl<F: Float> MoonsDemo<F> {
         let model = Mlp::new(&mut store, 2, &[16, 16, 1], rng)?;
         let labels = data.signed_labels();
         let schedule = LinearDecay { start: F::ONE, end: F::from_f64(0.1), steps: 100 };
-        Ok(MoonsDemo { store, model, data, labels, schedule, sgd: Sgd::new(F::ONE), step: 0 })
+        let params = Module::<F>::parameters(&model);
+        Ok(MoonsDemo { store, model, data, labels, schedule, sgd: Sgd::new(F::ONE), step: 0, params })
     }
 
     /// The step count so far.
@@ -64,7 +67,19 @@ impl<F: Float> MoonsDemo<F> {
         graph.clear();
         let g = &*graph;
         let params = self.store.bind(g);
-        let model = self.model.bind(&params);
+        let (total, scores) = self.record_scalar(g, &params)?;
+        let accuracy = accuracy(scores.iter().map(|s| s.item()), &self.labels);
+        let report = StepReport { loss: total.item(), accuracy, nodes: g.len() };
+        let grads = total.try_backward()?;
+        self.store.zero_grad();
+        self.store.accumulate(&params, &grads);
+        self.update();
+        Ok(report)
+    }
+
+    /// The scalar step's loss and scores, recorded without reading a value back.
+    fn record_scalar<'g>(&self, g: &'g Graph<F>, params: &Bound<'g, F>) -> Result<(Var<'g, F>, Vec<Var<'g, F>>)> {
+        let model = self.model.bind(params);
         let scores: Vec<Var<'_, F>> = (0..self.data.len())
             .map(|i| {
                 let inputs: Vec<_> = self.data.row(i).iter().map(|&v| g.constant_scalar(v)).collect();
@@ -72,15 +87,48 @@ impl<F: Float> MoonsDemo<F> {
             })
             .collect();
         let data_loss = loss::hinge_scalars(&scores, &self.labels)?;
-        let squares: Vec<_> =
-            Module::<F>::parameters(&self.model).iter().map(|&p| params.var(p) * params.var(p)).collect();
+        let squares: Vec<_> = self.params.iter().map(|&p| params.var(p) * params.var(p)).collect();
         let reg_loss = g.constant_scalar(F::from_f64(ALPHA)) * loss::sum_scalars(g, &squares);
-        let total = data_loss + reg_loss;
-        let accuracy = accuracy(scores.iter().map(|s| s.item()), &self.labels);
-        let report = StepReport { loss: total.item(), accuracy, nodes: g.len() };
-        let grads = total.try_backward()?;
-        self.store.zero_grad();
-        self.store.accumulate(&params, &grads);
+        Ok((data_loss + reg_loss, scores))
+    }
+
+    /// Records the scalar step once and compiles it ([`CompiledTape`]): its inputs are the
+    /// parameters, its outputs the loss and the score of every point. Replay it with
+    /// [`MoonsDemo::step_compiled`]; the steps equal [`MoonsDemo::step_scalar`]'s bit for bit.
+    pub fn compile_scalar(&self, options: CompileOptions) -> Result<CompiledStep<F>> {
+        let graph = Graph::<F>::default();
+        let params = self.store.bind(&graph);
+        let (total, scores) = self.record_scalar(&graph, &params)?;
+        let inputs: Vec<Var<'_, F>> = self.params.iter().map(|&p| params.var(p)).collect();
+        let outputs: Vec<Var<'_, F>> = std::iter::once(total).chain(scores).collect();
+        let tape = CompiledTape::with_options(&inputs, &outputs, options)?;
+        Ok(CompiledStep { tape, points: self.data.x.clone(), recorded: graph.len() })
+    }
+
+    /// One step by replaying a compiled tape: the parameters go in, forward and backward run
+    /// with no recording, and SGD updates the parameters as in [`MoonsDemo::step_scalar`].
+    ///
+    /// A compiled step holds the points it was recorded on: it serves any demo with the same
+    /// points (such as a fresh one from the same seed) and refuses the others.
+    pub fn step_compiled(&mut self, step: &mut CompiledStep<F>) -> Result<StepReport<F>> {
+        if step.points != self.data.x {
+            let message = "the compiled step was recorded on other points (compile this demo's own step)".to_string();
+            return Err(crate::nn::Error::InvalidArgument { op: "step_compiled", message });
+        }
+        for (k, &p) in self.params.iter().enumerate() {
+            step.tape.set_input_scalar(k, self.store[p].value.item())?;
+        }
+        step.tape.backward()?;
+        let scores = (1..step.tape.num_outputs()).map(|k| step.tape.output_scalar(k));
+        let scores: Vec<F> = scores.collect::<std::result::Result<_, _>>()?;
+        let report = StepReport {
+            loss: step.tape.output_scalar(0)?,
+            accuracy: accuracy(scores.into_iter(), &self.labels),
+            nodes: step.recorded,
+        };
+        for (k, &p) in self.params.iter().enumerate() {
+            set_grad(&mut self.store, p, step.tape.grad_scalar(k)?);
+        }
         self.update();
         Ok(report)
     }
@@ -145,6 +193,14 @@ impl<F: Float> MoonsDemo<F> {
         let inputs = [g.constant_scalar(point[0]), g.constant_scalar(point[1])];
         self.model.forward_one(&params, &inputs).item()
     }
+}
+
+/// The demo's scalar step, compiled by [`MoonsDemo::compile_scalar`].
+pub struct CompiledStep<F: Float> {
+    /// The compiled tape: the parameters in, the loss and the scores out.
+    pub tape: CompiledTape<F>,
+    points: Tensor<F>,
+    recorded: usize,
 }
 
 fn set_grad<F: Float>(store: &mut ParamStore<F>, p: ParamId, grad: F) {

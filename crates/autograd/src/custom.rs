@@ -176,6 +176,11 @@ fn checked<A: TensorAlgebra<F>, F: Float>(
     Ok(grads)
 }
 
+/// A custom node's forward, run again on new input values (a compiled tape's replay).
+pub(crate) fn forward<F: Float>(node: &CustomNode, inputs: &[&Tensor<F>]) -> Result<Tensor<F>> {
+    Ok(rule_of::<F>(node)?.forward(inputs)?)
+}
+
 /// The eager backward of a custom node.
 ///
 /// # Panics

@@ -66,6 +66,46 @@ pub enum Error {
         /// Its shape.
         shape: Shape,
     },
+    /// Compiling a tape whose recording read values back (`item`, `value`, …): a replay would
+    /// not take the branches those values chose.
+    #[error("CompiledTape: the recording read {count} value(s) back, so a replay may not do what recording again would:\n{listed}\nrecord without reading values (or declare the reads harmless: CompileOptions::allow_value_reads)")]
+    ValueReads {
+        /// How many reads there were.
+        count: usize,
+        /// The first of them, one per line (what read which node, where).
+        listed: String,
+    },
+    /// A compiled tape's input (or output list) that cannot be one.
+    #[error("CompiledTape: input {index}: {message}")]
+    CompileInput {
+        /// The position in the list given.
+        index: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A compiled tape was asked for an input or output it does not have.
+    #[error("CompiledTape: no {what} {index} (there are {count})")]
+    NoSuchSlot {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// The position asked for.
+        index: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// A new input value of another shape than the recorded one.
+    #[error("CompiledTape: input {index} was recorded with shape {expected}, got {found}")]
+    InputShape {
+        /// The input.
+        index: usize,
+        /// The recorded shape.
+        expected: Shape,
+        /// The shape given.
+        found: Shape,
+    },
+    /// Compiling a graph with gradient hooks, which a replay would not run.
+    #[error("CompiledTape: the graph has gradient hooks, which a compiled tape does not run; compile a recording without them")]
+    HooksNotReplayed,
     /// `backward` on a result that no gradient flows to.
     #[error("backward: the root is a constant (no input requires grad, or it was computed under no_grad); nothing to differentiate")]
     NoGradient,

@@ -25,6 +25,7 @@
 
 mod backward;
 mod checkpoint;
+mod compiled;
 mod custom;
 mod error;
 mod explain;
@@ -36,6 +37,7 @@ mod rules;
 
 pub use backward::{Backward, Gradients};
 pub use checkpoint::{checkpoint, try_checkpoint};
+pub use compiled::{CompileOptions, CompileStats, CompiledTape};
 pub use custom::{CustomOp, CustomOpOnce, CustomOps};
 pub use error::{Error, Result};
 pub use explain::{draw_svg, explain_backward, Explanation, Passed, Step};

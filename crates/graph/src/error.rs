@@ -54,6 +54,13 @@ pub enum Error {
         /// The size of the indexed axis.
         size: usize,
     },
+    /// [`Op::eval`](crate::op::Op::eval) was asked to run a node that is not computed from
+    /// its inputs there: a leaf, a constant, or a custom op (whose forward is its own).
+    #[error("{op}: this node has no forward computation to run again (leaves and constants hold values; a custom op computes its own)")]
+    NoForward {
+        /// The node's op.
+        op: &'static str,
+    },
     /// An op that needs at least one element (or one input) got none.
     #[error("{op}: {what} is empty")]
     Empty {

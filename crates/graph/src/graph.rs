@@ -292,6 +292,8 @@ pub struct Graph<F = f64> {
     pub(crate) anomaly_log: std::cell::RefCell<Option<Box<crate::anomaly::AnomalyLog>>>,
     /// Whether anomaly mode is on (kept apart from the log so the check is one load).
     pub(crate) detecting_anomaly: Cell<bool>,
+    /// Where the recording code read values back (see [`Graph::note_read`]).
+    pub(crate) reads: std::cell::RefCell<crate::reads::ReadLog>,
 }
 
 /// A gradient hook (see [`Var::register_hook`]): called with the graph and the gradient
@@ -348,6 +350,7 @@ impl<F: Float> Graph<F> {
             hooks: std::cell::RefCell::new(Vec::new()),
             anomaly_log: std::cell::RefCell::new(None),
             detecting_anomaly: Cell::new(false),
+            reads: std::cell::RefCell::new(crate::reads::ReadLog::default()),
         }
     }
     /// Forgets every node but keeps the memory, for the next training step. Results computed
@@ -356,6 +359,7 @@ impl<F: Float> Graph<F> {
         self.tape.get_mut().forget_plain_nodes();
         self.hooks.get_mut().clear();
         self.clear_anomaly_log();
+        *self.reads.get_mut() = crate::reads::ReadLog::default();
         self.generation = next_generation();
     }
     /// Adds a gradient hook to node `id` (see [`Var::register_hook`]).
@@ -505,6 +509,9 @@ impl<F: Float> Graph<F> {
     #[track_caller]
     pub(crate) fn record(&self, op: Op<F>, value: Tensor<F>, inputs_require_grad: bool) -> Result<Var<'_, F>> {
         let requires_grad = inputs_require_grad && self.is_recording();
+        if inputs_require_grad && !requires_grad {
+            self.note_read(None, "no_grad");
+        }
         let name = op.name();
         let scalar = value.ndim() == 0;
         let pushed = if self.is_detecting_anomaly() {

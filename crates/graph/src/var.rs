@@ -59,8 +59,10 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn graph(self) -> &'g Graph<F> {
         self.graph
     }
-    /// The node's value.
+    /// The node's value. (The read is noted: see [`Graph::note_read`].)
+    #[track_caller]
     pub fn value(self) -> Tensor<F> {
+        self.graph.note_read(Some(self.id()), "value");
         self.graph.tape().tensor(self.id())
     }
     /// The node's single element.
@@ -74,6 +76,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// The node's single element, or [`Error::NotScalar`].
     #[track_caller]
     pub fn try_item(self) -> Result<F> {
+        self.graph.note_read(Some(self.id()), "item");
         let tape = self.graph.tape();
         if self.is_scalar_node() {
             return Ok(tape.node(self.id()).scalar());
@@ -118,10 +121,14 @@ impl<'g, F: Float> Var<'g, F> {
     /// The same value as a new constant: gradients stop here (PyTorch's `detach`).
     #[track_caller]
     pub fn detach(self) -> Var<'g, F> {
+        self.graph.note_read(Some(self.id()), "detach");
         let value = self.graph.tape().value(self.id());
         match value {
             Value::Scalar(v) => self.graph.constant_scalar(v),
-            Value::Tensor(_) => self.graph.constant(self.value()),
+            Value::Tensor(_) => {
+                let value = self.graph.tape().tensor(self.id());
+                self.graph.constant(value)
+            }
         }
     }
 
@@ -163,7 +170,7 @@ impl<'g, F: Float> Var<'g, F> {
 
 impl<F: Float> fmt::Debug for Var<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Var(#{} {} = {})", self.id(), self.op_name(), self.value())
+        write!(f, "Var(#{} {} = {})", self.id(), self.op_name(), self.graph.tape().tensor(self.id()))
     }
 }
 

@@ -54,6 +54,19 @@ macro_rules! unary_ops {
             pub fn derivative<F: Float, A: Algebra<F>>(self, x: &A, y: &A, g: &A) -> A {
                 match self { $(UnaryOp::$kind => { let ($dx, $dy, $dg) = (x, y, g); $derivative })* }
             }
+            /// The op applied to each lane, `out[k] = op(x[k])`, with the op chosen once,
+            /// outside the loop (a compiled tape's lanes).
+            pub fn map_lanes<F: Float>(self, x: &[F], out: &mut [F]) {
+                match self { $(UnaryOp::$kind => for (o, &v) in out.iter_mut().zip(x) { *o = UnaryOp::$kind.apply(v) },)* }
+            }
+            /// ∂L/∂x of each lane, `out[k]`, the op chosen outside the loop.
+            pub fn derivative_lanes<F: Float>(self, x: &[F], y: &[F], g: &[F], out: &mut [F]) {
+                match self {
+                    $(UnaryOp::$kind => for (k, o) in out.iter_mut().enumerate() {
+                        *o = UnaryOp::$kind.derivative(&x[k], &y[k], &g[k])
+                    },)*
+                }
+            }
             /// True when a finite output implies a finite derivative at that input, so a zero
             /// gradient arriving at the output passes exactly zero on (the backward sweep's
             /// shortcut relies on it). False for √x, whose output 0 has an infinite slope.
@@ -90,6 +103,18 @@ macro_rules! param_ops {
             #[inline(always)]
             pub fn derivative<F: Float, A: Algebra<F>>(self, p: F, x: &A, g: &A) -> A {
                 match self { $(ParamOp::$kind => { let ($dx, $dp, $dg) = (x, p, g); $derivative })* }
+            }
+            /// The op applied to each lane, `out[k] = op(x[k]; p)`, the op chosen outside the loop.
+            pub fn map_lanes<F: Float>(self, p: F, x: &[F], out: &mut [F]) {
+                match self { $(ParamOp::$kind => for (o, &v) in out.iter_mut().zip(x) { *o = ParamOp::$kind.apply(v, p) },)* }
+            }
+            /// ∂L/∂x of each lane, `out[k]`, the op chosen outside the loop.
+            pub fn derivative_lanes<F: Float>(self, p: F, x: &[F], g: &[F], out: &mut [F]) {
+                match self {
+                    $(ParamOp::$kind => for (k, o) in out.iter_mut().enumerate() {
+                        *o = ParamOp::$kind.derivative(p, &x[k], &g[k])
+                    },)*
+                }
             }
             /// As [`UnaryOp::finite_output_finite_derivative`].
             pub fn finite_output_finite_derivative(self) -> bool {
@@ -173,6 +198,34 @@ macro_rules! binary_ops {
                         let (da, db): (Option<A>, Option<A>) = $derivative;
                         [da, db]
                     })*
+                }
+            }
+            /// The op applied to each lane, `out[k] = op(a[k], b[k])`, the op chosen outside the
+            /// loop (a compiled tape's lanes).
+            pub fn zip_lanes<F: Float>(self, a: &[F], b: &[F], out: &mut [F]) {
+                match self {
+                    $(BinaryOp::$kind => for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = BinaryOp::$kind.apply(x, y)
+                    },)*
+                }
+            }
+            /// ∂L/∂a (`side` 0) or ∂L/∂b (`side` 1) of each lane, `out[k]`, the op and the
+            /// side chosen outside the loop.
+            pub fn derivative_lanes<F: Float>(self, side: usize, a: &[F], b: &[F], y: &[F], g: &[F], out: &mut [F]) {
+                if side == 0 {
+                    self.derivative_side::<F, 0>(a, b, y, g, out)
+                } else {
+                    self.derivative_side::<F, 1>(a, b, y, g, out)
+                }
+            }
+            #[inline(always)]
+            fn derivative_side<F: Float, const SIDE: usize>(self, a: &[F], b: &[F], y: &[F], g: &[F], out: &mut [F]) {
+                match self {
+                    $(BinaryOp::$kind => for (k, o) in out.iter_mut().enumerate() {
+                        let both = BinaryOp::$kind.derivative(&a[k], &b[k], &y[k], &g[k], [SIDE == 0, SIDE == 1]);
+                        // Every rule computes the sides asked for.
+                        *o = both[SIDE].unwrap_or(F::ZERO)
+                    },)*
                 }
             }
             /// True for the ops whose rules are a multiply or two (`+ − × ÷`): the scalar sweep

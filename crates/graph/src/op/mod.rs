@@ -10,6 +10,7 @@ pub use crate::window::Window;
 use smallvec::SmallVec;
 
 mod elementwise;
+pub(crate) mod eval;
 
 pub use elementwise::{sigmoid, BinaryOp, ParamOp, UnaryOp};
 

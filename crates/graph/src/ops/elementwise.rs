@@ -80,6 +80,9 @@ impl<'g, F: Float> Var<'g, F> {
         } else {
             tape.push_reserved(Op::Constant, value)
         };
+        if (need[0] || need[1]) && !requires_grad {
+            graph.note_read(None, "no_grad");
+        }
         Some(Var::new(graph, id, true, requires_grad))
     }
 
@@ -102,6 +105,9 @@ impl<'g, F: Float> Var<'g, F> {
         let value = apply(unsafe { tape.node_unchecked(self.id()) }.scalar());
         // As in `scalar_binary`: two pushes.
         let id = if requires_grad { tape.push_reserved(op, value) } else { tape.push_reserved(Op::Constant, value) };
+        if self.requires_grad() && !requires_grad {
+            graph.note_read(None, "no_grad");
+        }
         Some(Var::new(graph, id, true, requires_grad))
     }
 
@@ -128,17 +134,9 @@ impl<'g, F: Float> Var<'g, F> {
     /// ```
     #[track_caller]
     pub fn clamp(self, min: F, max: F) -> Var<'g, F> {
-        let op = Op::Clamp(self.id(), Box::new(Bounds { min, max }));
-        expect_op(self.record_unary(op, |t| {
-            Ok(t.map(|x| {
-                let above_min = if x < min { min } else { x };
-                if above_min > max {
-                    max
-                } else {
-                    above_min
-                }
-            }))
-        }))
+        let bounds = Bounds { min, max };
+        let value = crate::op::eval::clamp(&self.graph().tape().tensor_cow(self.id()), &bounds);
+        expect_op(self.graph().record(Op::Clamp(self.id(), Box::new(bounds)), value, self.requires_grad()))
     }
     /// GELU, the exact form `x·Φ(x) = 0.5·x·(1 + erf(x/√2))` (PyTorch's default).
     #[track_caller]

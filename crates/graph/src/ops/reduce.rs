@@ -3,6 +3,7 @@
 use crate::error::{expect_op, Result};
 use crate::float::Float;
 use crate::op::{Axes, Op, ReduceOp};
+use crate::tensor::Tensor;
 use crate::var::Var;
 
 impl<'g, F: Float> Var<'g, F> {
@@ -11,19 +12,10 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn try_reduce(self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         let axes = self.shape().axes(op.name(), axes)?;
-        let record = Op::Reduce(op, self.id(), Box::new(Axes { axes: crate::op::Dims::new(&axes), keepdim }));
-        self.record_unary(record, |t| match op {
-            ReduceOp::Sum => t.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b),
-            ReduceOp::Max | ReduceOp::Min => {
-                t.check_nonempty(op.name(), &axes)?;
-                let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
-                if op == ReduceOp::Max {
-                    t.max_axes(&axes, keepdim)
-                } else {
-                    t.min_axes(&axes, keepdim)
-                }
-            }
-        })
+        let axes = Axes { axes: crate::op::Dims::new(&axes), keepdim };
+        let forward = |t: &Tensor<F>| crate::op::eval::reduce(op, t, &axes);
+        let value = forward(&self.graph().tape().tensor_cow(self.id()))?;
+        self.graph().record(Op::Reduce(op, self.id(), Box::new(axes)), value, self.requires_grad())
     }
 
     /// The mean over `axes`, or a bad-axis error. The mean of nothing is NaN, as in PyTorch.

@@ -185,7 +185,7 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn try_stop_gradient(self, finite_only: bool) -> Result<Var<'g, F>> {
         self.record_unary(Op::StopGradient(self.id(), finite_only), |t| {
-            Ok(if finite_only { t.map(|v| if v.is_finite() { v } else { F::ZERO }) } else { t.clone() })
+            Ok(crate::op::eval::stop_gradient(t, finite_only))
         })
     }
     /// Elements `start..end` along `axis`.

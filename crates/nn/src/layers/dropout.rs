@@ -54,6 +54,8 @@ impl<F: Float> Forward<F> for Dropout {
         });
         let mask: Vec<F> = kept.into_iter().map(|k| if k { keep } else { F::ZERO }).collect();
         let mask = Tensor::from_vec(mask, shape).expect("one mask element per input element");
+        // The mask is drawn now and baked into the tape: a replayed tape would reuse it.
+        x.graph().note_read(None, "Dropout's mask");
         x * x.graph().constant(mask)
     }
 }

@@ -1,0 +1,291 @@
+//! Running a [`Program`]: the forward pass, step by step (a lane group as one loop over its
+//! lanes), and the backward pass, steps last to first, by the same rules as the eager sweep.
+
+use super::plan::{Accumulate, LaneOp, Operand, Program, Slot, Step, TensorStep};
+use crate::error::Result;
+use crate::rules;
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use tapegrad_graph::op::Op;
+use tapegrad_graph::{Float, Tensor};
+
+/// Reusable buffers for operands that are not already contiguous (a value the same in every
+/// lane, lanes gathered from anywhere).
+#[derive(Default)]
+pub(crate) struct Scratch<F> {
+    a: Vec<F>,
+    b: Vec<F>,
+    /// The lanes' derivatives with respect to one operand.
+    d: Vec<F>,
+    /// Deferred sums: their terms, one run after another…
+    terms: Vec<F>,
+    /// …and for each, its gradient slot, how it starts, and where its terms are.
+    sums: Vec<(u32, Accumulate, std::ops::Range<usize>)>,
+}
+
+/// The gradients of one backward pass, slot by slot.
+pub(crate) struct Grads<F> {
+    pub(crate) scalars: Vec<F>,
+    pub(crate) tensors: Vec<Option<Tensor<F>>>,
+}
+
+/// Operand `o` of a group of `len` lanes, as a slice of `len` values.
+fn operand<'a, F: Float>(values: &'a [F], o: &Operand, scratch: &'a mut Vec<F>, len: usize) -> &'a [F] {
+    match o {
+        Operand::Run(start) => &values[*start as usize..*start as usize + len],
+        Operand::Same(slot) => {
+            scratch.clear();
+            scratch.resize(len, values[*slot as usize]);
+            scratch
+        }
+        Operand::Gather(slots) => {
+            scratch.clear();
+            scratch.extend(slots.iter().map(|&s| values[s as usize]));
+            scratch
+        }
+    }
+}
+
+/// A value as a tensor (a 0-d one for a scalar slot).
+fn value<'a, F: Float>(scalars: &[F], tensors: &'a [Tensor<F>], slot: Slot) -> Cow<'a, Tensor<F>> {
+    match slot {
+        Slot::Scalar(s) => Cow::Owned(Tensor::scalar(scalars[s as usize])),
+        Slot::Tensor(t) => Cow::Borrowed(&tensors[t as usize]),
+    }
+}
+
+/// Runs every step forward.
+pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<F>) -> Result<()> {
+    let Program { steps, scalars, tensors, .. } = program;
+    for step in steps.iter() {
+        match step {
+            Step::Scalar(n) => {
+                let a = scalars[n.args[0] as usize];
+                scalars[n.out as usize] = match n.op {
+                    LaneOp::Unary(k) => k.apply(a),
+                    LaneOp::Param(k, p) => k.apply(a, p),
+                    LaneOp::Binary(k) => k.apply(a, scalars[n.args[1] as usize]),
+                };
+            }
+            Step::Lanes(l) => {
+                let len = l.len as usize;
+                // Every operand's slot is below the group's first output slot (see `plan`).
+                let (done, rest) = scalars.split_at_mut(l.out as usize);
+                let out = &mut rest[..len];
+                let a = operand(done, &l.args[0], &mut scratch.a, len);
+                match l.op {
+                    LaneOp::Unary(k) => k.map_lanes(a, out),
+                    LaneOp::Param(k, p) => k.map_lanes(p, a, out),
+                    LaneOp::Binary(k) => k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out),
+                }
+            }
+            Step::Tensor(t) => {
+                let y = forward_tensor(t, scalars, tensors)?;
+                match t.out {
+                    Slot::Scalar(s) => scalars[s as usize] = y.data()[0],
+                    Slot::Tensor(i) => tensors[i as usize] = y,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn forward_tensor<F: Float>(t: &TensorStep<F>, scalars: &[F], tensors: &[Tensor<F>]) -> Result<Tensor<F>> {
+    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = t.inputs.iter().map(|&s| value(scalars, tensors, s)).collect();
+    let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+    match &t.op {
+        Op::Custom(node) => crate::custom::forward(node, &refs),
+        op => Ok(op.eval(&refs, &t.shape)?),
+    }
+}
+
+/// Adds the lanes' contributions `d` into the gradient slots of operand `o` (below the
+/// step's outputs, so in `grads`), written or added as `mode` says. A gradient summed over
+/// lanes takes them last lane first, as the eager sweep (which visits nodes last to first).
+fn accumulate<F: Float>(grads: &mut [F], o: &Operand, mode: Accumulate, d: &[F]) {
+    match (o, mode) {
+        (Operand::Same(s), mode) => {
+            let s = *s as usize;
+            // −0 is the identity of `+`: starting there, the first contribution is moved in.
+            let start = if mode == Accumulate::Write { -F::ZERO } else { grads[s] };
+            grads[s] = d.iter().rev().fold(start, |sum, &d| sum + d);
+        }
+        (Operand::Run(start), Accumulate::Write) => {
+            grads[*start as usize..*start as usize + d.len()].copy_from_slice(d);
+        }
+        (Operand::Run(start), Accumulate::Add) => {
+            for (sum, &d) in grads[*start as usize..*start as usize + d.len()].iter_mut().zip(d) {
+                *sum += d;
+            }
+        }
+        (Operand::Gather(slots), Accumulate::Write) => {
+            for (&s, &d) in slots.iter().zip(d).rev() {
+                grads[s as usize] = d;
+            }
+        }
+        (Operand::Gather(slots), Accumulate::Add) => {
+            for (&s, &d) in slots.iter().zip(d).rev() {
+                grads[s as usize] += d;
+            }
+        }
+    }
+}
+
+/// Runs the steps on the root's path backward, from a gradient of ones at the root.
+pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scratch: &mut Scratch<F>) {
+    let Some(root) = program.root else { return };
+    for &s in &program.start_at_neg_zero {
+        grads.scalars[s as usize] = -F::ZERO;
+    }
+    for &s in &program.start_at_zero {
+        grads.scalars[s as usize] = F::ZERO;
+    }
+    grads.tensors.iter_mut().for_each(|t| *t = None);
+    match root {
+        Slot::Scalar(s) => grads.scalars[s as usize] = F::ONE,
+        Slot::Tensor(t) => grads.tensors[t as usize] = Some(Tensor::ones(program.tensors[t as usize].shape().clone())),
+    }
+    let scalars = &program.scalars;
+    for step in program.steps.iter().rev() {
+        match step {
+            Step::Scalar(n) if n.backward => {
+                let (a, y, g) = (scalars[n.args[0] as usize], scalars[n.out as usize], grads.scalars[n.out as usize]);
+                let need = [n.grads[0].is_some(), n.grads[1].is_some()];
+                let d = match n.op {
+                    LaneOp::Unary(k) => [Some(k.derivative(&a, &y, &g)), None],
+                    LaneOp::Param(k, p) => [Some(k.derivative(p, &a, &g)), None],
+                    LaneOp::Binary(k) => k.derivative(&a, &scalars[n.args[1] as usize], &y, &g, need),
+                };
+                for ((d, mode), &arg) in d.into_iter().zip(n.grads).zip(&n.args) {
+                    let (Some(d), Some(mode)) = (d, mode) else { continue };
+                    let sum = &mut grads.scalars[arg as usize];
+                    *sum = if mode == Accumulate::Write { d } else { *sum + d };
+                }
+            }
+            Step::Lanes(l) if l.backward => {
+                let len = l.len as usize;
+                let out = l.out as usize;
+                let (below, above) = grads.scalars.split_at_mut(out);
+                let g = &above[..len];
+                let y = &scalars[out..out + len];
+                let a = operand(scalars, &l.args[0], &mut scratch.a, len);
+                let b = match l.op {
+                    LaneOp::Binary(_) => operand(scalars, &l.args[1], &mut scratch.b, len),
+                    LaneOp::Unary(_) | LaneOp::Param(..) => &[],
+                };
+                for (pos, mode) in l.grads.iter().enumerate() {
+                    let Some(mode) = *mode else { continue };
+                    let derive = |d: &mut [F]| match l.op {
+                        LaneOp::Unary(k) => k.derivative_lanes(a, y, g, d),
+                        LaneOp::Param(k, p) => k.derivative_lanes(p, a, g, d),
+                        LaneOp::Binary(k) => k.derivative_lanes(pos, a, b, y, g, d),
+                    };
+                    match (&l.args[pos], mode) {
+                        (Operand::Same(s), _) if l.deferred[pos] => {
+                            let start = scratch.terms.len();
+                            scratch.terms.resize(start + len, F::ZERO);
+                            derive(&mut scratch.terms[start..]);
+                            scratch.sums.push((*s, mode, start..start + len));
+                        }
+                        (Operand::Run(s), Accumulate::Write) => derive(&mut below[*s as usize..*s as usize + len]),
+                        (o, mode) => {
+                            scratch.d.clear();
+                            scratch.d.resize(len, F::ZERO);
+                            derive(&mut scratch.d);
+                            accumulate(below, o, mode, &scratch.d);
+                        }
+                    }
+                }
+            }
+            Step::Tensor(t) if t.backward => backward_tensor(t, program, grads),
+            Step::Scalar(_) | Step::Lanes(_) | Step::Tensor(_) => {}
+        }
+    }
+    deferred_sums(&mut grads.scalars, scratch);
+}
+
+/// The deferred sums, four at a time: each adds its terms last to first, as the eager sweep
+/// would, but four independent chains of additions keep the adder busy where one would wait
+/// on each addition's latency.
+fn deferred_sums<F: Float>(grads: &mut [F], scratch: &mut Scratch<F>) {
+    let start = |grads: &[F], slot: u32, mode: Accumulate| {
+        if mode == Accumulate::Write {
+            -F::ZERO
+        } else {
+            grads[slot as usize]
+        }
+    };
+    let terms = &scratch.terms;
+    let mut sums = scratch.sums.chunks_exact(4);
+    for four in &mut sums {
+        let len = four[0].2.len();
+        if four.iter().all(|s| s.2.len() == len) {
+            let t: [&[F]; 4] = std::array::from_fn(|i| &terms[four[i].2.clone()]);
+            let mut acc: [F; 4] = std::array::from_fn(|i| start(grads, four[i].0, four[i].1));
+            for k in (0..len).rev() {
+                for i in 0..4 {
+                    acc[i] += t[i][k];
+                }
+            }
+            for (s, sum) in four.iter().zip(acc) {
+                grads[s.0 as usize] = sum;
+            }
+        } else {
+            for s in four {
+                grads[s.0 as usize] = terms[s.2.clone()].iter().rev().fold(start(grads, s.0, s.1), |a, &d| a + d);
+            }
+        }
+    }
+    for s in sums.remainder() {
+        grads[s.0 as usize] = terms[s.2.clone()].iter().rev().fold(start(grads, s.0, s.1), |a, &d| a + d);
+    }
+    scratch.terms.clear();
+    scratch.sums.clear();
+}
+
+fn backward_tensor<F: Float>(t: &TensorStep<F>, program: &Program<F>, grads: &mut Grads<F>) {
+    let (scalars, tensors) = (&program.scalars, &program.tensors);
+    let g = match t.out {
+        Slot::Scalar(s) => Tensor::scalar(grads.scalars[s as usize]),
+        Slot::Tensor(i) => match grads.tensors[i as usize].take() {
+            Some(g) => g,
+            // Only contributions a custom op declined: the gradient is zero.
+            None => Tensor::zeros(t.shape.clone()),
+        },
+    };
+    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = t.inputs.iter().map(|&s| value(scalars, tensors, s)).collect();
+    let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+    let y = value(scalars, tensors, t.out);
+    let need: SmallVec<[bool; 3]> = t.grads.iter().map(Option::is_some).collect();
+    let ds: SmallVec<[Option<Tensor<F>>; 3]> = match &t.op {
+        Op::Custom(node) => crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect(),
+        op => rules::input_grads::<F, Tensor<F>, _>(op, &refs, &y, &g, &need),
+    };
+    for ((d, mode), &slot) in ds.into_iter().zip(&t.grads).zip(&t.inputs) {
+        let Some(mode) = *mode else { continue };
+        match (slot, d) {
+            (Slot::Scalar(s), Some(d)) => {
+                let s = s as usize;
+                let d = d.data()[0];
+                grads.scalars[s] = if mode == Accumulate::Write { d } else { grads.scalars[s] + d };
+            }
+            (Slot::Scalar(s), None) => {
+                if mode == Accumulate::Write {
+                    grads.scalars[s as usize] = -F::ZERO;
+                }
+            }
+            (Slot::Tensor(i), Some(d)) => {
+                let sum = &mut grads.tensors[i as usize];
+                match sum {
+                    Some(sum) => {
+                        let added = sum.zip_assign(&d, "accumulate", |a, b| a + b);
+                        debug_assert!(added.is_ok(), "a rule returned its input's shape");
+                    }
+                    None => *sum = Some(d),
+                }
+            }
+            (Slot::Tensor(_), None) => {}
+        }
+    }
+}
