@@ -53,3 +53,205 @@ fn the_demo_runs_in_lanes_of_one_per_point() {
     assert!(stats.laned_nodes > 60_000, "{stats}");
     assert!(stats.steps < 2_000, "{stats}");
 }
+
+/// Records `build` on `inputs` and differentiates `Σ u·y` eagerly: the loss, the output and
+/// the input gradients.
+fn eager(build: Build, inputs: &[Tensor<f64>], u: &Tensor<f64>) -> (f64, Tensor<f64>, Vec<Tensor<f64>>) {
+    let g = Graph::new();
+    let xs: Vec<_> = inputs.iter().map(|t| g.var(t.clone())).collect();
+    let y = build(&g, &xs);
+    let loss = (y * g.constant(u.clone())).sum();
+    let grads = loss.backward();
+    let tape = g.tape();
+    let (value, out) = (tape.tensor(loss.id()).item(), tape.tensor(y.id()));
+    (value, out, xs.iter().map(|&x| grads.wrt(x)).collect())
+}
+
+fn same_tensor(a: &Tensor<f64>, b: &Tensor<f64>) -> bool {
+    a.shape() == b.shape() && a.data().iter().zip(b.data()).all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+use tapegrad::autograd::registry::{registry, Build};
+
+#[test]
+fn every_registry_op_replays_on_new_inputs_as_it_records() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let (mut replayed, mut refused) = (0, 0);
+    for case in registry() {
+        for shapes in &case.shapes {
+            let first: Vec<_> = shapes.iter().map(|s| case.domain.sample(s, &mut rng)).collect();
+            let second: Vec<_> = shapes.iter().map(|s| case.domain.sample(s, &mut rng)).collect();
+            let g = Graph::new();
+            let xs: Vec<_> = first.iter().map(|t| g.var(t.clone())).collect();
+            let y = (case.build)(&g, &xs);
+            let u = Tensor::uniform(y.shape(), -1.0, 1.0, &mut rng);
+            let loss = (y * g.constant(u.clone())).sum();
+            let mut compiled = match CompiledTape::new(&xs, &[loss, y]) {
+                Ok(c) => c,
+                Err(tapegrad::autograd::Error::ValueReads { .. }) => {
+                    // The case chose something by value while recording (top-k, argmax, …):
+                    // refused, as it must be.
+                    assert!(g.value_read_count() > 0);
+                    refused += 1;
+                    continue;
+                }
+                Err(e) => panic!("{} on {shapes:?}: {e}", case.name),
+            };
+            for (k, t) in second.iter().enumerate() {
+                compiled.set_input(k, t).unwrap();
+            }
+            if let Err(e) = compiled.backward() {
+                panic!("{} on {shapes:?}: {e}", case.name);
+            }
+            let (value, out, grads) = eager(case.build, &second, &u);
+            let at = format!("{} on shapes {shapes:?}", case.name);
+            assert!(same_bits(compiled.output_scalar(0).unwrap(), value), "{at}: loss");
+            assert!(same_tensor(&compiled.output(1).unwrap(), &out), "{at}: output");
+            for (k, grad) in grads.iter().enumerate() {
+                assert!(same_tensor(&compiled.grad(k).unwrap(), grad), "{at}: gradient {k}");
+            }
+            replayed += 1;
+        }
+    }
+    eprintln!("{replayed} replayed, {refused} refused");
+    assert!(replayed > 100 && refused < 5, "{replayed} replayed, {refused} refused");
+}
+
+/// A two-layer regression step on tensors, with a scalar node between tensor nodes.
+fn regression_step<'g>(
+    g: &'g Graph,
+    w1: &Tensor<f64>,
+    w2: &Tensor<f64>,
+    x: &Tensor<f64>,
+    t: &Tensor<f64>,
+) -> ([Var<'g, f64>; 4], Var<'g, f64>) {
+    let vars = [g.var(w1.clone()), g.var(w2.clone()), g.var(x.clone()), g.var(t.clone())];
+    let h = vars[2].matmul(vars[0]).tanh();
+    let scale = h.sum() * 0.01 + 1.0;
+    let loss = ((h.matmul(vars[1]) * scale - vars[3]).square()).mean();
+    (vars, loss)
+}
+
+#[test]
+fn a_tensor_training_step_replays_on_new_batches_bit_for_bit() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let batches: Vec<(Tensor<f64>, Tensor<f64>)> = (0..4)
+        .map(|_| (Tensor::uniform([8, 3], -1.0, 1.0, &mut rng), Tensor::uniform([8, 1], -1.0, 1.0, &mut rng)))
+        .collect();
+    let w1 = Tensor::uniform([3, 5], -1.0, 1.0, &mut rng);
+    let w2 = Tensor::uniform([5, 1], -1.0, 1.0, &mut rng);
+    let g = Graph::new();
+    let (vars, loss) = regression_step(&g, &w1, &w2, &batches[0].0, &batches[0].1);
+    let mut compiled = CompiledTape::new(&vars, &[loss]).unwrap();
+    let (mut a1, mut a2) = (w1.clone(), w2.clone());
+    let (mut b1, mut b2) = (w1, w2);
+    for (x, t) in &batches {
+        let g = Graph::new();
+        let (vars, loss) = regression_step(&g, &a1, &a2, x, t);
+        let grads = loss.backward();
+        for (k, value) in [&b1, &b2, x, t].into_iter().enumerate() {
+            compiled.set_input(k, value).unwrap();
+        }
+        compiled.backward().unwrap();
+        assert!(same_bits(compiled.output_scalar(0).unwrap(), g.tape().tensor(loss.id()).item()));
+        let (d1, d2) = (grads.wrt(vars[0]), grads.wrt(vars[1]));
+        assert!(same_tensor(&compiled.grad(0).unwrap(), &d1) && same_tensor(&compiled.grad(1).unwrap(), &d2));
+        a1 = a1.zip_with(&d1, "sgd", |w, d| w - 0.1 * d).unwrap();
+        a2 = a2.zip_with(&d2, "sgd", |w, d| w - 0.1 * d).unwrap();
+        b1 = b1.zip_with(&compiled.grad(0).unwrap(), "sgd", |w, d| w - 0.1 * d).unwrap();
+        b2 = b2.zip_with(&compiled.grad(1).unwrap(), "sgd", |w, d| w - 0.1 * d).unwrap();
+    }
+    assert!(same_tensor(&a1, &b1) && same_tensor(&a2, &b2));
+}
+
+#[test]
+fn nodes_off_the_path_from_inputs_to_outputs_are_dropped() {
+    let g = Graph::new();
+    let (w, b) = (g.scalar(0.5), g.scalar(-1.0));
+    let unused = g.scalar(3.0);
+    let _dead = (unused * unused).exp(); // reaches no output
+    let constant = g.constant_scalar(2.0) * g.constant_scalar(4.0); // depends on no input
+    let loss = (w * constant + b).square();
+    let compiled = CompiledTape::new(&[w, b], &[loss]).unwrap();
+    let stats = compiled.stats();
+    assert_eq!(stats.recorded, g.len());
+    assert_eq!(stats.kept, 3, "w·c, + b, square: {stats}");
+}
+
+#[test]
+fn a_recording_that_read_values_is_refused_naming_where() {
+    let g = Graph::new();
+    let x = g.scalar(2.0);
+    let y = if (x * x).item() > 1.0 { x * 3.0 } else { -x }; // the line the error names
+    let line = line!() - 1;
+    let err = CompiledTape::new(&[x], &[y]).err().expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("item of node #1"), "{message}");
+    assert!(message.contains(&format!("tests/compiled_tape.rs:{line}")), "{message}");
+    assert!(message.contains("allow_value_reads"), "{message}");
+    let allowed = CompileOptions { allow_value_reads: true, ..CompileOptions::default() };
+    let mut compiled = CompiledTape::with_options(&[x], &[y], allowed).unwrap();
+    compiled.set_input_scalar(0, 5.0).unwrap();
+    compiled.forward().unwrap();
+    assert_eq!(compiled.output_scalar(0).unwrap(), 15.0);
+}
+
+#[test]
+fn values_frozen_while_recording_are_noted() {
+    let g = Graph::new();
+    let x = g.scalar(2.0);
+    let frozen = g.no_grad(|| x * 2.0);
+    let detached = x.detach();
+    let whats: Vec<&str> = g.value_reads().iter().map(|r| r.what).collect();
+    assert_eq!(whats, ["no_grad", "detach"]);
+    let err = CompiledTape::new(&[x], &[x * frozen + detached]).err().expect("refused");
+    assert!(matches!(err, tapegrad::autograd::Error::ValueReads { count: 2, .. }), "{err}");
+
+    use tapegrad::nn::layers::Dropout;
+    use tapegrad::nn::{Forward, ParamStore};
+    let store = ParamStore::<f64>::new();
+    let g = Graph::new();
+    let params = store.bind(&g);
+    let dropout = Dropout::new(0.5, 1).unwrap();
+    let h = g.var(Tensor::ones([4]));
+    let _ = dropout.forward(&params, h);
+    assert_eq!(g.value_reads()[0].what, "Dropout's mask");
+    let mut cleared = g;
+    cleared.clear();
+    assert_eq!(cleared.value_read_count(), 0);
+}
+
+#[test]
+fn misuse_is_refused_with_errors_that_say_why() {
+    use tapegrad::autograd::Error;
+    let g = Graph::new();
+    let (w, data) = (g.scalar(1.0), g.constant_scalar(2.0));
+    let loss = (w * data).square();
+    let err = CompiledTape::new(&[w, data], &[loss]).err().expect("a constant input");
+    assert!(matches!(err, Error::CompileInput { index: 1, .. }) && err.to_string().contains("not a leaf"), "{err}");
+    let err = CompiledTape::new(&[w, w], &[loss]).err().expect("twice");
+    assert!(err.to_string().contains("listed twice"), "{err}");
+    let err = CompiledTape::new(&[w], &[]).err().expect("no outputs");
+    assert!(err.to_string().contains("no outputs"), "{err}");
+    let other = Graph::new();
+    let err = CompiledTape::new(&[other.scalar(1.0)], &[loss]).err().expect("two graphs");
+    assert!(matches!(err, Error::ForeignVar { .. }), "{err}");
+
+    let mut compiled = CompiledTape::new(&[w], &[loss]).unwrap();
+    let err = compiled.set_input(0, &Tensor::zeros([2])).unwrap_err();
+    assert!(err.to_string().contains("recorded with shape [] , got [2]".replace(" ,", ",").as_str()), "{err}");
+    assert!(matches!(compiled.set_input_scalar(3, 1.0), Err(Error::NoSuchSlot { what: "input", index: 3, count: 1 })));
+    assert!(matches!(compiled.output(1), Err(Error::NoSuchSlot { what: "output", .. })));
+
+    let hooked = Graph::new();
+    let v = hooked.scalar(1.0);
+    let y = v * 2.0;
+    y.register_hook(|_, g| Some(g.clone()));
+    assert!(matches!(CompiledTape::new(&[v], &[y]), Err(Error::HooksNotReplayed)));
+
+    let constant_loss = Graph::new();
+    let v = constant_loss.scalar(1.0);
+    let c = constant_loss.constant_scalar(3.0) * 2.0;
+    let mut compiled = CompiledTape::new(&[v], &[c]).unwrap();
+    assert!(matches!(compiled.backward(), Err(Error::NoGradient)));
+}

@@ -40,7 +40,7 @@ impl<F: Float> Op<F> {
             Op::SumTo(_) => x[0].sum_to(shape),
             Op::Concat(args) => Tensor::concat(x, args.axis as isize),
             Op::Slice(_, r) => x[0].slice(r.axis as isize, r.start, r.end),
-            Op::Pad(_, r) => x[0].pad(r.axis as isize, r.start, dim(r.axis).saturating_sub(r.start + r.end)),
+            Op::Pad(_, r) => x[0].pad(r.axis as isize, r.start, dim(r.axis).saturating_sub(r.end)),
             Op::IndexSelect(_, a) => x[0].index_select(a.axis as isize, &a.indices),
             Op::IndexAdd(_, a) => x[0].index_add(a.axis as isize, &a.indices, dim(a.axis)),
             Op::Gather(_, a) => x[0].gather(a.axis as isize, &a.indices),

@@ -245,7 +245,7 @@ pub struct Range {
     pub axis: usize,
     /// First index (slice) or zeros before (pad).
     pub start: usize,
-    /// One past the last index (slice) or the input's size (pad).
+    /// One past the last index (slice), or past the input's values (pad: zeros before + its size).
     pub end: usize,
 }
 

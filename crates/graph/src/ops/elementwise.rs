@@ -163,10 +163,16 @@ macro_rules! comparisons {
                 pub fn $name(self, other: impl IntoVar<'g, F>) -> Var<'g, F> {
                     expect_op(self.$try_name(other))
                 }
-                /// The fallible form of the comparison of the same name.
+                /// The fallible form of the comparison of the same name. The mask is computed
+                /// now, so comparing a value that gradients flow to is noted as a value read
+                /// ([`Graph::note_read`](crate::Graph::note_read)).
+                #[track_caller]
                 pub fn $try_name(self, other: impl IntoVar<'g, F>) -> Result<Var<'g, F>> {
                     let other = other.into_var(self.graph());
                     self.same_graph(other, stringify!($name))?;
+                    if self.requires_grad() || other.requires_grad() {
+                        self.graph().note_read(Some(self.id()), stringify!($name));
+                    }
                     let mask = {
                         let tape = self.graph().tape();
                         tape.tensor_cow(self.id()).zip_with(&tape.tensor_cow(other.id()), stringify!($name), |a, b| {
