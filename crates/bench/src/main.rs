@@ -139,7 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 };
                 let mut cmd = command(python, threads);
-                cmd.arg(&peer_script).args([id, peer, "--threads", &threads.to_string()]);
+                cmd.arg(&peer_script).args([row.workload.peer_workload, peer, "--threads", &threads.to_string()]);
                 cmd.args(["--repeats", &options.repeats.to_string()]);
                 if options.quick {
                     cmd.arg("--quick");

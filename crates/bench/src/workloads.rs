@@ -4,12 +4,13 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tapegrad::autograd::CompileOptions;
 use tapegrad::demo::MoonsDemo;
 use tapegrad::nn::data::moons;
 use tapegrad::nn::layers::*;
 use tapegrad::nn::models::{Gpt, GptConfig};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
-use tapegrad::nn::{loss, Bound, Forward, ParamStore};
+use tapegrad::nn::{loss, Bound, CompiledStep, Forward, ParamId, ParamStore};
 use tapegrad::prelude::*;
 
 /// A workload: its id, what it does, and how many steps make one timed repeat.
@@ -26,6 +27,8 @@ pub struct Workload {
     pub peers: &'static [&'static str],
     /// Units of work in one tapegrad step (W6 records 1,000 ops per step; the report divides).
     pub per_step: usize,
+    /// The workload the peers run for this row (a replayed row's peers run the recorded one).
+    pub peer_workload: &'static str,
 }
 
 /// Every workload, in order.
@@ -37,6 +40,16 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1],
         peers: &["micrograd", "torch", "jax"],
         per_step: 1,
+        peer_workload: "W1",
+    },
+    Workload {
+        id: "W1r",
+        what: "W1 by compiled-tape replay (recorded once; scalar nodes run in lanes)",
+        steps: 100,
+        threads: &[1],
+        peers: &["micrograd", "torch", "jax"],
+        per_step: 1,
+        peer_workload: "W1",
     },
     Workload {
         id: "W2",
@@ -45,6 +58,7 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1, 2],
         peers: &["torch", "jax"],
         per_step: 1,
+        peer_workload: "W2",
     },
     Workload {
         id: "W3",
@@ -53,9 +67,25 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1],
         peers: &["torch", "jax"],
         per_step: 1,
+        peer_workload: "W3",
     },
     Workload {
-        id: "W4", what: "f32 matmul 1024³", steps: 10, threads: &[1, 2], peers: &["torch", "jax"], per_step: 1
+        id: "W3r",
+        what: "W3 by compiled-tape replay (recorded once; forward and backward replayed)",
+        steps: 500,
+        threads: &[1],
+        peers: &["torch", "jax"],
+        per_step: 1,
+        peer_workload: "W3",
+    },
+    Workload {
+        id: "W4",
+        what: "f32 matmul 1024³",
+        steps: 10,
+        threads: &[1, 2],
+        peers: &["torch", "jax"],
+        per_step: 1,
+        peer_workload: "W4",
     },
     Workload {
         id: "W5",
@@ -64,6 +94,7 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1],
         peers: &[],
         per_step: 1,
+        peer_workload: "W5",
     },
     Workload {
         id: "W6",
@@ -72,6 +103,7 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1],
         peers: &["torch"],
         per_step: 1000,
+        peer_workload: "W6",
     },
     Workload {
         id: "W7",
@@ -80,6 +112,7 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1, 2],
         peers: &["torch", "jax"],
         per_step: 1,
+        peer_workload: "W7",
     },
     Workload {
         id: "W8",
@@ -88,6 +121,7 @@ pub const WORKLOADS: &[Workload] = &[
         threads: &[1, 2],
         peers: &["torch", "jax"],
         per_step: 1,
+        peer_workload: "W8",
     },
 ];
 
@@ -112,6 +146,13 @@ fn train_step<O: Optimizer<f32>>(
     opt.step(store);
 }
 
+/// W3's loss: micrograd's hinge plus 1e-4·L2 on the parameters `ids`.
+fn w3_loss<'g>(ids: &[ParamId], signs: &Tensor<f32>, params: &Bound<'g, f32>, scores: Var<'g, f32>) -> Var<'g, f32> {
+    let weights: Vec<_> = ids.iter().map(|&p| params.var(p)).collect();
+    let hinge = loss::hinge(scores, scores.graph().constant(signs.clone())).expect("one label per score");
+    hinge + loss::l2_penalty(&weights).expect("parameters") * 1e-4
+}
+
 /// The step of workload `id`, ready to be called over and over.
 pub fn step(id: &str) -> Box<dyn FnMut()> {
     let rng = &mut StdRng::seed_from_u64(0);
@@ -126,6 +167,18 @@ pub fn step(id: &str) -> Box<dyn FnMut()> {
                 demo.step_scalar(&mut graph).expect("a demo step");
             })
         }
+        "W1r" => {
+            let fresh = || MoonsDemo::<f64>::new(100, &mut StdRng::seed_from_u64(1337)).expect("the demo's data");
+            let mut demo = fresh();
+            // Every fresh demo has the same points, so one compiled step serves them all.
+            let mut compiled = demo.compile_scalar(CompileOptions::default()).expect("a demo without value reads");
+            Box::new(move || {
+                if demo.steps_done() == 100 {
+                    demo = fresh();
+                }
+                demo.step_compiled(&mut compiled).expect("a replayed step");
+            })
+        }
         "W2" => {
             let mut store = ParamStore::<f32>::new();
             let model = mlp(&mut store, &[784, 256, 128, 10], Activation::Relu, rng).expect("the model");
@@ -138,20 +191,28 @@ pub fn step(id: &str) -> Box<dyn FnMut()> {
                 })
             })
         }
-        "W3" => {
+        "W3" | "W3r" => {
             let data = moons::<f32, _>(100, 0.1, &mut StdRng::seed_from_u64(1337));
             let signs = Tensor::from_vec(data.signed_labels(), [100, 1]).expect("100 labels");
             let mut store = ParamStore::<f32>::new();
             let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, rng).expect("the model");
             let ids = tapegrad::nn::Module::<f32>::parameters(&model);
             let (mut opt, mut graph) = (Sgd::new(0.1), Graph::<f32>::default());
+            if id == "W3" {
+                return Box::new(move || {
+                    train_step(&mut graph, &mut store, &model, &mut opt, &data.x, |params, scores| {
+                        w3_loss(&ids, &signs, params, scores)
+                    })
+                });
+            }
+            let mut compiled = CompiledStep::new(&store, |g, params| {
+                Ok(w3_loss(&ids, &signs, params, model.forward(params, g.constant(data.x.clone()))))
+            })
+            .expect("a step without value reads");
             Box::new(move || {
-                train_step(&mut graph, &mut store, &model, &mut opt, &data.x, |params, scores| {
-                    let weights: Vec<_> = ids.iter().map(|&p| params.var(p)).collect();
-                    let hinge =
-                        loss::hinge(scores, scores.graph().constant(signs.clone())).expect("one label per score");
-                    hinge + loss::l2_penalty(&weights).expect("parameters") * 1e-4
-                })
+                store.zero_grad();
+                compiled.step(&mut store).expect("a replayed step");
+                opt.step(&mut store);
             })
         }
         "W4" => {

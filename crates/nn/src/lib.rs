@@ -74,6 +74,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod compiled;
 pub mod data;
 mod error;
 pub mod init;
@@ -88,6 +89,7 @@ pub mod optim;
 mod params;
 mod summary;
 
+pub use compiled::CompiledStep;
 pub use error::{Error, Result};
 pub use micrograd::{BoundMlp, Layer, Mlp, Neuron};
 pub use module::{Forward, Module};

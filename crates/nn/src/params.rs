@@ -261,6 +261,19 @@ impl<F: Float> ParamStore<F> {
         }
         Ok(())
     }
+    /// Adds `d` to parameter `id`'s accumulated gradient and runs its post-accumulate hooks,
+    /// as [`ParamStore::accumulate`] does for each parameter (ids of another store are skipped).
+    pub(crate) fn accumulate_gradient(&mut self, id: ParamId, d: Incoming<F>) {
+        let Some(slot) = self.slot(id) else { return };
+        let Some(p) = self.params.get_mut(slot) else { return };
+        if p.frozen {
+            return;
+        }
+        add_gradient(p, d);
+        for hook in self.hooks.get(slot).into_iter().flatten() {
+            hook(p);
+        }
+    }
     /// Forgets every accumulated gradient (a scalar parameter keeps its buffer for the next
     /// `accumulate`, so micrograd-style steps do not allocate).
     pub fn zero_grad(&mut self) {
@@ -289,28 +302,38 @@ impl<F: Float> std::ops::Index<ParamId> for ParamStore<F> {
 /// Adds one backward pass's gradient of `var` to `p`'s accumulated gradient; false when the
 /// pass gave it none.
 fn accumulate_one<F: Float>(p: &mut Param<F>, var: Var<'_, F>, grads: &Gradients<F>) -> bool {
-    if p.value.ndim() == 0 {
-        let Some(d) = grads.get_scalar(var) else { return false };
-        match &mut p.grad {
-            Some(acc) => acc.data_mut()[0] += d,
-            None => {
-                let mut buffer = p.spare.take().unwrap_or_else(|| Tensor::scalar(F::ZERO));
-                buffer.data_mut()[0] = d;
-                p.grad = Some(buffer);
-            }
+    let incoming = if p.value.ndim() == 0 {
+        grads.get_scalar(var).map(Incoming::Scalar)
+    } else {
+        grads.get(var).map(Incoming::Tensor)
+    };
+    let Some(d) = incoming else { return false };
+    add_gradient(p, d);
+    true
+}
+
+/// One parameter's gradient from a backward pass: a scalar's as a number, a tensor's whole.
+pub(crate) enum Incoming<F: Float> {
+    Scalar(F),
+    Tensor(Tensor<F>),
+}
+
+/// Adds `d` to the parameter's accumulated gradient (or makes it the gradient).
+fn add_gradient<F: Float>(p: &mut Param<F>, d: Incoming<F>) {
+    match (d, &mut p.grad) {
+        (Incoming::Scalar(d), Some(acc)) => acc.data_mut()[0] += d,
+        (Incoming::Scalar(d), None) => {
+            let mut buffer = p.spare.take().unwrap_or_else(|| Tensor::scalar(F::ZERO));
+            buffer.data_mut()[0] = d;
+            p.grad = Some(buffer);
         }
-        return true;
-    }
-    let Some(g) = grads.get(var) else { return false };
-    match &mut p.grad {
-        Some(acc) => {
+        (Incoming::Tensor(g), Some(acc)) => {
             for (a, b) in acc.data_mut().iter_mut().zip(g.data()) {
                 *a += *b;
             }
         }
-        None => p.grad = Some(g),
+        (Incoming::Tensor(g), None) => p.grad = Some(g),
     }
-    true
 }
 
 /// The parameters of a store bound into one graph: the `Var` of each.
