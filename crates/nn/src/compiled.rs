@@ -20,7 +20,7 @@ use tapegrad_graph::{Float, Graph, Var};
 /// use tapegrad_nn::{loss, CompiledStep, Forward, ParamStore};
 /// use rand::SeedableRng;
 /// let mut store = ParamStore::<f64>::new();
-/// let layer = Linear::new(&mut store, "fc", 2, 1, &mut rand::rngs::StdRng::seed_from_u64(0))?;
+/// let layer = Linear::new(&mut store, "fc", 2, 1, true, &mut rand::rngs::StdRng::seed_from_u64(0))?;
 /// let x = Tensor::from_vec(vec![1.0, 2.0, -1.0, 0.5], [2, 2])?;
 /// let y = Tensor::from_vec(vec![1.0, -1.0], [2, 1])?;
 /// let mut step = CompiledStep::new(&store, |g, params| {
