@@ -53,9 +53,14 @@ fn w1(c: &mut Criterion) {
     group.bench_function("micrograd_moons_step_scalar", |b| {
         b.iter_custom(|iters| scalar.time(iters, |demo, g| demo.step_scalar(g).unwrap().nodes))
     });
-    for (name, lanes) in [("micrograd_moons_step_compiled", true), ("micrograd_moons_step_compiled_plain", false)] {
+    let replays = [
+        ("micrograd_moons_step_compiled", true, true),
+        ("micrograd_moons_step_compiled_unfused", true, false),
+        ("micrograd_moons_step_compiled_plain", false, false),
+    ];
+    for (name, lanes, multiply_adds) in replays {
         let mut replay = DemoSteps::new();
-        let options = CompileOptions { lanes, ..CompileOptions::default() };
+        let options = CompileOptions { lanes, multiply_adds, ..CompileOptions::default() };
         let mut compiled = replay.demo.compile_scalar(options).unwrap();
         eprintln!("W1 {name}: {}", compiled.tape.stats());
         group.bench_function(name, |b| {

@@ -108,9 +108,11 @@ fn replay_compiled(recorded: &MoonsDemo<f64>, recorded_step: f64) -> Result<(), 
         demo.step_compiled(&mut compiled)?;
     }
     let per_step = started.elapsed().as_secs_f64() / 100.0;
-    let same = recorded.store.iter().zip(demo.store.iter()).all(|((_, p), (_, q))| {
-        p.value.item().to_bits() == q.value.item().to_bits()
-    });
+    let same = recorded
+        .store
+        .iter()
+        .zip(demo.store.iter())
+        .all(|((_, p), (_, q))| p.value.item().to_bits() == q.value.item().to_bits());
     println!(
         "the same 100 steps replayed from one compiled recording (CompiledTape): {:.3} ms per step, {:.1}× faster; parameters {}",
         per_step * 1e3,

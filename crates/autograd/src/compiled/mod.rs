@@ -18,6 +18,10 @@ pub struct CompileOptions {
     /// network on 100 points) and run each group as one loop over its lanes. On by default;
     /// off, every node is its own step (a plain replay).
     pub lanes: bool,
+    /// Run a lane group of additions whose operand is, lane for lane, a group of products
+    /// used nowhere else as one multiply-add loop (a neuron's `Σ wᵢxᵢ` chain). On by default;
+    /// it needs `lanes`.
+    pub multiply_adds: bool,
     /// Compile even though the recording read values back ([`Graph::value_reads`]): the caller
     /// declares that no branch taken while recording depended on them. Off by default.
     pub allow_value_reads: bool,
@@ -25,7 +29,7 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { lanes: true, allow_value_reads: false }
+        CompileOptions { lanes: true, multiply_adds: true, allow_value_reads: false }
     }
 }
 
@@ -45,6 +49,8 @@ pub struct CompileStats {
     pub laned_nodes: usize,
     /// The most lanes in one group.
     pub widest: usize,
+    /// Lane groups that are a multiply and an add fused (`acc + x·w`).
+    pub fused: usize,
 }
 
 impl fmt::Display for CompileStats {
@@ -52,13 +58,14 @@ impl fmt::Display for CompileStats {
         use tapegrad_graph::thousands;
         write!(
             f,
-            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes)",
+            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them fused multiply-adds)",
             thousands(self.recorded),
             thousands(self.kept),
             thousands(self.steps),
             thousands(self.lane_groups),
             thousands(self.widest),
-            thousands(self.laned_nodes)
+            thousands(self.laned_nodes),
+            thousands(self.fused)
         )
     }
 }
@@ -145,10 +152,10 @@ impl<F: Float> CompiledTape<F> {
         }
         let input_nodes: Vec<NodeId> = inputs.iter().map(|v| v.id()).collect();
         let output_nodes: Vec<NodeId> = outputs.iter().map(|v| v.id()).collect();
-        let program = match plan::plan(&tape, &input_nodes, &output_nodes, options.lanes) {
+        let program = match plan::plan(&tape, &input_nodes, &output_nodes, options.lanes, options.multiply_adds) {
             Ok(program) => program,
             // Grouping would change how some gradient rounds: every node its own step.
-            Err(plan::Reordered) => match plan::plan(&tape, &input_nodes, &output_nodes, false) {
+            Err(plan::Reordered) => match plan::plan(&tape, &input_nodes, &output_nodes, false, false) {
                 Ok(program) => program,
                 Err(plan::Reordered) => unreachable!("without lanes the steps are the tape's own order"),
             },

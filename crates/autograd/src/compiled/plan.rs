@@ -46,9 +46,21 @@ pub(crate) enum Accumulate {
     Add,
 }
 
+/// What a lane group computes: one elementwise op, or a product added to a sum
+/// (`acc + x·w`, the multiply-add of a neuron's dot product, fused from two groups: the product
+/// is never stored, and its gradient is the sum's).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum GroupOp<F> {
+    Elementwise(LaneOp<F>),
+    MulAdd {
+        /// `x·w + acc` rather than `acc + x·w` (the order the recording added them in).
+        product_first: bool,
+    },
+}
+
 /// Scalar nodes doing one op on different data: lane `k` writes scalar slot `out + k`.
 pub(crate) struct Lanes<F> {
-    pub(crate) op: LaneOp<F>,
+    pub(crate) op: GroupOp<F>,
     pub(crate) out: u32,
     pub(crate) len: u32,
     pub(crate) args: SmallVec<[Operand; 2]>,
@@ -161,12 +173,14 @@ const NONE: u32 = u32::MAX;
 
 /// Compiles the part of `tape` between `inputs` (leaves) and `outputs`; the first output is
 /// the one differentiated. With `lanes`, like scalar nodes are grouped, unless that would
-/// reorder a gradient's sum ([`Reordered`]).
+/// reorder a gradient's sum ([`Reordered`]); with `multiply_adds` too, products feeding sums
+/// lane for lane run fused.
 pub(crate) fn plan<F: Float>(
     tape: &Tape<F>,
     inputs: &[NodeId],
     outputs: &[NodeId],
     lanes: bool,
+    multiply_adds: bool,
 ) -> Result<Program<F>, Reordered> {
     let n = inputs.iter().chain(outputs).map(|&i| i as usize + 1).max().unwrap_or(0);
     let node_inputs: Vec<SmallVec<[NodeId; 3]>> =
@@ -251,6 +265,52 @@ pub(crate) fn plan<F: Float>(
         group_of[i] = g;
     }
 
+    // Multiply-adds: an add group one of whose operands is, lane for lane, a multiply group
+    // used nowhere else runs both in one loop.
+    let mut uses = vec![0u32; n];
+    for i in 0..n {
+        if is_step[i] {
+            for &x in &node_inputs[i] {
+                uses[x as usize] += 1;
+            }
+        }
+        uses[i] += is_output[i] as u32;
+    }
+    let mut fused: Vec<Option<(usize, usize)>> = vec![None; groups.len()];
+    let mut absorbed = vec![false; groups.len()];
+    for (a, group) in groups.iter().enumerate() {
+        let head = group[0];
+        if !(multiply_adds && group.len() > 1 && is_scalar(head as usize)) {
+            continue;
+        }
+        let Op::Binary(BinaryOp::Add, ..) = *tape.op(head) else { continue };
+        for q in 0..2 {
+            let m = group_of[input(head, q) as usize];
+            if m == NONE || absorbed[m as usize] {
+                continue;
+            }
+            let products = &groups[m as usize];
+            let fits = products.len() == group.len()
+                && matches!(tape.op(products[0]), Op::Binary(BinaryOp::Mul, ..))
+                && group.iter().zip(products).all(|(&c, &p)| input(c, q) == p)
+                && products.iter().all(|&p| uses[p as usize] == 1)
+                && backward[products[0] as usize] == backward[head as usize];
+            if fits {
+                fused[a] = Some((m as usize, q));
+                absorbed[m as usize] = true;
+                break;
+            }
+        }
+    }
+    // The operands of group `g` in the order its step takes them, each as (the group whose
+    // nodes read it, which of their operands): a multiply-add's sum, then its product's two.
+    let sources = |g: usize| -> SmallVec<[(usize, usize); 3]> {
+        match fused[g] {
+            Some((m, q)) => smallvec::smallvec![(g, 1 - q), (m, 0), (m, 1)],
+            None => (0..node_inputs[groups[g][0] as usize].len()).map(|pos| (g, pos)).collect(),
+        }
+    };
+
     // Slots: first the values no step computes (inputs, constants), a lane group's constant
     // operands side by side; then each group's outputs, side by side, in group order. Every
     // operand's slot is then below its step's first output slot.
@@ -322,13 +382,13 @@ pub(crate) fn plan<F: Float>(
         last_seen[r as usize] = Some((r, usize::MAX));
     }
     for (g, group) in groups.iter().enumerate().rev() {
-        let head = group[0] as usize;
-        if !backward[head] {
+        if absorbed[g] || !backward[group[0] as usize] {
             continue;
         }
-        let op = tape.op(head as NodeId);
-        for pos in 0..node_inputs[head].len() {
-            for (lane, &c) in group.iter().enumerate().rev() {
+        for (source, &(reader, pos)) in sources(g).iter().enumerate() {
+            let readers = &groups[reader];
+            let op = tape.op(readers[0]);
+            for (lane, &c) in readers.iter().enumerate().rev() {
                 let x = input(c, pos);
                 if !(varies_with_leaf[x as usize] && differentiable(op, pos)) {
                     continue;
@@ -339,8 +399,8 @@ pub(crate) fn plan<F: Float>(
                         return Err(Reordered);
                     }
                 }
-                first_edge.insert((g as u32, pos, lane), seen.is_none());
-                last_edge.insert(x, (g as u32, pos, lane));
+                first_edge.insert((g as u32, source, lane), seen.is_none());
+                last_edge.insert(x, (g as u32, source, lane));
                 *seen = Some((c, pos));
             }
         }
@@ -349,24 +409,29 @@ pub(crate) fn plan<F: Float>(
     let mut start_at_neg_zero = Vec::new();
     let mut steps = Vec::with_capacity(groups.len());
     for (g, group) in groups.iter().enumerate() {
+        if absorbed[g] {
+            continue;
+        }
         let head = group[0];
         let on_backward = backward[head as usize];
         let arity = node_inputs[head as usize].len();
+        let operands = sources(g);
         let mut grads: SmallVec<[Option<Accumulate>; 3]> = SmallVec::new();
-        for pos in 0..arity {
+        for (source, &(reader, pos)) in operands.iter().enumerate() {
+            let readers = &groups[reader];
             let firsts: Vec<Option<bool>> =
-                (0..group.len()).map(|lane| first_edge.get(&(g as u32, pos, lane)).copied()).collect();
+                (0..readers.len()).map(|lane| first_edge.get(&(g as u32, source, lane)).copied()).collect();
             let mode = if firsts.iter().all(Option::is_none) {
                 None
             } else if firsts.iter().all(|f| *f == Some(true)) {
                 Some(Accumulate::Write)
-            } else if firsts.last() == Some(&Some(true)) && same_input(&node_inputs, group, pos) {
+            } else if firsts.last() == Some(&Some(true)) && same_input(&node_inputs, readers, pos) {
                 // One gradient summed over the lanes, the last lane's contribution its first.
                 Some(Accumulate::Write)
             } else {
                 for (lane, first) in firsts.iter().enumerate() {
                     if *first == Some(true) {
-                        if let Slot::Scalar(s) = slot(node_inputs[group[lane] as usize][pos]) {
+                        if let Slot::Scalar(s) = slot(input(readers[lane], pos)) {
                             start_at_neg_zero.push(s);
                         }
                     }
@@ -389,15 +454,24 @@ pub(crate) fn plan<F: Float>(
             }
             Some(op) if is_scalar(head as usize) => {
                 let Slot::Scalar(out) = slot(head) else { unreachable!("a scalar node has a scalar slot") };
-                let args = (0..arity).map(|pos| operand(group, pos, &node_inputs, &scalar_slot)).collect();
-                let deferred = (0..arity)
-                    .map(|pos| {
-                        let x = node_inputs[head as usize][pos];
+                let args = operands
+                    .iter()
+                    .map(|&(reader, pos)| operand(&groups[reader], pos, &node_inputs, &scalar_slot))
+                    .collect();
+                let deferred = operands
+                    .iter()
+                    .enumerate()
+                    .map(|(source, &(reader, pos))| {
+                        let x = input(groups[reader][0], pos);
                         is_input[x as usize]
-                            && same_input(&node_inputs, group, pos)
-                            && last_edge.get(&x) == Some(&(g as u32, pos, 0))
+                            && same_input(&node_inputs, &groups[reader], pos)
+                            && last_edge.get(&x) == Some(&(g as u32, source, 0))
                     })
                     .collect();
+                let op = match fused[g] {
+                    Some((_, q)) => GroupOp::MulAdd { product_first: q == 0 },
+                    None => GroupOp::Elementwise(op),
+                };
                 Step::Lanes(Lanes {
                     deferred,
                     op,
@@ -428,14 +502,19 @@ pub(crate) fn plan<F: Float>(
             Slot::Tensor(_) => None,
         })
         .collect();
-    let laned: Vec<usize> = groups.iter().map(Vec::len).filter(|&l| l > 1).collect();
+    // Each lane group's lanes and the nodes it runs (twice the lanes for a multiply-add).
+    let laned: Vec<(usize, usize)> = (0..groups.len())
+        .filter(|&g| !absorbed[g] && groups[g].len() > 1)
+        .map(|g| (groups[g].len(), groups[g].len() * if fused[g].is_some() { 2 } else { 1 }))
+        .collect();
     let stats = super::CompileStats {
         recorded: tape.len(),
         kept: is_step.iter().filter(|&&s| s).count(),
         steps: steps.len(),
         lane_groups: laned.len(),
-        laned_nodes: laned.iter().sum(),
-        widest: laned.iter().copied().max().unwrap_or(1),
+        laned_nodes: laned.iter().map(|l| l.1).sum(),
+        widest: laned.iter().map(|l| l.0).max().unwrap_or(1),
+        fused: fused.iter().filter(|f| f.is_some()).count(),
     };
     Ok(Program {
         scalars,

@@ -1,11 +1,12 @@
 //! Running a [`Program`]: the forward pass, step by step (a lane group as one loop over its
 //! lanes), and the backward pass, steps last to first, by the same rules as the eager sweep.
 
-use super::plan::{Accumulate, LaneOp, Operand, Program, Slot, Step, TensorStep};
+use super::plan::{Accumulate, GroupOp, LaneOp, Operand, Program, Slot, Step, TensorStep};
 use crate::error::Result;
 use crate::rules;
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use tapegrad_graph::op::BinaryOp;
 use tapegrad_graph::op::Op;
 use tapegrad_graph::{Float, Tensor};
 
@@ -15,6 +16,7 @@ use tapegrad_graph::{Float, Tensor};
 pub(crate) struct Scratch<F> {
     a: Vec<F>,
     b: Vec<F>,
+    c: Vec<F>,
     /// The lanes' derivatives with respect to one operand.
     d: Vec<F>,
     /// Deferred sums: their terms, one run after another…
@@ -74,9 +76,16 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
                 let out = &mut rest[..len];
                 let a = operand(done, &l.args[0], &mut scratch.a, len);
                 match l.op {
-                    LaneOp::Unary(k) => k.map_lanes(a, out),
-                    LaneOp::Param(k, p) => k.map_lanes(p, a, out),
-                    LaneOp::Binary(k) => k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out),
+                    GroupOp::Elementwise(LaneOp::Unary(k)) => k.map_lanes(a, out),
+                    GroupOp::Elementwise(LaneOp::Param(k, p)) => k.map_lanes(p, a, out),
+                    GroupOp::Elementwise(LaneOp::Binary(k)) => {
+                        k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out)
+                    }
+                    GroupOp::MulAdd { product_first } => {
+                        let x = operand(done, &l.args[1], &mut scratch.b, len);
+                        let w = operand(done, &l.args[2], &mut scratch.c, len);
+                        multiply_add_lanes(a, x, w, product_first, out);
+                    }
                 }
             }
             Step::Tensor(t) => {
@@ -97,6 +106,21 @@ fn forward_tensor<F: Float>(t: &TensorStep<F>, scalars: &[F], tensors: &[Tensor<
     match &t.op {
         Op::Custom(node) => crate::custom::forward(node, &refs),
         op => Ok(op.eval(&refs, &t.shape)?),
+    }
+}
+
+/// `out[k] = acc[k] + x[k]·w[k]` (or `x[k]·w[k] + acc[k]`), each operation as the op table
+/// computes it, so the sum rounds as the recorded multiply and add did.
+fn multiply_add_lanes<F: Float>(acc: &[F], x: &[F], w: &[F], product_first: bool, out: &mut [F]) {
+    let (add, mul) = (BinaryOp::Add, BinaryOp::Mul);
+    if product_first {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = add.apply(mul.apply(x[k], w[k]), acc[k]);
+        }
+    } else {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = add.apply(acc[k], mul.apply(x[k], w[k]));
+        }
     }
 }
 
@@ -171,15 +195,25 @@ pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scr
                 let y = &scalars[out..out + len];
                 let a = operand(scalars, &l.args[0], &mut scratch.a, len);
                 let b = match l.op {
-                    LaneOp::Binary(_) => operand(scalars, &l.args[1], &mut scratch.b, len),
-                    LaneOp::Unary(_) | LaneOp::Param(..) => &[],
+                    GroupOp::Elementwise(LaneOp::Binary(_)) | GroupOp::MulAdd { .. } => {
+                        operand(scalars, &l.args[1], &mut scratch.b, len)
+                    }
+                    GroupOp::Elementwise(LaneOp::Unary(_) | LaneOp::Param(..)) => &[],
+                };
+                let c = match l.op {
+                    GroupOp::MulAdd { .. } => operand(scalars, &l.args[2], &mut scratch.c, len),
+                    GroupOp::Elementwise(_) => &[],
                 };
                 for (pos, mode) in l.grads.iter().enumerate() {
                     let Some(mode) = *mode else { continue };
                     let derive = |d: &mut [F]| match l.op {
-                        LaneOp::Unary(k) => k.derivative_lanes(a, y, g, d),
-                        LaneOp::Param(k, p) => k.derivative_lanes(p, a, g, d),
-                        LaneOp::Binary(k) => k.derivative_lanes(pos, a, b, y, g, d),
+                        GroupOp::Elementwise(LaneOp::Unary(k)) => k.derivative_lanes(a, y, g, d),
+                        GroupOp::Elementwise(LaneOp::Param(k, p)) => k.derivative_lanes(p, a, g, d),
+                        GroupOp::Elementwise(LaneOp::Binary(k)) => k.derivative_lanes(pos, a, b, y, g, d),
+                        // The add passes `g` to both its operands unchanged; the product's rule
+                        // then gives g·w to x and g·x to w (it reads no output: `y` is unused).
+                        GroupOp::MulAdd { .. } if pos == 0 => d.copy_from_slice(g),
+                        GroupOp::MulAdd { .. } => BinaryOp::Mul.derivative_lanes(pos - 1, b, c, y, g, d),
                     };
                     match (&l.args[pos], mode) {
                         (Operand::Same(s), _) if l.deferred[pos] => {
