@@ -18,9 +18,9 @@ pub struct CompileOptions {
     /// network on 100 points) and run each group as one loop over its lanes. On by default;
     /// off, every node is its own step (a plain replay).
     pub lanes: bool,
-    /// Run a lane group of additions whose operand is, lane for lane, a group of products
-    /// used nowhere else as one multiply-add loop (a neuron's `Σ wᵢxᵢ` chain). On by default;
-    /// it needs `lanes`.
+    /// Run chains of lane groups that add products to a sum (a neuron's `Σ wᵢxᵢ`), each product
+    /// and partial sum used nowhere else, as one dot product per lane. On by default; it needs
+    /// `lanes`.
     pub multiply_adds: bool,
     /// Compile even though the recording read values back ([`Graph::value_reads`]): the caller
     /// declares that no branch taken while recording depended on them. Off by default.
@@ -49,7 +49,8 @@ pub struct CompileStats {
     pub laned_nodes: usize,
     /// The most lanes in one group.
     pub widest: usize,
-    /// Lane groups that are a multiply and an add fused (`acc + x·w`).
+    /// Lane groups that are dot products: chains of multiplies and adds fused
+    /// (`acc + x₁·w₁ + x₂·w₂ + …`).
     pub fused: usize,
 }
 
@@ -58,7 +59,7 @@ impl fmt::Display for CompileStats {
         use tapegrad_graph::thousands;
         write!(
             f,
-            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them fused multiply-adds)",
+            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them dot products)",
             thousands(self.recorded),
             thousands(self.kept),
             thousands(self.steps),

@@ -46,16 +46,23 @@ pub(crate) enum Accumulate {
     Add,
 }
 
-/// What a lane group computes: one elementwise op, or a product added to a sum
-/// (`acc + x·w`, the multiply-add of a neuron's dot product, fused from two groups: the product
-/// is never stored, and its gradient is the sum's).
-#[derive(Clone, Copy, Debug)]
+/// What a lane group computes: one elementwise op, or a dot product — a chain of products
+/// added one by one to a sum (`((acc + x₁·w₁) + x₂·w₂) + …`, a neuron's `Σ wᵢxᵢ`), fused from
+/// its multiply and add groups, so neither the products nor the partial sums are stored.
+#[derive(Clone, Debug)]
 pub(crate) enum GroupOp<F> {
     Elementwise(LaneOp<F>),
-    MulAdd {
-        /// `x·w + acc` rather than `acc + x·w` (the order the recording added them in).
-        product_first: bool,
-    },
+    Dot(Box<Dot>),
+}
+
+/// A dot product's operands, as positions in its step's operand list.
+#[derive(Clone, Debug)]
+pub(crate) struct Dot {
+    /// The sum the chain starts from.
+    pub(crate) start: usize,
+    /// Each term in the order it is added: the operands multiplied, and whether the product
+    /// came first in its add (`x·w + acc` rather than `acc + x·w`, as recorded).
+    pub(crate) terms: Vec<(usize, usize, bool)>,
 }
 
 /// Scalar nodes doing one op on different data: lane `k` writes scalar slot `out + k`.
@@ -302,13 +309,73 @@ pub(crate) fn plan<F: Float>(
             }
         }
     }
-    // The operands of group `g` in the order its step takes them, each as (the group whose
-    // nodes read it, which of their operands): a multiply-add's sum, then its product's two.
-    let sources = |g: usize| -> SmallVec<[(usize, usize); 3]> {
-        match fused[g] {
-            Some((m, q)) => smallvec::smallvec![(g, 1 - q), (m, 0), (m, 1)],
-            None => (0..node_inputs[groups[g][0] as usize].len()).map(|pos| (g, pos)).collect(),
+    // Chains: a multiply-add whose sum comes, lane for lane, from another multiply-add used
+    // nowhere else continues it; a chain runs as one dot product at its last add.
+    let mut previous: Vec<Option<usize>> = vec![None; groups.len()];
+    let mut continued = vec![false; groups.len()];
+    for a in 0..groups.len() {
+        let Some((_, q)) = fused[a] else { continue };
+        let head = groups[a][0];
+        let p = group_of[input(head, 1 - q) as usize];
+        if p == NONE || fused[p as usize].is_none() {
+            continue;
         }
+        let sums = &groups[p as usize];
+        let fits = sums.len() == groups[a].len()
+            && groups[a].iter().zip(sums).all(|(&c, &s)| input(c, 1 - q) == s)
+            && sums.iter().all(|&s| uses[s as usize] == 1)
+            && backward[sums[0] as usize] == backward[head as usize];
+        if fits {
+            previous[a] = Some(p as usize);
+            continued[p as usize] = true;
+        }
+    }
+    for g in 0..groups.len() {
+        absorbed[g] |= continued[g];
+    }
+    // The multiply-adds of the chain ending at `g`, first to last.
+    let chain = |g: usize| -> Vec<(usize, usize, usize)> {
+        let mut links = Vec::new();
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let (m, q) = fused[a].expect("a chain links multiply-adds");
+            links.push((a, m, q));
+            at = previous[a];
+        }
+        links.reverse();
+        links
+    };
+    // The operands of group `g` in the order its step takes them, each as (the group whose
+    // nodes read it, which of their operands). A dot product's come in the eager sweep's
+    // order: the last term's factors first, back to the second's, then the starting sum and
+    // the first term's factors (each add passes its gradient on before its product does).
+    let sources = |g: usize| -> SmallVec<[(usize, usize); 3]> {
+        if fused[g].is_none() {
+            return (0..node_inputs[groups[g][0] as usize].len()).map(|pos| (g, pos)).collect();
+        }
+        let links = chain(g);
+        let mut list = SmallVec::new();
+        for &(_, m, _) in links[1..].iter().rev() {
+            list.push((m, 0));
+            list.push((m, 1));
+        }
+        let (first, m, q) = links[0];
+        list.extend([(first, 1 - q), (m, 0), (m, 1)]);
+        list
+    };
+    // A dot product's start and terms, as positions in `sources`' list.
+    let dot = |g: usize| -> Dot {
+        let links = chain(g);
+        let r = links.len();
+        let terms = links
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, _, q))| {
+                let x = if i == 0 { 2 * (r - 1) + 1 } else { 2 * (r - 1 - i) };
+                (x, x + 1, q == 0)
+            })
+            .collect();
+        Dot { start: 2 * (r - 1), terms }
     };
 
     // Slots: first the values no step computes (inputs, constants), a lane group's constant
@@ -469,7 +536,7 @@ pub(crate) fn plan<F: Float>(
                     })
                     .collect();
                 let op = match fused[g] {
-                    Some((_, q)) => GroupOp::MulAdd { product_first: q == 0 },
+                    Some(_) => GroupOp::Dot(Box::new(dot(g))),
                     None => GroupOp::Elementwise(op),
                 };
                 Step::Lanes(Lanes {
@@ -505,7 +572,7 @@ pub(crate) fn plan<F: Float>(
     // Each lane group's lanes and the nodes it runs (twice the lanes for a multiply-add).
     let laned: Vec<(usize, usize)> = (0..groups.len())
         .filter(|&g| !absorbed[g] && groups[g].len() > 1)
-        .map(|g| (groups[g].len(), groups[g].len() * if fused[g].is_some() { 2 } else { 1 }))
+        .map(|g| (groups[g].len(), groups[g].len() * if fused[g].is_some() { 2 * chain(g).len() } else { 1 }))
         .collect();
     let stats = super::CompileStats {
         recorded: tape.len(),
@@ -514,7 +581,7 @@ pub(crate) fn plan<F: Float>(
         lane_groups: laned.len(),
         laned_nodes: laned.iter().map(|l| l.1).sum(),
         widest: laned.iter().map(|l| l.0).max().unwrap_or(1),
-        fused: fused.iter().filter(|f| f.is_some()).count(),
+        fused: (0..groups.len()).filter(|&g| fused[g].is_some() && !absorbed[g]).count(),
     };
     Ok(Program {
         scalars,

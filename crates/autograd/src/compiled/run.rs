@@ -17,6 +17,9 @@ pub(crate) struct Scratch<F> {
     a: Vec<F>,
     b: Vec<F>,
     c: Vec<F>,
+    /// A dot product's factors, in the backward pass.
+    x: Vec<F>,
+    w: Vec<F>,
     /// The lanes' derivatives with respect to one operand.
     d: Vec<F>,
     /// Deferred sums: their terms, one run after another…
@@ -74,17 +77,22 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
                 // Every operand's slot is below the group's first output slot (see `plan`).
                 let (done, rest) = scalars.split_at_mut(l.out as usize);
                 let out = &mut rest[..len];
-                let a = operand(done, &l.args[0], &mut scratch.a, len);
-                match l.op {
-                    GroupOp::Elementwise(LaneOp::Unary(k)) => k.map_lanes(a, out),
-                    GroupOp::Elementwise(LaneOp::Param(k, p)) => k.map_lanes(p, a, out),
-                    GroupOp::Elementwise(LaneOp::Binary(k)) => {
-                        k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out)
+                match &l.op {
+                    GroupOp::Elementwise(op) => {
+                        let a = operand(done, &l.args[0], &mut scratch.a, len);
+                        match *op {
+                            LaneOp::Unary(k) => k.map_lanes(a, out),
+                            LaneOp::Param(k, p) => k.map_lanes(p, a, out),
+                            LaneOp::Binary(k) => k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out),
+                        }
                     }
-                    GroupOp::MulAdd { product_first } => {
-                        let x = operand(done, &l.args[1], &mut scratch.b, len);
-                        let w = operand(done, &l.args[2], &mut scratch.c, len);
-                        multiply_add_lanes(a, x, w, product_first, out);
+                    GroupOp::Dot(dot) => {
+                        out.copy_from_slice(operand(done, &l.args[dot.start], &mut scratch.a, len));
+                        for &(x, w, product_first) in &dot.terms {
+                            let x = values(done, &l.args[x], &mut scratch.b, len);
+                            let w = values(done, &l.args[w], &mut scratch.c, len);
+                            add_products(out, x, w, product_first);
+                        }
                     }
                 }
             }
@@ -109,19 +117,82 @@ fn forward_tensor<F: Float>(t: &TensorStep<F>, scalars: &[F], tensors: &[Tensor<
     }
 }
 
-/// `out[k] = acc[k] + x[k]·w[k]` (or `x[k]·w[k] + acc[k]`), each operation as the op table
-/// computes it, so the sum rounds as the recorded multiply and add did.
-fn multiply_add_lanes<F: Float>(acc: &[F], x: &[F], w: &[F], product_first: bool, out: &mut [F]) {
+/// An operand's lane values: one per lane, or one for all (not copied out).
+#[derive(Clone, Copy)]
+enum Values<'a, F> {
+    Each(&'a [F]),
+    All(F),
+}
+
+/// Operand `o` of a group of `len` lanes as [`Values`].
+fn values<'a, F: Float>(values: &'a [F], o: &Operand, scratch: &'a mut Vec<F>, len: usize) -> Values<'a, F> {
+    match o {
+        Operand::Same(slot) => Values::All(values[*slot as usize]),
+        other => Values::Each(operand(values, other, scratch, len)),
+    }
+}
+
+/// Runs `body` for every lane `k` < `len` with `xk`, `wk` the lane's values of `x` and `w`,
+/// their kinds chosen outside the loop.
+macro_rules! each_lane {
+    ($len:expr, $x:expr, $w:expr, |$k:ident, $xk:ident, $wk:ident| $body:expr) => {
+        match ($x, $w) {
+            (Values::Each(x), Values::Each(w)) => {
+                for $k in 0..$len {
+                    let ($xk, $wk) = (x[$k], w[$k]);
+                    $body
+                }
+            }
+            (Values::Each(x), Values::All(w)) => {
+                for $k in 0..$len {
+                    let ($xk, $wk) = (x[$k], w);
+                    $body
+                }
+            }
+            (Values::All(x), Values::Each(w)) => {
+                for $k in 0..$len {
+                    let ($xk, $wk) = (x, w[$k]);
+                    $body
+                }
+            }
+            (Values::All(x), Values::All(w)) => {
+                for $k in 0..$len {
+                    let ($xk, $wk) = (x, w);
+                    $body
+                }
+            }
+        }
+    };
+}
+
+/// Adds `x[k]·w[k]` to each `out[k]` — `out + x·w`, or `x·w + out` when `product_first` — each
+/// operation as the op table computes it, so the sum rounds as the recorded ones did.
+fn add_products<F: Float>(out: &mut [F], x: Values<'_, F>, w: Values<'_, F>, product_first: bool) {
     let (add, mul) = (BinaryOp::Add, BinaryOp::Mul);
     if product_first {
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = add.apply(mul.apply(x[k], w[k]), acc[k]);
-        }
+        each_lane!(out.len(), x, w, |k, xk, wk| out[k] = add.apply(mul.apply(xk, wk), out[k]));
     } else {
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = add.apply(acc[k], mul.apply(x[k], w[k]));
-        }
+        each_lane!(out.len(), x, w, |k, xk, wk| out[k] = add.apply(out[k], mul.apply(xk, wk)));
     }
+}
+
+/// The gradient of a product `x·w` in each lane with respect to `x` (`side` 0) or `w`, by the
+/// op table's rule for `×`, given the product's gradient `g` (which reads no output).
+fn product_derivative<F: Float>(side: usize, x: Values<'_, F>, w: Values<'_, F>, g: &[F], d: &mut [F]) {
+    if side == 0 {
+        product_side::<F, 0>(x, w, g, d)
+    } else {
+        product_side::<F, 1>(x, w, g, d)
+    }
+}
+
+#[inline(always)]
+fn product_side<F: Float, const SIDE: usize>(x: Values<'_, F>, w: Values<'_, F>, g: &[F], d: &mut [F]) {
+    let (g, d) = (&g[..d.len()], d);
+    each_lane!(d.len(), x, w, |k, xk, wk| {
+        let both = BinaryOp::Mul.derivative(&xk, &wk, &g[k], &g[k], [SIDE == 0, SIDE == 1]);
+        d[k] = both[SIDE].unwrap_or(F::ZERO)
+    });
 }
 
 /// Adds the lanes' contributions `d` into the gradient slots of operand `o` (below the
@@ -193,41 +264,52 @@ pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scr
                 let (below, above) = grads.scalars.split_at_mut(out);
                 let g = &above[..len];
                 let y = &scalars[out..out + len];
-                let a = operand(scalars, &l.args[0], &mut scratch.a, len);
-                let b = match l.op {
-                    GroupOp::Elementwise(LaneOp::Binary(_)) | GroupOp::MulAdd { .. } => {
-                        operand(scalars, &l.args[1], &mut scratch.b, len)
+                let Scratch { a: sa, b: sb, x: sx, w: sw, d: sd, terms, sums, .. } = &mut *scratch;
+                let (a, b): (&[F], &[F]) = match &l.op {
+                    GroupOp::Elementwise(LaneOp::Binary(_)) => {
+                        (operand(scalars, &l.args[0], sa, len), operand(scalars, &l.args[1], sb, len))
                     }
-                    GroupOp::Elementwise(LaneOp::Unary(_) | LaneOp::Param(..)) => &[],
-                };
-                let c = match l.op {
-                    GroupOp::MulAdd { .. } => operand(scalars, &l.args[2], &mut scratch.c, len),
-                    GroupOp::Elementwise(_) => &[],
+                    GroupOp::Elementwise(LaneOp::Unary(_) | LaneOp::Param(..)) => {
+                        (operand(scalars, &l.args[0], sa, len), &[])
+                    }
+                    GroupOp::Dot(_) => (&[], &[]),
                 };
                 for (pos, mode) in l.grads.iter().enumerate() {
                     let Some(mode) = *mode else { continue };
-                    let derive = |d: &mut [F]| match l.op {
-                        GroupOp::Elementwise(LaneOp::Unary(k)) => k.derivative_lanes(a, y, g, d),
-                        GroupOp::Elementwise(LaneOp::Param(k, p)) => k.derivative_lanes(p, a, g, d),
-                        GroupOp::Elementwise(LaneOp::Binary(k)) => k.derivative_lanes(pos, a, b, y, g, d),
-                        // The add passes `g` to both its operands unchanged; the product's rule
-                        // then gives g·w to x and g·x to w (it reads no output: `y` is unused).
-                        GroupOp::MulAdd { .. } if pos == 0 => d.copy_from_slice(g),
-                        GroupOp::MulAdd { .. } => BinaryOp::Mul.derivative_lanes(pos - 1, b, c, y, g, d),
+                    // A dot product's operand: its start (whose gradient is `g`: each add passes
+                    // its gradient on unchanged), or a factor of one of its products.
+                    let factor = match &l.op {
+                        GroupOp::Dot(dot) if pos != dot.start => {
+                            let &(x, w, _) = dot
+                                .terms
+                                .iter()
+                                .find(|t| t.0 == pos || t.1 == pos)
+                                .expect("a dot product's operand is its start or a factor");
+                            let side = usize::from(pos == w);
+                            Some((side, values(scalars, &l.args[x], sx, len), values(scalars, &l.args[w], sw, len)))
+                        }
+                        GroupOp::Dot(_) | GroupOp::Elementwise(_) => None,
+                    };
+                    let derive = |d: &mut [F]| match (&l.op, factor) {
+                        (GroupOp::Elementwise(LaneOp::Unary(k)), _) => k.derivative_lanes(a, y, g, d),
+                        (GroupOp::Elementwise(LaneOp::Param(k, p)), _) => k.derivative_lanes(*p, a, g, d),
+                        (GroupOp::Elementwise(LaneOp::Binary(k)), _) => k.derivative_lanes(pos, a, b, y, g, d),
+                        (GroupOp::Dot(_), None) => d.copy_from_slice(g),
+                        (GroupOp::Dot(_), Some((side, x, w))) => product_derivative(side, x, w, g, d),
                     };
                     match (&l.args[pos], mode) {
                         (Operand::Same(s), _) if l.deferred[pos] => {
-                            let start = scratch.terms.len();
-                            scratch.terms.resize(start + len, F::ZERO);
-                            derive(&mut scratch.terms[start..]);
-                            scratch.sums.push((*s, mode, start..start + len));
+                            let start = terms.len();
+                            terms.resize(start + len, F::ZERO);
+                            derive(&mut terms[start..]);
+                            sums.push((*s, mode, start..start + len));
                         }
                         (Operand::Run(s), Accumulate::Write) => derive(&mut below[*s as usize..*s as usize + len]),
                         (o, mode) => {
-                            scratch.d.clear();
-                            scratch.d.resize(len, F::ZERO);
-                            derive(&mut scratch.d);
-                            accumulate(below, o, mode, &scratch.d);
+                            sd.clear();
+                            sd.resize(len, F::ZERO);
+                            derive(sd);
+                            accumulate(below, o, mode, sd);
                         }
                     }
                 }
