@@ -261,3 +261,31 @@ fn misuse_is_refused_with_errors_that_say_why() {
     let mut compiled = CompiledTape::new(&[v], &[c]).unwrap();
     assert!(matches!(compiled.backward(), Err(Error::NoGradient)));
 }
+
+/// A custom op whose output length is its input's value: its shape changes with the data.
+struct RepeatByValue;
+
+impl tapegrad::autograd::CustomOpOnce<f64> for RepeatByValue {
+    fn name(&self) -> &'static str {
+        "repeat_by_value"
+    }
+    fn forward(&self, x: &[&Tensor<f64>]) -> tapegrad::graph::Result<Tensor<f64>> {
+        let v = x[0].data()[0];
+        Tensor::from_vec(vec![v; v.abs() as usize + 1], [v.abs() as usize + 1])
+    }
+    fn backward(&self, _: &[&Tensor<f64>], _: &Tensor<f64>, g: &Tensor<f64>) -> Vec<Option<Tensor<f64>>> {
+        vec![Some(Tensor::from_vec(vec![g.data().iter().sum()], [1]).unwrap())]
+    }
+}
+
+#[test]
+fn a_replay_whose_shapes_change_is_an_error_not_a_wrong_answer() {
+    use tapegrad::autograd::{CustomOps, Error};
+    let g = Graph::new();
+    let x = g.var(Tensor::from_vec(vec![1.0], [1]).unwrap());
+    let loss = g.custom_once(RepeatByValue, &[x]).sum();
+    let mut compiled = CompiledTape::new(&[x], &[loss]).unwrap();
+    compiled.set_input(0, &Tensor::from_vec(vec![3.0], [1]).unwrap()).unwrap();
+    let err = compiled.forward().unwrap_err();
+    assert!(matches!(err, Error::ReplayShape { op: "repeat_by_value", .. }), "{err}");
+}

@@ -103,6 +103,17 @@ pub enum Error {
         /// The shape given.
         found: Shape,
     },
+    /// A replayed op gave a value of another shape than it recorded (a custom op whose output
+    /// shape depends on its input values): the compiled tape no longer describes the step.
+    #[error("CompiledTape: `{op}` gave shape {found} on replay but {expected} when recorded; a step whose shapes change cannot be replayed")]
+    ReplayShape {
+        /// The op.
+        op: &'static str,
+        /// The recorded shape.
+        expected: Shape,
+        /// The shape it gave.
+        found: Shape,
+    },
     /// Compiling a graph with gradient hooks, which a replay would not run.
     #[error("CompiledTape: the graph has gradient hooks, which a compiled tape does not run; compile a recording without them")]
     HooksNotReplayed,

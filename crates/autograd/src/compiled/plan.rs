@@ -146,36 +146,6 @@ enum Class {
     Group(u32),
 }
 
-/// Whether a gradient flows from the op's output to its input `pos` (the ids of a lookup, the
-/// condition of a where and everything a stop-gradient passes carry none).
-fn differentiable<F>(op: &Op<F>, pos: usize) -> bool {
-    match op {
-        Op::Lookup(..) => pos == 0,
-        Op::Where(..) => pos != 0,
-        Op::StopGradient(..) | Op::Leaf | Op::Constant => false,
-        Op::Unary(..)
-        | Op::Param(..)
-        | Op::Binary(..)
-        | Op::Clamp(..)
-        | Op::Reduce(..)
-        | Op::Matmul(..)
-        | Op::Reshape(..)
-        | Op::Permute(..)
-        | Op::BroadcastTo(..)
-        | Op::SumTo(..)
-        | Op::Concat(..)
-        | Op::Slice(..)
-        | Op::Pad(..)
-        | Op::IndexSelect(..)
-        | Op::IndexAdd(..)
-        | Op::Gather(..)
-        | Op::ScatterAdd(..)
-        | Op::Unfold(..)
-        | Op::Fold(..)
-        | Op::Custom(..) => true,
-    }
-}
-
 const NONE: u32 = u32::MAX;
 
 /// Compiles the part of `tape` between `inputs` (leaves) and `outputs`; the first output is
@@ -226,7 +196,7 @@ pub(crate) fn plan<F: Float>(
         if backward[i] {
             let op = tape.op(i as NodeId);
             for (pos, &x) in node_inputs[i].iter().enumerate() {
-                if varies_with_leaf[x as usize] && differentiable(op, pos) {
+                if varies_with_leaf[x as usize] && op.passes_gradient(pos) {
                     backward[x as usize] = true;
                 }
             }
@@ -457,7 +427,7 @@ pub(crate) fn plan<F: Float>(
             let op = tape.op(readers[0]);
             for (lane, &c) in readers.iter().enumerate().rev() {
                 let x = input(c, pos);
-                if !(varies_with_leaf[x as usize] && differentiable(op, pos)) {
+                if !(varies_with_leaf[x as usize] && op.passes_gradient(pos)) {
                     continue;
                 }
                 let seen = &mut last_seen[x as usize];

@@ -2,7 +2,7 @@
 //! lanes), and the backward pass, steps last to first, by the same rules as the eager sweep.
 
 use super::plan::{Accumulate, GroupOp, LaneOp, Operand, Program, Slot, Step, TensorStep};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -98,6 +98,13 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
             }
             Step::Tensor(t) => {
                 let y = forward_tensor(t, scalars, tensors)?;
+                if y.shape() != &t.shape {
+                    return Err(Error::ReplayShape {
+                        op: t.op.name(),
+                        expected: t.shape.clone(),
+                        found: y.shape().clone(),
+                    });
+                }
                 match t.out {
                     Slot::Scalar(s) => scalars[s as usize] = y.data()[0],
                     Slot::Tensor(i) => tensors[i as usize] = y,

@@ -346,6 +346,36 @@ impl<F: Float> Op<F> {
             | Op::StopGradient(..) => false,
         }
     }
+    /// Whether gradients flow from the op's output to its input `pos`: not to the ids of a
+    /// lookup, the condition of a where, or through a stop-gradient. (A custom op may still
+    /// return no gradient for an input when it runs.)
+    pub fn passes_gradient(&self, pos: usize) -> bool {
+        match self {
+            Op::Lookup(..) => pos == 0,
+            Op::Where(..) => pos != 0,
+            Op::StopGradient(..) | Op::Leaf | Op::Constant => false,
+            Op::Unary(..)
+            | Op::Param(..)
+            | Op::Binary(..)
+            | Op::Clamp(..)
+            | Op::Reduce(..)
+            | Op::Matmul(..)
+            | Op::Reshape(..)
+            | Op::Permute(..)
+            | Op::BroadcastTo(..)
+            | Op::SumTo(..)
+            | Op::Concat(..)
+            | Op::Slice(..)
+            | Op::Pad(..)
+            | Op::IndexSelect(..)
+            | Op::IndexAdd(..)
+            | Op::Gather(..)
+            | Op::ScatterAdd(..)
+            | Op::Unfold(..)
+            | Op::Fold(..)
+            | Op::Custom(..) => true,
+        }
+    }
     /// The input nodes, in order.
     pub fn inputs(&self) -> Inputs {
         match self {
