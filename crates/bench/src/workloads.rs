@@ -157,26 +157,20 @@ fn w3_loss<'g>(ids: &[ParamId], signs: &Tensor<f32>, params: &Bound<'g, f32>, sc
 pub fn step(id: &str) -> Box<dyn FnMut()> {
     let rng = &mut StdRng::seed_from_u64(0);
     match id {
-        "W1" => {
+        "W1" | "W1r" => {
             let fresh = || MoonsDemo::<f64>::new(100, &mut StdRng::seed_from_u64(1337)).expect("the demo's data");
             let (mut demo, mut graph) = (fresh(), Graph::new());
-            Box::new(move || {
-                if demo.steps_done() == 100 {
-                    demo = fresh();
-                }
-                demo.step_scalar(&mut graph).expect("a demo step");
-            })
-        }
-        "W1r" => {
-            let fresh = || MoonsDemo::<f64>::new(100, &mut StdRng::seed_from_u64(1337)).expect("the demo's data");
-            let mut demo = fresh();
             // Every fresh demo has the same points, so one compiled step serves them all.
-            let mut compiled = demo.compile_scalar(CompileOptions::default()).expect("a demo without value reads");
+            let mut compiled = (id == "W1r")
+                .then(|| demo.compile_scalar(CompileOptions::default()).expect("a demo without value reads"));
             Box::new(move || {
                 if demo.steps_done() == 100 {
                     demo = fresh();
                 }
-                demo.step_compiled(&mut compiled).expect("a replayed step");
+                match &mut compiled {
+                    Some(step) => demo.step_compiled(step).expect("a replayed step"),
+                    None => demo.step_scalar(&mut graph).expect("a demo step"),
+                };
             })
         }
         "W2" => {

@@ -63,6 +63,9 @@ pub(crate) struct Dot {
     /// Each term in the order it is added: the operands multiplied, and whether the product
     /// came first in its add (`x·w + acc` rather than `acc + x·w`, as recorded).
     pub(crate) terms: Vec<(usize, usize, bool)>,
+    /// For each operand position: the term's factors `(x, w)` and which of them it is (0 or
+    /// 1), or `None` for the start.
+    pub(crate) factor_of: Vec<Option<(usize, usize, usize)>>,
 }
 
 /// Scalar nodes doing one op on different data: lane `k` writes scalar slot `out + k`.
@@ -337,7 +340,7 @@ pub(crate) fn plan<F: Float>(
     let dot = |g: usize| -> Dot {
         let links = chain(g);
         let r = links.len();
-        let terms = links
+        let terms: Vec<(usize, usize, bool)> = links
             .iter()
             .enumerate()
             .map(|(i, &(_, _, q))| {
@@ -345,7 +348,12 @@ pub(crate) fn plan<F: Float>(
                 (x, x + 1, q == 0)
             })
             .collect();
-        Dot { start: 2 * (r - 1), terms }
+        let mut factor_of = vec![None; 2 * r + 1];
+        for &(x, w, _) in &terms {
+            factor_of[x] = Some((x, w, 0));
+            factor_of[w] = Some((x, w, 1));
+        }
+        Dot { start: 2 * (r - 1), terms, factor_of }
     };
 
     // Slots: first the values no step computes (inputs, constants), a lane group's constant

@@ -286,16 +286,10 @@ pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scr
                     // A dot product's operand: its start (whose gradient is `g`: each add passes
                     // its gradient on unchanged), or a factor of one of its products.
                     let factor = match &l.op {
-                        GroupOp::Dot(dot) if pos != dot.start => {
-                            let &(x, w, _) = dot
-                                .terms
-                                .iter()
-                                .find(|t| t.0 == pos || t.1 == pos)
-                                .expect("a dot product's operand is its start or a factor");
-                            let side = usize::from(pos == w);
-                            Some((side, values(scalars, &l.args[x], sx, len), values(scalars, &l.args[w], sw, len)))
-                        }
-                        GroupOp::Dot(_) | GroupOp::Elementwise(_) => None,
+                        GroupOp::Dot(dot) => dot.factor_of[pos].map(|(x, w, side)| {
+                            (side, values(scalars, &l.args[x], sx, len), values(scalars, &l.args[w], sw, len))
+                        }),
+                        GroupOp::Elementwise(_) => None,
                     };
                     let derive = |d: &mut [F]| match (&l.op, factor) {
                         (GroupOp::Elementwise(LaneOp::Unary(k)), _) => k.derivative_lanes(a, y, g, d),

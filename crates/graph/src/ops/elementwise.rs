@@ -78,11 +78,11 @@ impl<'g, F: Float> Var<'g, F> {
         let id = if requires_grad {
             tape.push_reserved(Op::Binary(op, a, b, need), value)
         } else {
+            if need[0] || need[1] {
+                graph.note_read(None, "no_grad");
+            }
             tape.push_reserved(Op::Constant, value)
         };
-        if (need[0] || need[1]) && !requires_grad {
-            graph.note_read(None, "no_grad");
-        }
         Some(Var::new(graph, id, true, requires_grad))
     }
 
@@ -104,10 +104,14 @@ impl<'g, F: Float> Var<'g, F> {
         // SAFETY: as in `scalar_binary`.
         let value = apply(unsafe { tape.node_unchecked(self.id()) }.scalar());
         // As in `scalar_binary`: two pushes.
-        let id = if requires_grad { tape.push_reserved(op, value) } else { tape.push_reserved(Op::Constant, value) };
-        if self.requires_grad() && !requires_grad {
-            graph.note_read(None, "no_grad");
-        }
+        let id = if requires_grad {
+            tape.push_reserved(op, value)
+        } else {
+            if self.requires_grad() {
+                graph.note_read(None, "no_grad");
+            }
+            tape.push_reserved(Op::Constant, value)
+        };
         Some(Var::new(graph, id, true, requires_grad))
     }
 
