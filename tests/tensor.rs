@@ -83,3 +83,27 @@ fn large_tensors_print_summarised_small_ones_in_full() {
     store.add("layers.0.weight", Tensor::zeros([2, 3])).unwrap();
     assert_eq!(format!("{store:?}"), "ParamStore { layers.0.weight [2, 3] } (1 parameters, 6 elements)");
 }
+
+#[test]
+fn a_dropped_large_buffer_is_reused_and_can_be_released() {
+    use tapegrad::graph::release_pooled_buffers;
+    release_pooled_buffers();
+    let a = Tensor::<f32>::full([128, 128], 1.0);
+    let first = a.data().as_ptr();
+    drop(a);
+    // The next kernel output of that size gets the same buffer, with its own elements.
+    let b = Tensor::<f32>::full([128, 128], 2.0);
+    assert_eq!(b.data().as_ptr(), first);
+    assert!(b.data().iter().all(|&v| v == 2.0));
+    let doubled = b.map(|v| v * 2.0);
+    drop(b);
+    let c = doubled.zip_with(&doubled, "add", |x, y| x + y).unwrap();
+    assert_eq!(c.data().as_ptr(), first, "zip_with reuses the buffer map's input left");
+    assert!(c.data().iter().all(|&v| v == 8.0));
+    drop((c, doubled));
+    assert_eq!(release_pooled_buffers(), 2 * 128 * 128 * 4);
+    assert_eq!(release_pooled_buffers(), 0);
+    // Small buffers are the allocator's business: none is kept.
+    drop(Tensor::<f64>::zeros([8]));
+    assert_eq!(release_pooled_buffers(), 0);
+}

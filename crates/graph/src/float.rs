@@ -7,9 +7,29 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// Implemented only here: the tape cell's safety argument relies on op arithmetic never
 /// calling code outside this crate (see `tape_cell.rs`), so no other type may be a [`Float`].
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    use crate::tensor::pool::Pool;
+    use std::cell::RefCell;
+
+    pub trait Sealed: Sized + 'static {
+        /// Runs `f` on this thread's pool of `Self` buffers; `None` while the thread exits
+        /// (its pool is gone) or if the pool is in use.
+        fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R>;
+    }
+
+    macro_rules! sealed {
+        ($t:ty, $pool:ident) => {
+            thread_local! {
+                static $pool: RefCell<Pool<$t>> = const { RefCell::new(Pool::new()) };
+            }
+            impl Sealed for $t {
+                fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R> {
+                    $pool.try_with(|pool| pool.try_borrow_mut().ok().map(|mut pool| f(&mut pool))).ok().flatten()
+                }
+            }
+        };
+    }
+    sealed!(f32, F32_POOL);
+    sealed!(f64, F64_POOL);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64`, and sealed (no other crate

@@ -1,14 +1,16 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
 use super::walk::{broadcast_strides, walk_runs};
-use super::{buffer, Tensor};
+use super::{buffer, reserved, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 
 impl<F: Float> Tensor<F> {
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(F) -> F) -> Tensor<F> {
-        Tensor::from_parts(self.data().iter().map(|&v| f(v)).collect(), self.shape().clone())
+        let mut data = reserved(self.numel());
+        data.extend(self.data().iter().map(|&v| f(v)));
+        Tensor::from_parts(data, self.shape().clone())
     }
 
     /// Combines two tensors element by element under NumPy broadcasting; `op` names the
@@ -23,7 +25,8 @@ impl<F: Float> Tensor<F> {
     /// ```
     pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
         if self.shape() == other.shape() {
-            let data = self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)).collect();
+            let mut data = reserved(self.numel());
+            data.extend(self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)));
             return Ok(Tensor::from_parts(data, self.shape().clone()));
         }
         let shape = self.shape().broadcast(other.shape(), op)?;
@@ -36,14 +39,14 @@ impl<F: Float> Tensor<F> {
             return Ok(other.map(|b| f(a, b)));
         }
         if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
-            let mut data = Vec::with_capacity(self.numel());
+            let mut data = reserved(self.numel());
             for row in self.data().chunks_exact(other.numel()) {
                 data.extend(row.iter().zip(other.data()).map(|(&x, &y)| f(x, y)));
             }
             return Ok(Tensor::from_parts(data, shape));
         }
         if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
-            let mut data = Vec::with_capacity(other.numel());
+            let mut data = reserved(other.numel());
             for row in other.data().chunks_exact(self.numel()) {
                 data.extend(self.data().iter().zip(row).map(|(&x, &y)| f(x, y)));
             }

@@ -37,7 +37,11 @@ impl<F: Float> Tensor<F> {
         let strides = broadcast_strides(self.dims(), shape.dims());
         let mut out = buffer("broadcast_to", &shape)?;
         let data = self.data();
-        walk(shape.dims(), [&strides], |[i]| out.push(data[i]));
+        walk_runs(shape.dims(), [&strides], |[i], len, [inner]| match inner {
+            0 => out.resize(out.len() + len, data[i]),
+            1 => out.extend_from_slice(&data[i..i + len]),
+            step => out.extend((0..len).map(|k| data[i + k * step])),
+        });
         Ok(Tensor::from_parts(out, shape))
     }
 

@@ -6,12 +6,14 @@ mod elementwise;
 mod index;
 mod layout;
 mod matmul;
+pub(crate) mod pool;
 mod reduce;
 mod select;
 mod walk;
 mod window;
 
 pub use index::Indices;
+pub use pool::release_pooled_buffers;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -34,7 +36,27 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Tensor<F> {
     shape: Shape,
-    data: Arc<Vec<F>>,
+    data: Arc<Storage<F>>,
+}
+
+/// A tensor's elements, and where they go when dropped: a large buffer to this thread's
+/// [`pool`] (the function is chosen where the element type is known to be a [`Float`]).
+#[derive(Clone)]
+struct Storage<F> {
+    elements: Vec<F>,
+    recycle: fn(Vec<F>),
+}
+
+impl<F: Float> Storage<F> {
+    fn new(elements: Vec<F>) -> Self {
+        Storage { elements, recycle: pool::give::<F> }
+    }
+}
+
+impl<F> Drop for Storage<F> {
+    fn drop(&mut self) {
+        (self.recycle)(std::mem::take(&mut self.elements));
+    }
 }
 
 impl<F: Float> Tensor<F> {
@@ -45,12 +67,12 @@ impl<F: Float> Tensor<F> {
         if data.len() != expected {
             return Err(Error::ElementCount { op: "from_vec", expected, shape, len: data.len() });
         }
-        Ok(Tensor { shape, data: Arc::new(data) })
+        Ok(Tensor { shape, data: Arc::new(Storage::new(data)) })
     }
     /// Builds a tensor whose length is known to fit its shape.
     pub(crate) fn from_parts(data: Vec<F>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape.numel());
-        Tensor { shape, data: Arc::new(data) }
+        Tensor { shape, data: Arc::new(Storage::new(data)) }
     }
     /// A 0-d tensor holding `v`.
     pub fn scalar(v: F) -> Self {
@@ -158,23 +180,26 @@ impl<F: Float> Tensor<F> {
     }
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data.elements.len()
     }
     /// The elements in row-major order.
     pub fn data(&self) -> &[F] {
-        &self.data
+        &self.data.elements
     }
     /// The elements, for writing; copies them first if another tensor shares them.
     pub fn data_mut(&mut self) -> &mut [F] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        Arc::make_mut(&mut self.data).elements.as_mut_slice()
     }
     /// The elements as a new `Vec`.
     pub fn to_vec(&self) -> Vec<F> {
-        self.data.as_ref().clone()
+        self.data.elements.clone()
     }
     /// Takes the elements out, copying only if they are shared.
     pub fn into_vec(self) -> Vec<F> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| shared.as_ref().clone())
+        match Arc::try_unwrap(self.data) {
+            Ok(mut only) => std::mem::take(&mut only.elements),
+            Err(shared) => shared.elements.clone(),
+        }
     }
     /// True when both tensors share one buffer (no copy was made).
     pub fn shares_storage(&self, other: &Tensor<F>) -> bool {
@@ -190,8 +215,8 @@ impl<F: Float> Tensor<F> {
     }
     /// The single element, or [`Error::NotScalar`].
     pub fn try_item(&self) -> Result<F> {
-        if self.data.len() == 1 {
-            Ok(self.data[0])
+        if self.data.elements.len() == 1 {
+            Ok(self.data.elements[0])
         } else {
             Err(Error::NotScalar { op: "item", shape: self.shape.clone() })
         }
@@ -202,7 +227,7 @@ impl<F: Float> Tensor<F> {
             return None;
         }
         let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
-        Some(self.data[offset])
+        Some(self.data.elements[offset])
     }
     /// The same elements under another shape with as many elements.
     pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Self> {
@@ -215,13 +240,18 @@ impl<F: Float> Tensor<F> {
     }
     /// Converts every element to another float type.
     pub fn cast<G: Float>(&self) -> Tensor<G> {
-        Tensor::from_parts(self.data.iter().map(|v| G::from_f64(v.to_f64())).collect(), self.shape.clone())
+        Tensor::from_parts(self.data.elements.iter().map(|v| G::from_f64(v.to_f64())).collect(), self.shape.clone())
     }
     /// True when shapes match and every pair of elements satisfies
     /// `|a − b| ≤ atol + rtol·|b|` (like `torch.allclose`).
     pub fn allclose(&self, other: &Tensor<F>, rtol: F, atol: F) -> bool {
         self.shape == other.shape
-            && self.data.iter().zip(other.data.iter()).all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
+            && self
+                .data
+                .elements
+                .iter()
+                .zip(other.data.elements.iter())
+                .all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
     }
 }
 
@@ -238,28 +268,37 @@ impl<F: Float, const N: usize> std::ops::Index<[usize; N]> for Tensor<F> {
             self.shape
         );
         let offset: usize = index.iter().zip(self.shape.strides()).map(|(i, s)| i * s).sum();
-        &self.data[offset]
+        &self.data.elements[offset]
     }
 }
 
 impl<F: Float> PartialEq for Tensor<F> {
     fn eq(&self, other: &Self) -> bool {
-        self.shape == other.shape && self.data == other.data
+        self.shape == other.shape && self.data.elements == other.data.elements
     }
 }
 
 /// An empty vector with room for the elements of `shape`, or [`Error::TooLarge`] naming `op`
 /// when they do not fit in memory: every kernel whose output size follows from user-given
 /// numbers allocates through this, so a huge request is an error, not an abort.
-pub(crate) fn buffer<F>(op: &'static str, shape: &Shape) -> Result<Vec<F>> {
+pub(crate) fn buffer<F: Float>(op: &'static str, shape: &Shape) -> Result<Vec<F>> {
     let n = shape.try_numel(op)?;
+    if let Some(reused) = pool::take(n) {
+        return Ok(reused);
+    }
     let mut data = Vec::new();
     data.try_reserve_exact(n).map_err(|_| Error::TooLarge { op, shape: shape.clone() })?;
     Ok(data)
 }
 
+/// An empty vector with room for `n` elements, from this thread's pool when it has one: for
+/// outputs as large as an input, which therefore fit in memory.
+pub(crate) fn reserved<F: Float>(n: usize) -> Vec<F> {
+    pool::take(n).unwrap_or_else(|| Vec::with_capacity(n))
+}
+
 /// The elements of `shape`, all `v`, allocated as [`buffer`] does.
-pub(crate) fn filled<F: Copy>(op: &'static str, shape: &Shape, v: F) -> Result<Vec<F>> {
+pub(crate) fn filled<F: Float>(op: &'static str, shape: &Shape, v: F) -> Result<Vec<F>> {
     let mut data = buffer(op, shape)?;
     data.resize(shape.try_numel(op)?, v);
     Ok(data)

@@ -1,7 +1,7 @@
 //! Reduction kernels over sets of axes.
 
 use super::walk::walk_runs;
-use super::{filled, Tensor};
+use super::{filled, reserved, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -21,7 +21,9 @@ impl<F: Float> Tensor<F> {
             let out = if group == self.numel() {
                 vec![data.iter().fold(init, |a, &v| f(a, v))]
             } else if leading {
-                let mut acc = vec![init; self.numel() / group.max(1)];
+                let kept = self.numel() / group.max(1);
+                let mut acc = reserved(kept);
+                acc.resize(kept, init);
                 for row in data.chunks(acc.len().max(1)) {
                     for (a, &v) in acc.iter_mut().zip(row) {
                         *a = f(*a, v);
