@@ -147,6 +147,16 @@ pub fn registry() -> Vec<OpCase> {
             v[0].matmul_t(true, v[1], false)
         })
         .recording("matmul"),
+        // Operands broadcast along batch dims, both ways and with kept dims between: their
+        // gradients are folded products (see `rules::matmul`).
+        case("matmul_broadcast", Any, &[&[&[3, 1, 2, 3], &[1, 2, 3, 2]], &[&[2, 3], &[4, 2, 3, 2]]], |_, v| {
+            v[0].matmul(v[1])
+        })
+        .recording("matmul"),
+        case("matmul_t_broadcast", Any, &[&[&[3, 1, 3, 2], &[1, 2, 4, 3]], &[&[3, 2], &[2, 4, 3]]], |_, v| {
+            v[0].matmul_t(true, v[1], true)
+        })
+        .recording("matmul"),
         case("matmul_vector", Any, &[&[&[2, 3], &[3]], &[&[3], &[3, 2]]], |_, v| v[0].matmul(v[1])).recording("matmul"),
         case("reshape", Any, &[&[&[2, 3]]], |_, v| v[0].reshape([3, 2]).exp()),
         case("permute", Any, &[&[&[2, 3, 4]]], |_, v| v[0].permute(&[2, 0, 1]).sin()),

@@ -1,11 +1,16 @@
 //! Derivative rule of the matrix product.
 
-use tapegrad_graph::Float;
-use tapegrad_graph::TensorAlgebra;
+use smallvec::SmallVec;
+use tapegrad_graph::{Float, Shape, TensorAlgebra};
 
 /// (∂L/∂a, ∂L/∂b) for y = op(a)·op(b), where `op` transposes when `transposed` says so:
 /// with A = op(a), B = op(b), ∂A = g·Bᵀ and ∂B = Aᵀ·g, transposed back where the operand was,
 /// and broadcast batch dims summed away.
+///
+/// An operand broadcast along batch dims (a `Linear` weight against a batch of sequences, a
+/// conv's filters against a batch of images) gets its gradient as one product whose inner
+/// dimension runs over those dims too, not as a product per batch entry summed afterwards:
+/// one large product instead of many small ones and a reduction.
 pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     a: &A,
     b: &A,
@@ -19,8 +24,87 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
         return [need[0].then(|| a.map_const(|_| F::ZERO)), need[1].then(|| b.map_const(|_| F::ZERO))];
     }
     let [ta, tb] = transposed;
-    [
-        need[0].then(|| if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) }.sum_to(&a.shape())),
-        need[1].then(|| if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) }.sum_to(&b.shape())),
-    ]
+    let g_shape = g.shape();
+    let batch = &g_shape.dims()[..g_shape.ndim() - 2];
+    let grad_a = || match Batch::split(&a.shape(), batch) {
+        // Contract over the rows of g and of op(b) — n — and the summed dims.
+        Some(fold) => {
+            let g = fold.join(g, Inner::Cols);
+            match (ta, tb) {
+                (false, false) => g.matmul_t(false, &fold.join(b, Inner::Cols), true),
+                (true, false) => fold.join(b, Inner::Cols).matmul_t(false, &g, true),
+                (false, true) => g.matmul_t(false, &fold.join(b, Inner::Rows), false),
+                (true, true) => fold.join(b, Inner::Rows).matmul_t(true, &g, true),
+            }
+            .reshape(&a.shape())
+        }
+        None => if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) }.sum_to(&a.shape()),
+    };
+    let grad_b = || match Batch::split(&b.shape(), batch) {
+        // Contract over m and the summed dims.
+        Some(fold) => {
+            let g = fold.join(g, Inner::Rows);
+            match (ta, tb) {
+                (false, false) => fold.join(a, Inner::Rows).matmul_t(true, &g, false),
+                (false, true) => g.matmul_t(true, &fold.join(a, Inner::Rows), false),
+                (true, false) => fold.join(a, Inner::Cols).matmul_t(false, &g, false),
+                (true, true) => g.matmul_t(true, &fold.join(a, Inner::Cols), true),
+            }
+            .reshape(&b.shape())
+        }
+        None => if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) }.sum_to(&b.shape()),
+    };
+    [need[0].then(grad_a), need[1].then(grad_b)]
+}
+
+/// Which matrix dimension the summed batch dims join.
+#[derive(Clone, Copy)]
+enum Inner {
+    Rows,
+    Cols,
+}
+
+/// The product's batch dims, split into those an operand is broadcast along (`summed`: its
+/// gradient sums over them) and the rest (`kept`).
+struct Batch {
+    batch: SmallVec<[usize; 4]>,
+    kept: SmallVec<[usize; 4]>,
+    summed: SmallVec<[usize; 4]>,
+}
+
+impl Batch {
+    /// The split for an operand of `shape`, or `None` when it is broadcast along no batch dim.
+    fn split(shape: &Shape, batch: &[usize]) -> Option<Batch> {
+        let own = &shape.dims()[..shape.ndim().max(2) - 2];
+        let size = |d: usize| (d + own.len()).checked_sub(batch.len()).map_or(1, |i| own[i]);
+        let (summed, kept) = (0..batch.len()).partition(|&d| size(d) == 1 && batch[d] != 1);
+        let summed: SmallVec<[usize; 4]> = summed;
+        (!summed.is_empty()).then(|| Batch { batch: batch.into(), kept, summed })
+    }
+
+    /// `x` (an operand or g, whose summed dims all have the batch's sizes) with the summed dims
+    /// moved just before its `inner` matrix dimension and merged into it: `[kept…, S·rows,
+    /// cols]` or `[kept…, rows, S·cols]`.
+    fn join<F: Float, A: TensorAlgebra<F>>(&self, x: &A, inner: Inner) -> A {
+        let shape = x.shape();
+        let nb = self.batch.len();
+        let mut dims: SmallVec<[usize; 6]> = SmallVec::new();
+        dims.extend(std::iter::repeat_n(1, nb + 2 - shape.ndim()));
+        dims.extend_from_slice(shape.dims());
+        let (rows, cols) = (nb, nb + 1);
+        let mut perm: SmallVec<[usize; 6]> = self.kept.iter().copied().collect();
+        match inner {
+            Inner::Rows => perm.extend(self.summed.iter().copied().chain([rows, cols])),
+            Inner::Cols => perm.extend(std::iter::once(rows).chain(self.summed.iter().copied()).chain([cols])),
+        }
+        let padded = x.reshape(&Shape::from(&dims[..]));
+        let moved = if perm.iter().enumerate().all(|(i, &p)| i == p) { padded } else { padded.permute(&perm) };
+        let together: usize = self.summed.iter().map(|&d| dims[d]).product();
+        let mut joined: SmallVec<[usize; 6]> = self.kept.iter().map(|&d| dims[d]).collect();
+        match inner {
+            Inner::Rows => joined.extend([together * dims[rows], dims[cols]]),
+            Inner::Cols => joined.extend([dims[rows], together * dims[cols]]),
+        }
+        moved.reshape(&Shape::from(&joined[..]))
+    }
 }

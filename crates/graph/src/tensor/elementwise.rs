@@ -66,9 +66,10 @@ impl<F: Float> Tensor<F> {
     }
 
     /// Like [`Tensor::zip_with`] but writes into `self` when it already has the broadcast shape
-    /// (used to accumulate gradients without allocating).
+    /// and shares its elements with no other tensor (used to accumulate gradients without
+    /// allocating; shared elements are combined into a new buffer, not copied and then updated).
     pub fn zip_assign(&mut self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<()> {
-        if self.shape() == other.shape() {
+        if self.shape() == other.shape() && self.owns_storage() {
             for (a, &b) in self.data_mut().iter_mut().zip(other.data()) {
                 *a = f(*a, b);
             }

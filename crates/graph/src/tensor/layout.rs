@@ -1,7 +1,7 @@
 //! Kernels that move elements without computing on them: broadcast, permute, concat, slice, pad.
 
 use super::walk::{broadcast_strides, walk, walk_runs};
-use super::{buffer, filled, Tensor};
+use super::{buffer, filled, reserved, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -58,7 +58,7 @@ impl<F: Float> Tensor<F> {
         let in_strides = self.shape().strides();
         let dims: SmallVec<[usize; 4]> = perm.iter().map(|&p| self.dims()[p]).collect();
         let strides: SmallVec<[usize; 4]> = perm.iter().map(|&p| in_strides[p]).collect();
-        let mut out = Vec::with_capacity(self.numel());
+        let mut out = reserved(self.numel());
         let data = self.data();
         if n >= 2 && perm[n - 1] == n - 2 && perm[n - 2] == n - 1 && self.numel() > 0 {
             // The last two dims swap: a batch of matrix transposes, done in tiles so both
@@ -119,7 +119,7 @@ impl<F: Float> Tensor<F> {
             return Err(Error::IndexOutOfRange { op: "slice", index: end.max(start), size });
         }
         let (outer, inner) = outer_inner(self.dims(), axis);
-        let mut out = Vec::with_capacity(outer * (end - start) * inner);
+        let mut out = reserved(outer * (end - start) * inner);
         for o in 0..outer {
             let base = o * size * inner;
             out.extend_from_slice(&self.data()[base + start * inner..base + end * inner]);

@@ -88,6 +88,15 @@ impl<F: Float> Tensor<F> {
             let (a, b) = (self.data(), other.data());
             let mut starts: SmallVec<[(usize, usize); 4]> = SmallVec::new();
             walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| starts.push((ia, ib)));
+            // A batch against one matrix (a `Linear` over sequences): the batch's entries are
+            // consecutive rows of `self`, so the whole batch is one product of m·batch rows.
+            let one_matrix = b_strides.iter().all(|&s| s == 0) && a_batch == batch;
+            let m = if one_matrix && !transpose_self && starts.len() > 1 {
+                starts.truncate(1);
+                m * batch.numel()
+            } else {
+                m
+            };
             let work = m.saturating_mul(k).saturating_mul(n);
             let product = |(ia, ib): (usize, usize), c: &mut [F], threads: usize| {
                 if work <= SMALL_PRODUCT {

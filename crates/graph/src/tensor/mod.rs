@@ -41,7 +41,6 @@ pub struct Tensor<F> {
 
 /// A tensor's elements, and where they go when dropped: a large buffer to this thread's
 /// [`pool`] (the function is chosen where the element type is known to be a [`Float`]).
-#[derive(Clone)]
 struct Storage<F> {
     elements: Vec<F>,
     recycle: fn(Vec<F>),
@@ -50,6 +49,14 @@ struct Storage<F> {
 impl<F: Float> Storage<F> {
     fn new(elements: Vec<F>) -> Self {
         Storage { elements, recycle: pool::give::<F> }
+    }
+}
+
+impl<F: Float> Clone for Storage<F> {
+    fn clone(&self) -> Self {
+        let mut elements = reserved(self.elements.len());
+        elements.extend_from_slice(&self.elements);
+        Storage::new(elements)
     }
 }
 
@@ -200,6 +207,10 @@ impl<F: Float> Tensor<F> {
             Ok(mut only) => std::mem::take(&mut only.elements),
             Err(shared) => shared.elements.clone(),
         }
+    }
+    /// True when no other tensor shares this one's elements (writing to them copies nothing).
+    pub(crate) fn owns_storage(&mut self) -> bool {
+        Arc::get_mut(&mut self.data).is_some()
     }
     /// True when both tensors share one buffer (no copy was made).
     pub fn shares_storage(&self, other: &Tensor<F>) -> bool {

@@ -51,7 +51,7 @@ impl<F> Pool<F> {
 
 /// An empty buffer with room for `n` elements from this thread's pool, if one is there.
 pub(crate) fn take<F: Float>(n: usize) -> Option<Vec<F>> {
-    if n * size_of::<F>() < MIN_POOLED_BYTES {
+    if n.saturating_mul(size_of::<F>()) < MIN_POOLED_BYTES {
         return None;
     }
     F::with_pool(|pool| pool.take(n)).flatten()

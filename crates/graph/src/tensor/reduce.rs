@@ -31,7 +31,9 @@ impl<F: Float> Tensor<F> {
                 }
                 acc
             } else {
-                data.chunks(group.max(1)).map(|chunk| chunk.iter().fold(init, |a, &v| f(a, v))).collect()
+                let mut sums = reserved(self.numel() / group.max(1));
+                sums.extend(data.chunks(group.max(1)).map(|chunk| chunk.iter().fold(init, |a, &v| f(a, v))));
+                sums
             };
             return Ok(Tensor::from_parts(out, out_shape));
         }

@@ -26,29 +26,33 @@ fn for_each_run(
         // No columns or no image: nothing to visit (and the other dims may be huge).
         return;
     }
-    let (s, d, p) = (w.stride[1], w.dilation[1], w.padding[1]);
-    // For tap column kj, the window positions whose tap lands inside the row: oj·s + kj·d − p
-    // in 0..W.
-    let spans: Vec<(usize, usize)> = (0..kw)
-        .map(|kj| {
-            let offset = kj * d;
-            let first = p.saturating_sub(offset).div_ceil(s);
-            let end = if wd + p > offset { ((wd + p - offset - 1) / s + 1).min(ow) } else { 0 };
-            (first, end.max(first))
-        })
-        .collect();
-    let mut col = 0;
+    // For tap kj (ki), the window columns (rows) whose tap lands inside the image: oj·s + kj·d − p
+    // in 0..W (oi·s + ki·d − p in 0..H).
+    let spans = |taps: usize, s: usize, d: usize, p: usize, size: usize, out: usize| -> Vec<(usize, usize)> {
+        (0..taps)
+            .map(|k| {
+                let offset = k * d;
+                let first = p.saturating_sub(offset).div_ceil(s);
+                let end = if size + p > offset { ((size + p - offset - 1) / s + 1).min(out) } else { 0 };
+                (first, end.max(first))
+            })
+            .collect()
+    };
+    let rows = spans(kh, w.stride[0], w.dilation[0], w.padding[0], h, oh);
+    let cols = spans(kw, w.stride[1], w.dilation[1], w.padding[1], wd, ow);
+    let taps = kh * kw * oh * ow;
     for image in 0..n * c {
         let plane = image * h * wd;
-        for ki in 0..kh {
-            for (kj, &(first, end)) in spans.iter().enumerate() {
-                for oi in 0..oh {
-                    let row = (oi * w.stride[0] + ki * w.dilation[0]).checked_sub(w.padding[0]).filter(|&i| i < h);
-                    if let (Some(i), true) = (row, end > first) {
-                        let j = first * s + kj * d - p;
-                        visit(col + first, plane + i * wd + j, end - first);
-                    }
-                    col += ow;
+        for (ki, &(first_row, end_row)) in rows.iter().enumerate() {
+            for (kj, &(first, end)) in cols.iter().enumerate() {
+                if end == first {
+                    continue;
+                }
+                let tap = image * taps + (ki * kw + kj) * oh * ow;
+                let j = first * w.stride[1] + kj * w.dilation[1] - w.padding[1];
+                for oi in first_row..end_row {
+                    let i = oi * w.stride[0] + ki * w.dilation[0] - w.padding[0];
+                    visit(tap + oi * ow + first, plane + i * wd + j, end - first);
                 }
             }
         }

@@ -103,7 +103,9 @@ impl<F: Float> Forward<F> for BatchNorm<F> {
         let mut per_channel = vec![1; dims.len()];
         per_channel[1] = channels;
         let eps = F::from_f64(self.eps);
-        let normalized = if self.training {
+        // (x − mean)·(γ / √(var + ε)) + β: the division and γ act on one number per channel,
+        // so the full-size passes are one subtraction, one product and one addition.
+        let (centered, variance) = if self.training {
             let mean = x.mean_axes(&axes, true);
             let centered = x - mean;
             let variance = centered.square().mean_axes(&axes, true);
@@ -121,13 +123,14 @@ impl<F: Float> Forward<F> for BatchNorm<F> {
                 stats.var = moved(&stats.var, variance.value(), unbiased);
                 stats.batches += 1;
             }
-            centered / (variance + eps).sqrt()
+            (centered, variance)
         } else {
             let stats = self.running();
             let mean = x.graph().constant(stats.mean.reshape(per_channel.clone()).expect("per-channel shape"));
             let var = x.graph().constant(stats.var.reshape(per_channel.clone()).expect("per-channel shape"));
-            (x - mean) / (var + eps).sqrt()
+            (x - mean, var)
         };
-        normalized * params.var(self.weight).reshape(per_channel.clone()) + params.var(self.bias).reshape(per_channel)
+        let gamma = params.var(self.weight).reshape(per_channel.clone());
+        centered * (gamma / (variance + eps).sqrt()) + params.var(self.bias).reshape(per_channel)
     }
 }
