@@ -117,13 +117,10 @@ impl<F: Float> Tensor<F> {
                 // Many products: each thread takes whole products, each product on one thread
                 // (splitting small products costs more in waking threads than it saves).
                 let per_thread = starts.len().div_ceil(threads);
-                rayon::scope(|scope| {
-                    for (starts, block) in starts.chunks(per_thread).zip(out.chunks_mut(per_thread * m * n)) {
-                        scope.spawn(move |_| {
-                            for (&start, c) in starts.iter().zip(block.chunks_mut(m * n)) {
-                                product(start, c, 1);
-                            }
-                        });
+                let parts = starts.chunks(per_thread).zip(out.chunks_mut(per_thread * m * n));
+                crate::threads::for_each_part(parts, |(starts, block)| {
+                    for (&start, c) in starts.iter().zip(block.chunks_mut(m * n)) {
+                        product(start, c, 1);
                     }
                 });
             } else {
@@ -182,10 +179,8 @@ fn large_matmul<F: Float>(
         run(0, c);
         return;
     }
-    rayon::scope(|scope| {
-        for (part, block) in c.chunks_mut(rows_per_part * n).enumerate() {
-            scope.spawn(move |_| run(part * rows_per_part, block));
-        }
+    crate::threads::for_each_part(c.chunks_mut(rows_per_part * n).enumerate(), |(part, block)| {
+        run(part * rows_per_part, block)
     });
 }
 
