@@ -1,16 +1,14 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
 use super::walk::{broadcast_strides, walk_runs};
-use super::{buffer, reserved, Tensor};
+use super::{buffer, collected, reserved, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 
 impl<F: Float> Tensor<F> {
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(F) -> F) -> Tensor<F> {
-        let mut data = reserved(self.numel());
-        data.extend(self.data().iter().map(|&v| f(v)));
-        Tensor::from_parts(data, self.shape().clone())
+        Tensor::from_parts(collected(self.numel(), self.data().iter().map(|&v| f(v))), self.shape().clone())
     }
 
     /// Combines two tensors element by element under NumPy broadcasting; `op` names the
@@ -25,8 +23,7 @@ impl<F: Float> Tensor<F> {
     /// ```
     pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
         if self.shape() == other.shape() {
-            let mut data = reserved(self.numel());
-            data.extend(self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)));
+            let data = collected(self.numel(), self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)));
             return Ok(Tensor::from_parts(data, self.shape().clone()));
         }
         let shape = self.shape().broadcast(other.shape(), op)?;

@@ -62,7 +62,10 @@ impl<F: Float> Clone for Storage<F> {
 
 impl<F> Drop for Storage<F> {
     fn drop(&mut self) {
-        (self.recycle)(std::mem::take(&mut self.elements));
+        // Checked here too, so a small tensor's drop makes no call.
+        if self.elements.capacity() * std::mem::size_of::<F>() >= pool::MIN_POOLED_BYTES {
+            (self.recycle)(std::mem::take(&mut self.elements));
+        }
     }
 }
 
@@ -77,6 +80,7 @@ impl<F: Float> Tensor<F> {
         Ok(Tensor { shape, data: Arc::new(Storage::new(data)) })
     }
     /// Builds a tensor whose length is known to fit its shape.
+    #[inline]
     pub(crate) fn from_parts(data: Vec<F>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape.numel());
         Tensor { shape, data: Arc::new(Storage::new(data)) }
@@ -306,6 +310,18 @@ pub(crate) fn buffer<F: Float>(op: &'static str, shape: &Shape) -> Result<Vec<F>
 /// outputs as large as an input, which therefore fit in memory.
 pub(crate) fn reserved<F: Float>(n: usize) -> Vec<F> {
     pool::take(n).unwrap_or_else(|| Vec::with_capacity(n))
+}
+
+/// `n` elements from `items`, in a buffer from this thread's pool when it has one (a plain
+/// `collect` otherwise: for the many small tensors, as fast as before there was a pool).
+pub(crate) fn collected<F: Float>(n: usize, items: impl Iterator<Item = F>) -> Vec<F> {
+    match pool::take(n) {
+        Some(mut buffer) => {
+            buffer.extend(items);
+            buffer
+        }
+        None => items.collect(),
+    }
 }
 
 /// The elements of `shape`, all `v`, allocated as [`buffer`] does.
