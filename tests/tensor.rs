@@ -107,3 +107,27 @@ fn a_dropped_large_buffer_is_reused_and_can_be_released() {
     drop(Tensor::<f64>::zeros([8]));
     assert_eq!(release_pooled_buffers(), 0);
 }
+
+#[test]
+fn products_split_over_threads_match_a_plain_triple_loop() {
+    use tapegrad::graph::{num_threads, set_num_threads};
+    let rng = &mut StdRng::seed_from_u64(7);
+    // Large enough to be split: one product by rows, then a batch of products by entries.
+    let cases: [(&[usize], &[usize]); 2] = [(&[300, 200], &[200, 100]), (&[8, 64, 96], &[96, 80])];
+    let before = num_threads();
+    for (a_dims, b_dims) in cases {
+        let a = Tensor::<f64>::uniform(a_dims, -1.0, 1.0, rng);
+        let b = Tensor::<f64>::uniform(b_dims, -1.0, 1.0, rng);
+        let (k, n) = (b_dims[0], b_dims[1]);
+        let rows = a.numel() / k;
+        let expected: Vec<f64> =
+            (0..rows * n).map(|i| (0..k).map(|j| a.data()[i / n * k + j] * b.data()[j * n + i % n]).sum()).collect();
+        for threads in [1, 2, 3] {
+            set_num_threads(threads);
+            let c = a.matmul(&b).unwrap();
+            let worst = c.data().iter().zip(&expected).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(worst < 1e-12, "{threads} threads, {a_dims:?}·{b_dims:?}: off by {worst}");
+        }
+    }
+    set_num_threads(before);
+}
