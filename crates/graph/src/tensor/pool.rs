@@ -3,8 +3,7 @@
 //! A training step frees its intermediates, then the next step allocates the same sizes again.
 //! Given large blocks back, the C allocator returns them to the kernel (glibc unmaps blocks over
 //! its mmap threshold and trims the top of its heap), so every step paid page faults to zero
-//! fresh pages: a third of the conv net's step (W8) and of the transformer's (W7) was the
-//! kernel's. So a dropped tensor's buffer of at least [`MIN_POOLED_BYTES`] is kept here, per
+//! fresh pages: a third of the conv net's step (W8) was the kernel's. So a dropped tensor's buffer of at least [`MIN_POOLED_BYTES`] is kept here, per
 //! thread and element type, up to [`MAX_POOLED_BYTES`] in all, and handed out again to a kernel
 //! asking for a buffer of about its size. [`release_pooled_buffers`] frees them.
 
