@@ -131,3 +131,62 @@ fn products_split_over_threads_match_a_plain_triple_loop() {
     }
     set_num_threads(before);
 }
+
+/// PyTorch's `F.unfold`, element by element: column `(c·kh + i)·kw + j`, position `oi·ow + oj`
+/// reads `x[n, c, oi·s₀ + i·d₀ − p₀, oj·s₁ + j·d₁ − p₁]`, or 0 in the padding.
+fn unfold_by_definition(x: &Tensor<f64>, w: &Window) -> Vec<f64> {
+    let [n, c, h, wd] = *x.dims() else { panic!("4-d input") };
+    let [oh, ow] = w.output_size([h, wd]).unwrap();
+    let [kh, kw] = w.kernel;
+    let mut out = Vec::new();
+    for b in 0..n {
+        for ch in 0..c {
+            for i in 0..kh {
+                for j in 0..kw {
+                    for oi in 0..oh {
+                        for oj in 0..ow {
+                            let y = (oi * w.stride[0] + i * w.dilation[0]) as isize - w.padding[0] as isize;
+                            let z = (oj * w.stride[1] + j * w.dilation[1]) as isize - w.padding[1] as isize;
+                            let inside = (0..h as isize).contains(&y) && (0..wd as isize).contains(&z);
+                            out.push(if inside { x[[b, ch, y as usize, z as usize]] } else { 0.0 });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn unfold_matches_its_definition_and_fold_is_its_adjoint() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let windows = [
+        // "same" convolutions, whose taps are shifted copies of the image (the fast path)
+        Window::new([3, 3]).padding([1, 1]),
+        Window::new([5, 5]).padding([2, 2]),
+        Window::new([3, 3]).padding([2, 2]).dilation([2, 2]),
+        Window::new([1, 1]),
+        Window::new([3, 1]).padding([1, 0]),
+        // and the rest
+        Window::new([3, 3]).padding([1, 1]).stride([2, 1]),
+        Window::new([3, 3]),
+        Window::new([2, 2]).stride([2, 2]),
+        Window::new([3, 3]).padding([1, 2]).stride([1, 2]),
+        Window::new([2, 3]).padding([3, 3]),
+        Window::new([1, 1]).padding([2, 2]),
+    ];
+    for (k, w) in windows.iter().enumerate() {
+        for size in [[8, 8], [4, 5], [1, 3]] {
+            let Ok(out) = w.output_size(size) else { continue };
+            let x = Tensor::<f64>::randn([2, 3, size[0], size[1]], 0.0, 1.0, &mut rng);
+            let cols = x.unfold(w).unwrap();
+            assert_eq!(cols.to_vec(), unfold_by_definition(&x, w), "window {k} over {size:?}");
+            let y = Tensor::<f64>::randn(cols.dims(), 0.0, 1.0, &mut rng);
+            let folded = y.fold(w, size).unwrap();
+            let lhs: f64 = cols.data().iter().zip(y.data()).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.data().iter().zip(folded.data()).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-9 * (1.0 + lhs.abs()), "window {k} over {size:?} ({out:?}): {lhs} vs {rhs}");
+        }
+    }
+}

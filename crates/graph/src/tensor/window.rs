@@ -1,7 +1,7 @@
 //! The sliding-window kernels: unfold (im2col) and its adjoint fold (col2im), which
 //! convolutions and poolings are built on.
 
-use super::{filled, Tensor};
+use super::{buffer, filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -26,20 +26,7 @@ fn for_each_run(
         // No columns or no image: nothing to visit (and the other dims may be huge).
         return;
     }
-    // For tap kj (ki), the window columns (rows) whose tap lands inside the image: oj·s + kj·d − p
-    // in 0..W (oi·s + ki·d − p in 0..H).
-    let spans = |taps: usize, s: usize, d: usize, p: usize, size: usize, out: usize| -> Vec<(usize, usize)> {
-        (0..taps)
-            .map(|k| {
-                let offset = k * d;
-                let first = p.saturating_sub(offset).div_ceil(s);
-                let end = if size + p > offset { ((size + p - offset - 1) / s + 1).min(out) } else { 0 };
-                (first, end.max(first))
-            })
-            .collect()
-    };
-    let rows = spans(kh, w.stride[0], w.dilation[0], w.padding[0], h, oh);
-    let cols = spans(kw, w.stride[1], w.dilation[1], w.padding[1], wd, ow);
+    let (rows, cols) = tap_spans(size, w, out);
     let taps = kh * kw * oh * ow;
     for image in 0..n * c {
         let plane = image * h * wd;
@@ -57,6 +44,92 @@ fn for_each_run(
             }
         }
     }
+}
+
+/// `first..end` per tap: the window positions where that tap reads the image.
+type Spans = Vec<(usize, usize)>;
+
+/// For each tap row ki (column kj), the window rows (columns) whose tap lands inside the
+/// image: `oi·s + ki·d − p` in `0..H` (`oj·s + kj·d − p` in `0..W`), as `first..end`.
+fn tap_spans(size: [usize; 2], w: &Window, out: [usize; 2]) -> (Spans, Spans) {
+    let spans = |taps: usize, s: usize, d: usize, p: usize, size: usize, out: usize| -> Spans {
+        (0..taps)
+            .map(|k| {
+                let offset = k * d;
+                let first = p.saturating_sub(offset).div_ceil(s);
+                let end = if size + p > offset { ((size + p - offset - 1) / s + 1).min(out) } else { 0 };
+                (first, end.max(first))
+            })
+            .collect()
+    };
+    let [h, wd] = size;
+    let [oh, ow] = out;
+    (
+        spans(w.kernel[0], w.stride[0], w.dilation[0], w.padding[0], h, oh),
+        spans(w.kernel[1], w.stride[1], w.dilation[1], w.padding[1], wd, ow),
+    )
+}
+
+/// True when one tap's columns are the image read in order, shifted: the window moves one
+/// element at a time along a row and a whole image row from one window row to the next
+/// (`stride[0]·W = ow`, `stride[1] = 1`, as for a stride-1 "same" convolution). Then a tap's
+/// runs are one slice of the image, apart from the columns in the padding between them.
+fn linear(size: [usize; 2], w: &Window, out: [usize; 2]) -> bool {
+    !size.contains(&0) && !out.contains(&0) && w.stride[1] == 1 && w.stride[0].checked_mul(size[1]) == Some(out[1])
+}
+
+/// Unfold when [`linear`]: each tap's `oh·ow` columns are written once, in order (zeros, one
+/// slice of the image, zeros), and the padding columns the slice spans are then zeroed.
+fn unfold_linear<F: Float>(
+    data: &[F],
+    planes: usize,
+    size: [usize; 2],
+    w: &Window,
+    out: [usize; 2],
+    cols: &mut Vec<F>,
+) {
+    let [h, wd] = size;
+    let [oh, ow] = out;
+    let (row_spans, col_spans) = tap_spans(size, w, out);
+    for plane in data.chunks_exact(h * wd).take(planes) {
+        for (ki, &(first_row, end_row)) in row_spans.iter().enumerate() {
+            for (kj, &(first, end)) in col_spans.iter().enumerate() {
+                let start = cols.len();
+                if first_row == end_row || first == end {
+                    cols.resize(start + oh * ow, F::ZERO);
+                    continue;
+                }
+                let (from, to) = (first_row * ow + first, (end_row - 1) * ow + end);
+                let i = first_row * w.stride[0] + ki * w.dilation[0] - w.padding[0];
+                let j = first + kj * w.dilation[1] - w.padding[1];
+                cols.resize(start + from, F::ZERO);
+                cols.extend_from_slice(&plane[i * wd + j..i * wd + j + (to - from)]);
+                cols.resize(start + oh * ow, F::ZERO);
+                if first > 0 || end < ow {
+                    for oi in first_row..end_row - 1 {
+                        cols[start + oi * ow + end..start + (oi + 1) * ow + first].fill(F::ZERO);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds `src` into `dst` (of the same length) in pieces of 8, 4, 2 and 1 elements, for the
+/// short runs of small images (see [`copy_short`]).
+fn add_short<F: Float>(mut dst: &mut [F], mut src: &[F]) {
+    macro_rules! pieces {
+        ($($size:literal),+) => {$(
+            while dst.len() >= $size {
+                let (head, tail) = std::mem::take(&mut dst).split_at_mut($size);
+                for (d, &s) in head.iter_mut().zip(&src[..$size]) {
+                    *d += s;
+                }
+                (dst, src) = (tail, &src[$size..]);
+            }
+        )+};
+    }
+    pieces!(8, 4, 2, 1);
 }
 
 /// Copies `src` into `dst` (of the same length) in pieces of 8, 4, 2 and 1 elements. A small
@@ -92,8 +165,13 @@ impl<F: Float> Tensor<F> {
         let (n, c, size) = Window::image("unfold", self.shape())?;
         let out = window.output_size(size)?;
         let shape = window.columns("unfold", n, c, size)?;
-        let mut cols = filled("unfold", &shape, F::ZERO)?;
         let data = self.data();
+        if linear(size, window, out) {
+            let mut cols = buffer("unfold", &shape)?;
+            unfold_linear(data, n * c, size, window, out, &mut cols);
+            return Ok(Tensor::from_parts(cols, shape));
+        }
+        let mut cols = filled("unfold", &shape, F::ZERO)?;
         let step = window.stride[1];
         for_each_run(n, c, size, window, out, |col, at, len| {
             if step == 1 {
@@ -133,9 +211,7 @@ impl<F: Float> Tensor<F> {
         let step = window.stride[1];
         for_each_run(n, c, size, window, out, |col, at, len| {
             if step == 1 {
-                for (sum, &v) in image[at..at + len].iter_mut().zip(&data[col..col + len]) {
-                    *sum += v;
-                }
+                add_short(&mut image[at..at + len], &data[col..col + len]);
             } else {
                 for (t, &v) in data[col..col + len].iter().enumerate() {
                     image[at + t * step] += v;
