@@ -97,3 +97,29 @@ fn gradcheck_reports_a_wrong_gradient() {
     assert!(message.contains("`mul`") && message.contains("input 0[[0]]"), "{message}");
     assert!(message.contains("analytic 1.5") && message.contains("numerical 2.99"), "{message}");
 }
+
+#[test]
+fn batch_norm_fused_gradients_equal_the_recorded_composition() {
+    // backward() runs batch norm's fused kernel; grad() records the rule op by op (what makes
+    // it differentiable again). Both must give the same gradients, in f64 and f32.
+    fn check<F: Float>(tolerance: f64) {
+        let mut rng = StdRng::seed_from_u64(7);
+        let g = Graph::<F>::default();
+        let x = g.var(Tensor::randn([5, 3, 2, 4], F::from_f64(1.0), F::from_f64(2.0), &mut rng));
+        let w = g.var(Tensor::randn([3], F::ONE, F::from_f64(0.5), &mut rng));
+        let b = g.var(Tensor::randn([3], F::ZERO, F::ONE, &mut rng));
+        let (y, stats) = x.batch_norm(w, b, 1e-5);
+        assert_eq!(stats.count, 40);
+        let loss = (y * y.sin()).sum();
+        let fused = loss.backward();
+        let recorded = grad(loss, &[x, w, b]);
+        for (v, r) in [x, w, b].into_iter().zip(recorded) {
+            let (a, e) = (fused.wrt(v).to_vec(), r.value().to_vec());
+            for (a, e) in a.iter().zip(&e) {
+                assert!((a.to_f64() - e.to_f64()).abs() <= tolerance * (1.0 + e.to_f64().abs()), "{a} vs {e}");
+            }
+        }
+    }
+    check::<f64>(1e-12);
+    check::<f32>(1e-5);
+}

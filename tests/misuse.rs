@@ -351,6 +351,11 @@ fn hostile_windows_and_convolutions_are_errors_not_panics() {
     assert!(x.try_unfold(&Window::new([usize::MAX, 2])).is_err());
     assert!(x.try_unfold(&Window::new([0, 2])).is_err());
     assert!(x.try_fold(&Window::new([2, 2]), [usize::MAX, usize::MAX]).is_err());
+    let (y, stats) =
+        empty.try_batch_norm(g.var(Tensor::ones([1])), g.var(Tensor::zeros([1])), 1e-5).expect("an empty batch");
+    assert!(y.value().numel() == 0 && stats.mean.to_vec()[0].is_nan());
+    let err = g.var(Tensor::ones([2, 3, 2])).try_batch_norm(x, x, 1e-5).unwrap_err();
+    assert!(err.to_string().starts_with("batch_norm") && err.to_string().contains("[3], one per channel"), "{err}");
     let ids = g.constant(Tensor::from_vec(vec![0.5, -1.0], [2]).unwrap());
     assert!(g.var(Tensor::ones([3, 2])).try_lookup(ids).unwrap_err().to_string().contains("not a whole number"));
 }

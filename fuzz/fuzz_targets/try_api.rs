@@ -81,6 +81,7 @@ enum Step {
     Pool { x: u8, kernel: [Size; 2], padding: [Size; 2], max: bool },
     Lookup { table: u8, ids: u8 },
     StopGradient { x: u8, finite_only: bool },
+    BatchNorm { x: u8, weight: u8, bias: u8, eps: f64 },
     Backward { x: u8, seeded: bool },
     Grad { y: u8, x: u8 },
 }
@@ -231,6 +232,9 @@ fuzz_target!(|steps: Vec<Step>| {
                 }
             }
             Step::Lookup { table, ids } => pick(*table).try_lookup(pick(*ids)),
+            Step::BatchNorm { x, weight, bias, eps } => {
+                pick(*x).try_batch_norm(pick(*weight), pick(*bias), *eps).map(|(y, _)| y)
+            }
             Step::StopGradient { x, finite_only } => pick(*x).try_stop_gradient(*finite_only),
             Step::Backward { x, seeded } => {
                 let x = pick(*x);

@@ -7,8 +7,8 @@
 //! the tangent (`UnaryOp::derivative(x, y, t)` is f′(x)·t); a linear op (reshape, permute,
 //! broadcast, sum, slice, pad, concat, the indexing ops, `where`) applies itself to the
 //! tangent; matmul uses the product rule; max and min pass the tangent of the elements they
-//! picked. A user-defined op has only its reverse rule, so its tangent comes from transposing
-//! that rule (see [`jvp_by_transposition`]).
+//! picked. A user-defined op and batch normalization have only their reverse rules, so their
+//! tangents come from transposing those rules (see [`jvp_by_transposition`]).
 
 use crate::error::Result;
 use crate::grad::{grad_with, try_grad};
@@ -153,7 +153,7 @@ fn node_tangent<'g, F: Float>(
             let dims = y.shape();
             moved(0)?.try_fold(window, [dims.dims()[2], dims.dims()[3]])?
         }
-        Op::Custom(_) => {
+        Op::Custom(_) | Op::BatchNorm(_) => {
             let xs = inputs.iter().map(|&id| value(id)).collect::<tapegrad_graph::Result<Vec<_>>>()?;
             let ts = (0..inputs.len()).map(&moved).collect::<Result<Vec<_>>>()?;
             jvp_by_transposition(y, &xs, &ts)?

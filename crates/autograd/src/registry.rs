@@ -222,6 +222,17 @@ pub fn registry() -> Vec<OpCase> {
             v[0].avg_pool2d(&Window::pool([3, 3]).stride([2, 2]).padding([1, 1]))
         })
         .recording("unfold"),
+        case(
+            "batch_norm",
+            Any,
+            &[&[&[4, 3], &[3], &[3]], &[&[3, 2, 2, 3], &[2], &[2]], &[&[2, 3, 5], &[3], &[3]]],
+            |_, v| {
+                // The output times a fixed pattern, so the loss is not the same for every input
+                // (Σ of a normalized channel is β·M whatever x is).
+                let (y, _) = v[0].batch_norm(v[1], v[2], 1e-5);
+                y * y.sin()
+            },
+        ),
         case("stop_gradient", Any, &[&[&[2, 3]], &[&[4]]], |_, v| {
             // A shift that cancels (as in softmax): the value moves with x, the derivative ignores it.
             let shift = v[0].max_axis(-1, true).stop_gradient();

@@ -86,6 +86,10 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     fn ids(&self) -> Indices;
     /// Columns added back into an image of spatial `size` (col2im).
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self;
+    /// Batch normalization's gradients (input, weight, bias, where `need` asks) from one fused
+    /// kernel, for values that have one (tensors); `None` for values whose gradient must be
+    /// recorded op by op (`Var`), which the rule then composes.
+    fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
 }
 
 impl<F: Float> Algebra<F> for F {
@@ -275,6 +279,9 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         kernel(Tensor::fold(self, window, size))
     }
+    fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
+        Some(kernel(self.batch_norm_grads(weight, g, eps, need)))
+    }
 }
 
 impl<'g, F: Float> Algebra<F> for Var<'g, F> {
@@ -380,5 +387,8 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
     }
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         Var::fold(*self, window, size)
+    }
+    fn fused_batch_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
+        None
     }
 }

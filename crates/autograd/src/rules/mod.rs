@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod index;
 pub mod matmul;
+pub mod norm;
 pub mod reduce;
 pub mod shape;
 pub mod window;
@@ -56,6 +57,9 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::Fold(_, window) => one(window::fold(window, g)),
         Op::Lookup(..) => smallvec::smallvec![Some(index::lookup(at(0), at(1), g)), None],
         Op::StopGradient(..) => smallvec::smallvec![None],
+        Op::BatchNorm(args) => {
+            norm::batch_norm(args.eps, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
+        }
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);

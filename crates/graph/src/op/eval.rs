@@ -53,6 +53,7 @@ impl<F: Float> Op<F> {
                 x[0].lookup(&x[1].to_ids(count)?)
             }
             Op::StopGradient(_, finite_only) => Ok(stop_gradient(x[0], *finite_only)),
+            Op::BatchNorm(args) => Ok(x[0].batch_norm(x[1], x[2], args.eps)?.0),
         }
     }
 }

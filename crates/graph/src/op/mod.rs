@@ -84,6 +84,8 @@ op_kinds!(
         Lookup => "lookup",
         /// the value passed on, with a zero derivative
         StopGradient => "stop_gradient",
+        /// each channel normalized by its batch statistics, then scaled and shifted
+        BatchNorm => "batch_norm",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -157,8 +159,20 @@ pub enum Op<F> {
     /// The input's value with a zero derivative (a recorded stop-gradient); with the flag,
     /// non-finite elements read as 0 (the shift that keeps `logsumexp` finite).
     StopGradient(NodeId, bool),
+    /// Batch normalization (training mode) of the first input `[N, C, …]` over every dim but
+    /// dim 1, scaled by the second input and shifted by the third (both `[C]`).
+    BatchNorm(Box<BatchNormArgs>),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
+}
+
+/// The inputs of a batch normalization (input, weight, bias) and its ε.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNormArgs {
+    /// Input, weight and bias.
+    pub inputs: [NodeId; 3],
+    /// Added to the variance before its square root.
+    pub eps: f64,
 }
 
 /// A recorded user-defined op: its name, inputs, and the object that knows its derivative
@@ -276,7 +290,8 @@ impl<F: Float> Op<F> {
             | Op::Unfold(..)
             | Op::Fold(..)
             | Op::Lookup(..)
-            | Op::StopGradient(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::StopGradient(..)
+            | Op::BatchNorm(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -311,6 +326,7 @@ impl<F: Float> Op<F> {
             Op::Fold(..) => StructuralOp::Fold,
             Op::Lookup(..) => StructuralOp::Lookup,
             Op::StopGradient(..) => StructuralOp::StopGradient,
+            Op::BatchNorm(..) => StructuralOp::BatchNorm,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -331,6 +347,7 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(..)
             | Op::Unfold(..)
             | Op::Fold(..)
+            | Op::BatchNorm(..)
             | Op::Custom(..) => true,
             Op::Leaf
             | Op::Constant
@@ -373,6 +390,7 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(..)
             | Op::Unfold(..)
             | Op::Fold(..)
+            | Op::BatchNorm(..)
             | Op::Custom(..) => true,
         }
     }
@@ -400,6 +418,7 @@ impl<F: Float> Op<F> {
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::BatchNorm(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),
         }
     }

@@ -3,6 +3,7 @@
 mod elementwise;
 mod index;
 mod matmul;
+mod norm;
 mod operators;
 mod reduce;
 mod shape;

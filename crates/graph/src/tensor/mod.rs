@@ -6,6 +6,7 @@ mod elementwise;
 mod index;
 mod layout;
 mod matmul;
+mod norm;
 pub(crate) mod pool;
 mod reduce;
 mod select;
@@ -13,6 +14,7 @@ mod walk;
 mod window;
 
 pub use index::Indices;
+pub use norm::ChannelStats;
 pub use pool::release_pooled_buffers;
 
 use crate::error::{Error, Result};

@@ -99,38 +99,33 @@ impl<F: Float> Forward<F> for BatchNorm<F> {
             "BatchNorm: expected an [N, {channels}, …] input, got shape {:?}",
             dims
         );
-        let axes: Vec<isize> = (0..dims.len() as isize).filter(|&a| a != 1).collect();
-        let mut per_channel = vec![1; dims.len()];
-        per_channel[1] = channels;
-        let eps = F::from_f64(self.eps);
-        // (x − mean)·(γ / √(var + ε)) + β: the division and γ act on one number per channel,
-        // so the full-size passes are one subtraction, one product and one addition.
-        let (centered, variance) = if self.training {
-            let mean = x.mean_axes(&axes, true);
-            let centered = x - mean;
-            let variance = centered.square().mean_axes(&axes, true);
+        let (weight, bias) = (params.var(self.weight), params.var(self.bias));
+        if self.training {
+            // One recorded op with fused kernels (`Var::batch_norm`).
+            let (y, batch) = x.batch_norm(weight, bias, self.eps);
             if super::updates_state() {
-                let count = dims.iter().product::<usize>() / channels.max(1);
                 let m = F::from_f64(self.momentum);
-                let unbiased = F::from_f64(count as f64 / (count.max(2) - 1) as f64);
-                let moved = |old: &Tensor<F>, batch: Tensor<F>, scale: F| -> Tensor<F> {
-                    let batch = batch.reshape([channels]).expect("one statistic per channel");
-                    old.zip_with(&batch, "BatchNorm", |r, b| (F::ONE - m) * r + m * b * scale)
+                let unbiased = F::from_f64(batch.count as f64 / (batch.count.max(2) - 1) as f64);
+                let moved = |old: &Tensor<F>, batch: &Tensor<F>, scale: F| -> Tensor<F> {
+                    old.zip_with(batch, "BatchNorm", |r, b| (F::ONE - m) * r + m * b * scale)
                         .expect("running statistics have one element per channel")
                 };
                 let mut stats = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-                stats.mean = moved(&stats.mean, mean.value(), F::ONE);
-                stats.var = moved(&stats.var, variance.value(), unbiased);
+                stats.mean = moved(&stats.mean, &batch.mean, F::ONE);
+                stats.var = moved(&stats.var, &batch.var, unbiased);
                 stats.batches += 1;
             }
-            (centered, variance)
-        } else {
-            let stats = self.running();
-            let mean = x.graph().constant(stats.mean.reshape(per_channel.clone()).expect("per-channel shape"));
-            let var = x.graph().constant(stats.var.reshape(per_channel.clone()).expect("per-channel shape"));
-            (x - mean, var)
-        };
-        let gamma = params.var(self.weight).reshape(per_channel.clone());
-        centered * (gamma / (variance + eps).sqrt()) + params.var(self.bias).reshape(per_channel)
+            return y;
+        }
+        // Evaluation: (x − mean)·(γ / √(var + ε)) + β with the running statistics; the
+        // division and γ act on one number per channel, so the full-size passes are one
+        // subtraction, one product and one addition (and each is an ONNX node).
+        let mut per_channel = vec![1; dims.len()];
+        per_channel[1] = channels;
+        let stats = self.running();
+        let mean = x.graph().constant(stats.mean.reshape(per_channel.clone()).expect("per-channel shape"));
+        let var = x.graph().constant(stats.var.reshape(per_channel.clone()).expect("per-channel shape"));
+        let scale = weight.reshape(per_channel.clone()) / (var + F::from_f64(self.eps)).sqrt();
+        (x - mean) * scale + bias.reshape(per_channel)
     }
 }

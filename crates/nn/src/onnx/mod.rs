@@ -537,6 +537,12 @@ impl<F: Float> Emitter<F> {
                 let zero = self.scalar(F::ZERO);
                 (self.node("Where", &[bad, zero, x[0].clone()], vec![]), axes[0])
             }
+            Op::BatchNorm(..) => {
+                return Err(unsupported(format!(
+                    "`batch_norm` (node #{id}) normalizes with the batch's own statistics (training mode): \
+                     export the model in evaluation mode (`set_training(false)`)"
+                )));
+            }
             Op::IndexAdd(..) | Op::ScatterAdd(..) | Op::Fold(..) => {
                 return Err(unsupported(format!(
                     "`{}` (node #{id}) has no ONNX mapping: it belongs to backward passes, not models",

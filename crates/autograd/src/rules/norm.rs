@@ -1,0 +1,46 @@
+//! Derivative rule of batch normalization.
+
+use tapegrad_graph::{Float, Shape, TensorAlgebra};
+
+/// (∂L/∂x, ∂L/∂γ, ∂L/∂β) for y = x̂·γ + β, x̂ = (x − mean)/√(var + ε) per channel (dim 1) over
+/// the M elements of every other dim:
+/// ∂x = γ/√(var + ε) · (g − Σg/M − x̂·Σ(g·x̂)/M), ∂γ = Σ g·x̂, ∂β = Σ g.
+///
+/// Tensors take the fused kernel ([`Tensor::batch_norm_grads`](tapegrad_graph::Tensor::batch_norm_grads));
+/// recorded values (`grad`) compose it from recorded ops, so it is differentiable again.
+pub fn batch_norm<F: Float, A: TensorAlgebra<F>>(
+    eps: f64,
+    x: &A,
+    weight: &A,
+    g: &A,
+    need: [bool; 3],
+) -> [Option<A>; 3] {
+    if let Some(grads) = x.fused_batch_norm_grads(weight, g, eps, need) {
+        return grads;
+    }
+    let shape = x.shape();
+    let dims = shape.dims();
+    let channels = dims[1];
+    let axes: Vec<usize> = (0..dims.len()).filter(|&a| a != 1).collect();
+    let count = dims.iter().enumerate().filter(|&(a, _)| a != 1).map(|(_, &d)| d).product::<usize>();
+    let per_count = F::from_f64(1.0 / count as f64);
+    let mean = x.sum_keepdim(&axes).scale(per_count);
+    let centered = x.sub(&mean);
+    let inv_std = centered
+        .mul(&centered)
+        .sum_keepdim(&axes)
+        .scale(per_count)
+        .add_scalar(F::from_f64(eps))
+        .powf(F::from_f64(-0.5));
+    let normalized = centered.mul(&inv_std);
+    let sum_g = g.sum_keepdim(&axes);
+    let sum_g_normalized = g.mul(&normalized).sum_keepdim(&axes);
+    let channel = Shape::from(vec![channels]);
+    let dx = need[0].then(|| {
+        let gamma = weight.reshape(&sum_g.shape());
+        g.sub(&sum_g.scale(per_count))
+            .sub(&normalized.mul(&sum_g_normalized.scale(per_count)))
+            .mul(&gamma.mul(&inv_std))
+    });
+    [dx, need[1].then(|| sum_g_normalized.reshape(&channel)), need[2].then(|| sum_g.reshape(&channel))]
+}
