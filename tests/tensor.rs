@@ -132,6 +132,38 @@ fn products_split_over_threads_match_a_plain_triple_loop() {
     set_num_threads(before);
 }
 
+#[test]
+fn summed_products_equal_the_sum_of_each_product() {
+    use tapegrad::graph::{num_threads, set_num_threads};
+    let rng = &mut StdRng::seed_from_u64(8);
+    let before = num_threads();
+    // [3, 2] batches of small (the plain kernel) and large (the GEMM, split by rows) products,
+    // each operand transposed or not, summed over either batch dim or both.
+    for (m, k, n) in [(3, 4, 5), (70, 40, 60)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a_dims = if ta { [3, 2, k, m] } else { [3, 2, m, k] };
+            let b_dims = if tb { [3, 2, n, k] } else { [3, 2, k, n] };
+            let a = Tensor::<f64>::uniform(a_dims, -1.0, 1.0, rng);
+            let b = Tensor::<f64>::uniform(b_dims, -1.0, 1.0, rng);
+            let each = a.matmul_t(ta, &b, tb).unwrap(); // [3, 2, m, n]
+            for (summed, axes) in [(&[0usize][..], &[0isize][..]), (&[1], &[1]), (&[0, 1], &[0, 1])] {
+                let expected = each.sum_axes(axes, false).unwrap();
+                for threads in [1, 2] {
+                    set_num_threads(threads);
+                    let got = a.matmul_t_summed(ta, &b, tb, summed).unwrap();
+                    assert_eq!(got.dims(), expected.dims());
+                    let worst = got.data().iter().zip(expected.data()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                    assert!(worst < 1e-12, "{m}×{k}×{n} {ta} {tb} over {summed:?}, {threads} threads: off by {worst}");
+                }
+            }
+        }
+    }
+    set_num_threads(before);
+    let a = Tensor::<f64>::ones([2, 3, 4]);
+    assert!(a.matmul_t_summed(false, &Tensor::ones([3, 4, 5]), false, &[0]).is_err(), "batch dims differ");
+    assert!(a.matmul_t_summed(false, &Tensor::ones([2, 4, 5]), false, &[1]).is_err(), "not a batch dim");
+}
+
 /// PyTorch's `F.unfold`, element by element: column `(c·kh + i)·kw + j`, position `oi·ow + oj`
 /// reads `x[n, c, oi·s₀ + i·d₀ − p₀, oj·s₁ + j·d₁ − p₁]`, or 0 in the padding.
 fn unfold_by_definition(x: &Tensor<f64>, w: &Window) -> Vec<f64> {

@@ -106,8 +106,8 @@ pub trait Float:
     fn is_nan(self) -> bool;
     /// True when the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
-    /// `c = a·b` on strided layouts (row stride, column stride, in elements), overwriting `c`,
-    /// on the calling thread.
+    /// `c = a·b` (or `c += a·b` when `accumulate`) on strided layouts (row stride, column
+    /// stride, in elements), on the calling thread.
     ///
     /// # Safety
     /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
@@ -127,6 +127,7 @@ pub trait Float:
         c: *mut Self,
         rsc: isize,
         csc: isize,
+        accumulate: bool,
     );
 }
 
@@ -219,8 +220,10 @@ macro_rules! impl_float {
                 c: *mut Self,
                 rsc: isize,
                 csc: isize,
+                accumulate: bool,
             ) {
-                // SAFETY: forwarded from the caller's contract; `read_dst = false` overwrites `c`.
+                // SAFETY: forwarded from the caller's contract. `read_dst = false` overwrites
+                // `c` (alpha is then ignored); `true` adds the product to it (alpha = 1).
                 unsafe {
                     gemm::gemm(
                         m,
@@ -229,14 +232,14 @@ macro_rules! impl_float {
                         c,
                         csc,
                         rsc,
-                        false,
+                        accumulate,
                         a,
                         csa,
                         rsa,
                         b,
                         csb,
                         rsb,
-                        0.0,
+                        if accumulate { 1.0 } else { 0.0 },
                         1.0,
                         false,
                         false,

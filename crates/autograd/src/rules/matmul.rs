@@ -10,7 +10,10 @@ use tapegrad_graph::{Float, Shape, TensorAlgebra};
 /// An operand broadcast along batch dims (a `Linear` weight against a batch of sequences, a
 /// conv's filters against a batch of images) gets its gradient as one product whose inner
 /// dimension runs over those dims too, not as a product per batch entry summed afterwards:
-/// one large product instead of many small ones and a reduction.
+/// one large product instead of many small ones and a reduction. Where that would first copy
+/// both operands to move the summed dims beside the contracted one (a convolution's filters,
+/// whose batch of images leads), tensors instead add each product into the gradient in place
+/// ([`Tensor::matmul_t_summed`](tapegrad_graph::Tensor::matmul_t_summed)).
 pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     a: &A,
     b: &A,
@@ -26,9 +29,24 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     let [ta, tb] = transposed;
     let g_shape = g.shape();
     let batch = &g_shape.dims()[..g_shape.ndim() - 2];
+    // Σ over the summed dims of op(x)ᵢ·op(y)ᵢ added in place (tensors), when joining would
+    // copy: x and y must span the whole batch.
+    let in_place = |fold: &Batch, x: &A, tx: bool, y: &A, ty: bool| -> Option<A> {
+        let full = |v: &A| v.shape().ndim() == batch.len() + 2 && &v.shape().dims()[..batch.len()] == batch;
+        (full(x) && full(y)).then(|| x.fused_summed_product(tx, y, ty, &fold.summed)).flatten()
+    };
     let grad_a = || match Batch::split(&a.shape(), batch) {
         // Contract over the rows of g and of op(b) — n — and the summed dims.
         Some(fold) => {
+            let summed = match (ta, tb) {
+                (false, false) => in_place(&fold, g, false, b, true),
+                (true, false) => in_place(&fold, b, false, g, true),
+                (false, true) => in_place(&fold, g, false, b, false),
+                (true, true) => in_place(&fold, b, true, g, true),
+            };
+            if let Some(summed) = summed {
+                return summed.reshape(&a.shape());
+            }
             let g = fold.join(g, Inner::Cols);
             match (ta, tb) {
                 (false, false) => g.matmul_t(false, &fold.join(b, Inner::Cols), true),
@@ -43,6 +61,18 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     let grad_b = || match Batch::split(&b.shape(), batch) {
         // Contract over m and the summed dims.
         Some(fold) => {
+            // (Joined to the rows, leading summed dims are a reshape: one product is best.)
+            if ta || !fold.leading() {
+                let summed = match (ta, tb) {
+                    (false, false) => in_place(&fold, a, true, g, false),
+                    (false, true) => in_place(&fold, g, true, a, false),
+                    (true, false) => in_place(&fold, a, false, g, false),
+                    (true, true) => in_place(&fold, g, true, a, true),
+                };
+                if let Some(summed) = summed {
+                    return summed.reshape(&b.shape());
+                }
+            }
             let g = fold.join(g, Inner::Rows);
             match (ta, tb) {
                 (false, false) => fold.join(a, Inner::Rows).matmul_t(true, &g, false),
@@ -80,6 +110,12 @@ impl Batch {
         let (summed, kept) = (0..batch.len()).partition(|&d| size(d) == 1 && batch[d] != 1);
         let summed: SmallVec<[usize; 4]> = summed;
         (!summed.is_empty()).then(|| Batch { batch: batch.into(), kept, summed })
+    }
+
+    /// True when the summed dims lead the batch: then joining them to the rows is a reshape,
+    /// not a copy, and one product over them is best.
+    fn leading(&self) -> bool {
+        self.summed.iter().enumerate().all(|(i, &d)| i == d)
     }
 
     /// `x` (an operand or g, whose summed dims all have the batch's sizes) with the summed dims

@@ -131,6 +131,89 @@ impl<F: Float> Tensor<F> {
         }
         Ok(Tensor::from_parts(out, out_shape))
     }
+
+    /// `Σ op(self)ᵢ · op(other)ᵢ` over the batch dims listed in `summed` (sorted), for operands
+    /// with the same batch dims: `[other batch dims…, m, n]`. The gradient of a matrix
+    /// broadcast along batch dims (a convolution's filters against a batch of images) is such a
+    /// sum; each product is added into the result in place, where one product over the summed
+    /// dims joined to the inner one would first copy both operands into that order.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 1, 2])?; // two 1×2 rows
+    /// let b = Tensor::from_vec(vec![1.0, 1.0, 1.0, 1.0], [2, 1, 2])?;
+    /// // a₀ᵀ·b₀ + a₁ᵀ·b₁: the 2×2 sum of two outer products
+    /// let s = a.matmul_t_summed(true, &b, false, &[0])?;
+    /// assert_eq!(s.to_vec(), vec![4.0, 4.0, 6.0, 6.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn matmul_t_summed(
+        &self,
+        transpose_self: bool,
+        other: &Tensor<F>,
+        transpose_other: bool,
+        summed: &[usize],
+    ) -> Result<Tensor<F>> {
+        let mismatch = |hint: &str| Error::ShapeMismatch {
+            op: "matmul",
+            lhs: self.shape().clone(),
+            rhs: other.shape().clone(),
+            hint: hint.into(),
+        };
+        let (ad, bd) = (self.dims(), other.dims());
+        if ad.len() < 2 || ad.len() != bd.len() || ad[..ad.len() - 2] != bd[..bd.len() - 2] {
+            return Err(mismatch("; a summed product needs operands with the same batch dimensions"));
+        }
+        let nb = ad.len() - 2;
+        if summed.windows(2).any(|w| w[0] >= w[1]) || summed.iter().any(|&d| d >= nb) {
+            return Err(mismatch(&format!("; summed dims {summed:?} are not sorted batch dims")));
+        }
+        let (ar, ac) = (ad[nb], ad[nb + 1]);
+        let (br, bc) = (bd[nb], bd[nb + 1]);
+        let (m, k) = if transpose_self { (ac, ar) } else { (ar, ac) };
+        let (k2, n) = if transpose_other { (bc, br) } else { (br, bc) };
+        if k != k2 {
+            return Err(mismatch(&format!("; inner dimensions {k} and {k2} differ")));
+        }
+        let batch = &ad[..nb];
+        let kept: SmallVec<[usize; 4]> = (0..nb).filter(|d| !summed.contains(d)).collect();
+        let mut dims: SmallVec<[usize; 4]> = kept.iter().map(|&d| batch[d]).collect();
+        dims.extend([m, n]);
+        let out_shape = Shape(dims);
+        let mut out = filled("matmul", &out_shape, F::ZERO)?;
+        if out.is_empty() || k == 0 || self.numel() == 0 {
+            return Ok(Tensor::from_parts(out, out_shape));
+        }
+        // Offsets of each batch entry in either operand (the same batch shape in both).
+        let strides = Shape::from(batch).strides();
+        let pick = |ds: &[usize], size: usize| -> (SmallVec<[usize; 4]>, SmallVec<[usize; 4]>) {
+            (ds.iter().map(|&d| batch[d]).collect(), ds.iter().map(|&d| strides[d] * size).collect())
+        };
+        let (kept_dims, kept_a) = pick(&kept, ar * ac);
+        let (_, kept_b) = pick(&kept, br * bc);
+        let (summed_dims, summed_a) = pick(summed, ar * ac);
+        let (_, summed_b) = pick(summed, br * bc);
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        walk(&summed_dims, [&summed_a, &summed_b], |[ia, ib]| pairs.push((ia, ib)));
+        let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
+        let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
+        let (a, b) = (self.data(), other.data());
+        let work = m.saturating_mul(k).saturating_mul(n);
+        let mut blocks = out.chunks_mut(m * n);
+        walk(&kept_dims, [&kept_a, &kept_b], |[ka, kb]| {
+            let c = blocks.next().expect("one block per kept batch entry");
+            if work <= SMALL_PRODUCT {
+                for &(ia, ib) in &pairs {
+                    let (a, b) = (&a[ka + ia..], &b[kb + ib..]);
+                    small_matmul((m, k, n), a, (rsa as usize, csa as usize), b, (rsb as usize, csb as usize), c);
+                }
+            } else {
+                let threads = crate::threads::threads_for(work.saturating_mul(pairs.len()));
+                summed_large_matmul((m, k, n), &a[ka..], (rsa, csa), &b[kb..], (rsb, csb), &pairs, c, threads);
+            }
+        });
+        Ok(Tensor::from_parts(out, out_shape))
+    }
 }
 
 /// `c = a·b` through the GEMM, with the rows of `c` split over up to `threads` threads (each
@@ -138,41 +221,69 @@ impl<F: Float> Tensor<F> {
 fn large_matmul<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],
+    a_strides: (isize, isize),
+    b: &[F],
+    b_strides: (isize, isize),
+    c: &mut [F],
+    threads: usize,
+) {
+    summed_large_matmul((m, k, n), a, a_strides, b, b_strides, &[(0, 0)], c, threads);
+}
+
+/// `c = Σᵢ aᵢ·bᵢ` through the GEMM, where product i reads `a` from element `pairs[i].0` on and
+/// `b` from `pairs[i].1` on, each product added into `c` in place; the rows of `c` are split
+/// over up to `threads` threads, each running every product on its rows.
+#[allow(clippy::too_many_arguments)]
+fn summed_large_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: &[F],
     (rsa, csa): (isize, isize),
     b: &[F],
     (rsb, csb): (isize, isize),
+    pairs: &[(usize, usize)],
     c: &mut [F],
     threads: usize,
 ) {
     let parts = threads.min(m.div_ceil(16)).max(1);
     let rows_per_part = m.div_ceil(parts);
     assert!(
-        c.len() == m * n && fits(a.len(), m, k, rsa, csa) && fits(b.len(), k, n, rsb, csb),
-        "matmul: operands of {} and {} elements do not hold a {m}×{k} and a {k}×{n} matrix",
+        c.len() == m * n
+            && pairs.iter().all(|&(ia, ib)| {
+                ia <= a.len()
+                    && ib <= b.len()
+                    && fits(a.len() - ia, m, k, rsa, csa)
+                    && fits(b.len() - ib, k, n, rsb, csb)
+            }),
+        "matmul: operands of {} and {} elements do not hold {} products of a {m}×{k} and a {k}×{n} matrix",
         a.len(),
-        b.len()
+        b.len(),
+        pairs.len()
     );
     let run = |first_row: usize, c: &mut [F]| {
         let rows = c.len() / n;
-        // SAFETY: the assertion above proves that `m × k` at strides (rsa, csa) lies inside
-        // `a`, `k × n` at (rsb, csb) inside `b`, and that `c` holds `m × n`; this part reads
-        // rows `first_row..first_row + rows` (≤ m) of `a`, all of `b`, and writes its own
-        // `rows × n` block of `c`, which no other part touches.
-        unsafe {
-            F::gemm(
-                rows,
-                k,
-                n,
-                a.as_ptr().offset(first_row as isize * rsa),
-                rsa,
-                csa,
-                b.as_ptr(),
-                rsb,
-                csb,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            );
+        for (i, &(ia, ib)) in pairs.iter().enumerate() {
+            // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
+            // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
+            // `m × n`; this part reads rows `first_row..first_row + rows` (≤ m) of each
+            // product's `a`, all of its `b`, and writes its own `rows × n` block of `c`, which
+            // no other part touches.
+            unsafe {
+                F::gemm(
+                    rows,
+                    k,
+                    n,
+                    a.as_ptr().add(ia).offset(first_row as isize * rsa),
+                    rsa,
+                    csa,
+                    b.as_ptr().add(ib),
+                    rsb,
+                    csb,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                    i > 0,
+                );
+            }
         }
     };
     if parts == 1 {
@@ -199,7 +310,7 @@ fn fits(len: usize, rows: usize, cols: usize, rs: isize, cs: isize) -> bool {
 /// and dispatch (about 0.4 µs a call) cost more than the arithmetic.
 const SMALL_PRODUCT: usize = 4 * 1024;
 
-/// `c = a·b` for small strided `a` (m×k) and `b` (k×n) into row-major `c`. Operands are first
+/// `c += a·b` for small strided `a` (m×k) and `b` (k×n) into row-major `c`. Operands are first
 /// copied into the layout the chosen loop reads contiguously (cheap at these sizes), so the
 /// inner loops vectorize: row × matrix (axpy) when `n` is wide, dot products otherwise.
 fn small_matmul<F: Float>(
@@ -224,7 +335,7 @@ fn small_matmul<F: Float>(
         let b_cols = contiguous(b, n, k, csb, rsb);
         for (out, a_row) in c.chunks_exact_mut(n).zip(a_rows.chunks_exact(k)) {
             for (o, b_col) in out.iter_mut().zip(b_cols.chunks_exact(k)) {
-                *o = dot(a_row, b_col);
+                *o += dot(a_row, b_col);
             }
         }
     }
