@@ -115,6 +115,40 @@ fn unfold_linear<F: Float>(
     }
 }
 
+/// Fold when [`linear`]: each tap's columns add into the image as one slice, shifted, with the
+/// columns in the padding between its runs masked out (to an exact 0, not multiplied by 0,
+/// which would turn an infinite value into NaN).
+fn fold_linear<F: Float>(data: &[F], size: [usize; 2], w: &Window, out: [usize; 2], image: &mut [F]) {
+    let [h, wd] = size;
+    let [oh, ow] = out;
+    let (row_spans, col_spans) = tap_spans(size, w, out);
+    // Per tap: its first and last-plus-one column, how far its image slice starts from it,
+    // and which columns in between read the image.
+    let mut taps: Vec<(usize, usize, usize, Vec<bool>)> = Vec::new();
+    for (ki, &(first_row, end_row)) in row_spans.iter().enumerate() {
+        for (kj, &(first, end)) in col_spans.iter().enumerate() {
+            if first_row == end_row || first == end {
+                taps.push((0, 0, 0, Vec::new()));
+                continue;
+            }
+            let (from, to) = (first_row * ow + first, (end_row - 1) * ow + end);
+            let i = first_row * w.stride[0] + ki * w.dilation[0] - w.padding[0];
+            let j = first + kj * w.dilation[1] - w.padding[1];
+            let keep = (from..to).map(|u| (first..end).contains(&(u % ow))).collect();
+            taps.push((from, to, i * wd + j, keep));
+        }
+    }
+    let per_plane = taps.len() * oh * ow;
+    for (columns, plane) in data.chunks_exact(per_plane).zip(image.chunks_exact_mut(h * wd)) {
+        for (t, (from, to, at, keep)) in taps.iter().enumerate() {
+            let source = &columns[t * oh * ow + from..t * oh * ow + to];
+            for ((sum, &v), &k) in plane[*at..*at + (to - from)].iter_mut().zip(source).zip(keep) {
+                *sum += if k { v } else { F::ZERO };
+            }
+        }
+    }
+}
+
 /// Adds `src` into `dst` (of the same length) in pieces of 8, 4, 2 and 1 elements, for the
 /// short runs of small images (see [`copy_short`]).
 fn add_short<F: Float>(mut dst: &mut [F], mut src: &[F]) {
@@ -208,6 +242,10 @@ impl<F: Float> Tensor<F> {
         shape.try_numel("fold")?;
         let mut image = filled("fold", &shape, F::ZERO)?;
         let data = self.data();
+        if linear(size, window, out) {
+            fold_linear(data, size, window, out, &mut image);
+            return Ok(Tensor::from_parts(image, shape));
+        }
         let step = window.stride[1];
         for_each_run(n, c, size, window, out, |col, at, len| {
             if step == 1 {
