@@ -91,3 +91,19 @@ fn a_product_large_enough_for_the_gemm_call_matches_the_definition() {
         }
     }
 }
+
+#[test]
+fn a_summed_product_through_the_gemm_call_matches_the_definition() {
+    // Two products added into one uninitialised output (the first overwrites, the second adds),
+    // each past the small kernel, the first operand transposed.
+    let (m, k, n) = (18, 16, 17);
+    let a = Tensor::from_vec((0..2 * k * m).map(|i| (i % 7) as f64 - 3.0).collect(), [2, k, m]).unwrap();
+    let b = Tensor::from_vec((0..2 * k * n).map(|i| (i % 5) as f64 * 0.5).collect(), [2, k, n]).unwrap();
+    let c = a.matmul_t_summed(true, &b, false, &[0]).unwrap();
+    for i in 0..m {
+        for j in 0..n {
+            let want: f64 = (0..2).map(|e| (0..k).map(|p| a[[e, p, i]] * b[[e, p, j]]).sum::<f64>()).sum();
+            assert_eq!(c[[i, j]], want);
+        }
+    }
+}

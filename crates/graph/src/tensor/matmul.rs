@@ -2,11 +2,12 @@
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
 use super::walk::{broadcast_strides, walk};
-use super::{filled, Tensor};
+use super::{buffer, filled, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
 use smallvec::SmallVec;
+use std::mem::MaybeUninit;
 
 impl<F: Float> Tensor<F> {
     /// The matrix product with NumPy's rules: 2-d × 2-d, batched (leading dimensions
@@ -83,52 +84,48 @@ impl<F: Float> Tensor<F> {
         dims.push(m);
         dims.push(n);
         let out_shape = Shape(dims);
-        let mut out = filled("matmul", &out_shape, F::ZERO)?;
-        if !out.is_empty() && k > 0 && self.numel() > 0 && other.numel() > 0 {
-            let (a, b) = (self.data(), other.data());
-            let mut starts: SmallVec<[(usize, usize); 4]> = SmallVec::new();
-            walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| starts.push((ia, ib)));
-            // A batch against one matrix (a `Linear` over sequences): the batch's entries are
-            // consecutive rows of `self`, so the whole batch is one product of m·batch rows.
-            let one_matrix = b_strides.iter().all(|&s| s == 0) && a_batch == batch;
-            let m = if one_matrix && !transpose_self && starts.len() > 1 {
-                starts.truncate(1);
-                m * batch.numel()
-            } else {
-                m
-            };
-            let work = m.saturating_mul(k).saturating_mul(n);
-            let product = |(ia, ib): (usize, usize), c: &mut [F], threads: usize| {
-                if work <= SMALL_PRODUCT {
-                    small_matmul(
-                        (m, k, n),
-                        &a[ia..],
-                        (rsa as usize, csa as usize),
-                        &b[ib..],
-                        (rsb as usize, csb as usize),
-                        c,
-                    );
-                } else {
-                    large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads);
-                }
-            };
-            let threads = crate::threads::threads_for(work.saturating_mul(starts.len()));
-            if starts.len() >= threads && threads > 1 {
-                // Many products: each thread takes whole products, each product on one thread
-                // (splitting small products costs more in waking threads than it saves).
-                let per_thread = starts.len().div_ceil(threads);
-                let parts = starts.chunks(per_thread).zip(out.chunks_mut(per_thread * m * n));
-                crate::threads::for_each_part(parts, |(starts, block)| {
-                    for (&start, c) in starts.iter().zip(block.chunks_mut(m * n)) {
-                        product(start, c, 1);
-                    }
-                });
-            } else {
-                for (&start, c) in starts.iter().zip(out.chunks_mut(m * n)) {
-                    product(start, c, crate::threads::threads_for(work));
-                }
-            }
+        let total = out_shape.try_numel("matmul")?;
+        if total == 0 || k == 0 || self.numel() == 0 || other.numel() == 0 {
+            return Ok(Tensor::from_parts(filled("matmul", &out_shape, F::ZERO)?, out_shape));
         }
+        let (a, b) = (self.data(), other.data());
+        let mut starts: SmallVec<[(usize, usize); 4]> = SmallVec::new();
+        walk(batch.dims(), [&a_strides, &b_strides], |[ia, ib]| starts.push((ia, ib)));
+        // A batch against one matrix (a `Linear` over sequences): the batch's entries are
+        // consecutive rows of `self`, so the whole batch is one product of m·batch rows.
+        let one_matrix = b_strides.iter().all(|&s| s == 0) && a_batch == batch;
+        let m = if one_matrix && !transpose_self && starts.len() > 1 {
+            starts.truncate(1);
+            m * batch.numel()
+        } else {
+            m
+        };
+        let work = m.saturating_mul(k).saturating_mul(n);
+        let threads =
+            [crate::threads::threads_for(work.saturating_mul(starts.len())), crate::threads::threads_for(work)];
+        if work <= SMALL_PRODUCT {
+            let mut out = filled("matmul", &out_shape, F::ZERO)?;
+            each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, _| {
+                small_matmul(
+                    (m, k, n),
+                    &a[ia..],
+                    (rsa as usize, csa as usize),
+                    &b[ib..],
+                    (rsb as usize, csb as usize),
+                    c,
+                )
+            });
+            return Ok(Tensor::from_parts(out, out_shape));
+        }
+        // The GEMM overwrites its output, so the buffer is not zeroed first (that was 4 % of
+        // W8's step).
+        let mut out = buffer("matmul", &out_shape)?;
+        each_product(&starts, &mut out.spare_capacity_mut()[..total], m * n, threads, |(ia, ib), c, threads| {
+            large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads)
+        });
+        // SAFETY: the products' `m × n` blocks tile the first `total` elements, and the GEMM
+        // (called without reading its output) wrote every element of each block.
+        unsafe { out.set_len(total) };
         Ok(Tensor::from_parts(out, out_shape))
     }
 
@@ -180,9 +177,9 @@ impl<F: Float> Tensor<F> {
         let mut dims: SmallVec<[usize; 4]> = kept.iter().map(|&d| batch[d]).collect();
         dims.extend([m, n]);
         let out_shape = Shape(dims);
-        let mut out = filled("matmul", &out_shape, F::ZERO)?;
-        if out.is_empty() || k == 0 || self.numel() == 0 {
-            return Ok(Tensor::from_parts(out, out_shape));
+        let total = out_shape.try_numel("matmul")?;
+        if total == 0 || k == 0 || self.numel() == 0 {
+            return Ok(Tensor::from_parts(filled("matmul", &out_shape, F::ZERO)?, out_shape));
         }
         // Offsets of each batch entry in either operand (the same batch shape in both).
         let strides = Shape::from(batch).strides();
@@ -195,24 +192,57 @@ impl<F: Float> Tensor<F> {
         let (_, summed_b) = pick(summed, br * bc);
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         walk(&summed_dims, [&summed_a, &summed_b], |[ia, ib]| pairs.push((ia, ib)));
+        let mut kept_starts: Vec<(usize, usize)> = Vec::new();
+        walk(&kept_dims, [&kept_a, &kept_b], |[ka, kb]| kept_starts.push((ka, kb)));
         let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
         let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
         let (a, b) = (self.data(), other.data());
         let work = m.saturating_mul(k).saturating_mul(n);
-        let mut blocks = out.chunks_mut(m * n);
-        walk(&kept_dims, [&kept_a, &kept_b], |[ka, kb]| {
-            let c = blocks.next().expect("one block per kept batch entry");
-            if work <= SMALL_PRODUCT {
+        if work <= SMALL_PRODUCT {
+            let mut out = filled("matmul", &out_shape, F::ZERO)?;
+            for (&(ka, kb), c) in kept_starts.iter().zip(out.chunks_mut(m * n)) {
                 for &(ia, ib) in &pairs {
                     let (a, b) = (&a[ka + ia..], &b[kb + ib..]);
                     small_matmul((m, k, n), a, (rsa as usize, csa as usize), b, (rsb as usize, csb as usize), c);
                 }
-            } else {
-                let threads = crate::threads::threads_for(work.saturating_mul(pairs.len()));
-                summed_large_matmul((m, k, n), &a[ka..], (rsa, csa), &b[kb..], (rsb, csb), &pairs, c, threads);
+            }
+            return Ok(Tensor::from_parts(out, out_shape));
+        }
+        let mut out = buffer("matmul", &out_shape)?;
+        let threads = crate::threads::threads_for(work.saturating_mul(pairs.len()));
+        for (&(ka, kb), c) in kept_starts.iter().zip(out.spare_capacity_mut()[..total].chunks_mut(m * n)) {
+            summed_large_matmul((m, k, n), &a[ka..], (rsa, csa), &b[kb..], (rsb, csb), &pairs, c, threads);
+        }
+        // SAFETY: the kept entries' `m × n` blocks tile the first `total` elements, and each
+        // block's first product (the GEMM called without reading its output) wrote all of it.
+        unsafe { out.set_len(total) };
+        Ok(Tensor::from_parts(out, out_shape))
+    }
+}
+
+/// Runs `product(start, block, threads)` for each product of a batch, each writing its own
+/// `size`-element block of `out`: with several threads and at least as many products, each
+/// thread takes whole products (splitting small products costs more in waking threads than it
+/// saves); otherwise the products run in turn, each split over `threads_each`.
+fn each_product<T: Send>(
+    starts: &[(usize, usize)],
+    out: &mut [T],
+    size: usize,
+    [threads, threads_each]: [usize; 2],
+    product: impl Fn((usize, usize), &mut [T], usize) + Sync,
+) {
+    if starts.len() >= threads && threads > 1 {
+        let per_thread = starts.len().div_ceil(threads);
+        let parts = starts.chunks(per_thread).zip(out.chunks_mut(per_thread * size));
+        crate::threads::for_each_part(parts, |(starts, block)| {
+            for (&start, c) in starts.iter().zip(block.chunks_mut(size)) {
+                product(start, c, 1);
             }
         });
-        Ok(Tensor::from_parts(out, out_shape))
+    } else {
+        for (&start, c) in starts.iter().zip(out.chunks_mut(size)) {
+            product(start, c, threads_each);
+        }
     }
 }
 
@@ -224,7 +254,7 @@ fn large_matmul<F: Float>(
     a_strides: (isize, isize),
     b: &[F],
     b_strides: (isize, isize),
-    c: &mut [F],
+    c: &mut [MaybeUninit<F>],
     threads: usize,
 ) {
     summed_large_matmul((m, k, n), a, a_strides, b, b_strides, &[(0, 0)], c, threads);
@@ -241,7 +271,7 @@ fn summed_large_matmul<F: Float>(
     b: &[F],
     (rsb, csb): (isize, isize),
     pairs: &[(usize, usize)],
-    c: &mut [F],
+    c: &mut [MaybeUninit<F>],
     threads: usize,
 ) {
     let parts = threads.min(m.div_ceil(16)).max(1);
@@ -259,12 +289,13 @@ fn summed_large_matmul<F: Float>(
         b.len(),
         pairs.len()
     );
-    let run = |first_row: usize, c: &mut [F]| {
+    let run = |first_row: usize, c: &mut [MaybeUninit<F>]| {
         let rows = c.len() / n;
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
             // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
-            // `m × n`; this part reads rows `first_row..first_row + rows` (≤ m) of each
+            // `m × n` (the first product overwrites it, initialised or not, and later ones add
+            // to what it wrote); this part reads rows `first_row..first_row + rows` (≤ m) of each
             // product's `a`, all of its `b`, and writes its own `rows × n` block of `c`, which
             // no other part touches.
             unsafe {
@@ -278,7 +309,7 @@ fn summed_large_matmul<F: Float>(
                     b.as_ptr().add(ib),
                     rsb,
                     csb,
-                    c.as_mut_ptr(),
+                    c.as_mut_ptr().cast::<F>(),
                     n as isize,
                     1,
                     i > 0,
