@@ -137,9 +137,10 @@ fn summed_products_equal_the_sum_of_each_product() {
     use tapegrad::graph::{num_threads, set_num_threads};
     let rng = &mut StdRng::seed_from_u64(8);
     let before = num_threads();
-    // [3, 2] batches of small (the plain kernel) and large (the GEMM, split by rows) products,
-    // each operand transposed or not, summed over either batch dim or both.
-    for (m, k, n) in [(3, 4, 5), (70, 40, 60)] {
+    // [3, 2] batches of small (the plain kernel) and large (the GEMM, split by rows; wider
+    // than tall, computed transposed) products, each operand transposed or not, summed over
+    // either batch dim or both.
+    for (m, k, n) in [(3, 4, 5), (70, 40, 60), (40, 30, 70)] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a_dims = if ta { [3, 2, k, m] } else { [3, 2, m, k] };
             let b_dims = if tb { [3, 2, n, k] } else { [3, 2, k, n] };

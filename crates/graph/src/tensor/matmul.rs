@@ -172,6 +172,16 @@ impl<F: Float> Tensor<F> {
         if k != k2 {
             return Err(mismatch(&format!("; inner dimensions {k} and {k2} differ")));
         }
+        if m < n && m.saturating_mul(k).saturating_mul(n) > SMALL_PRODUCT {
+            // Each product adds into the whole result, so the result's rows should be the
+            // longer side: Σ op(b)ᵢᵀ·op(a)ᵢᵀ, transposed once at the end, ran 15–30 % faster
+            // through the GEMM on a conv's filter gradients (32×64·64×144, 64×16·16×288).
+            let product = other.matmul_t_summed(!transpose_other, self, !transpose_self, summed)?;
+            let last = product.ndim() - 1;
+            let mut perm: SmallVec<[usize; 4]> = (0..=last).collect();
+            perm.swap(last - 1, last);
+            return product.permute(&perm);
+        }
         let batch = &ad[..nb];
         let kept: SmallVec<[usize; 4]> = (0..nb).filter(|d| !summed.contains(d)).collect();
         let mut dims: SmallVec<[usize; 4]> = kept.iter().map(|&d| batch[d]).collect();
