@@ -101,24 +101,35 @@ fn gradcheck_reports_a_wrong_gradient() {
 #[test]
 fn batch_norm_fused_gradients_equal_the_recorded_composition() {
     // backward() runs batch norm's fused kernel; grad() records the rule op by op (what makes
-    // it differentiable again). Both must give the same gradients, in f64 and f32.
-    fn check<F: Float>(tolerance: f64) {
+    // it differentiable again). Both must give the same gradients, in f64 and f32. On two
+    // threads (a batch large enough to be split) the kernel's results must not change at all.
+    fn fused_and_recorded<F: Float>(dims: [usize; 4]) -> (Vec<Vec<F>>, Vec<Vec<F>>) {
         let mut rng = StdRng::seed_from_u64(7);
         let g = Graph::<F>::default();
-        let x = g.var(Tensor::randn([5, 3, 2, 4], F::from_f64(1.0), F::from_f64(2.0), &mut rng));
-        let w = g.var(Tensor::randn([3], F::ONE, F::from_f64(0.5), &mut rng));
-        let b = g.var(Tensor::randn([3], F::ZERO, F::ONE, &mut rng));
+        let x = g.var(Tensor::randn(dims, F::from_f64(1.0), F::from_f64(2.0), &mut rng));
+        let w = g.var(Tensor::randn([dims[1]], F::ONE, F::from_f64(0.5), &mut rng));
+        let b = g.var(Tensor::randn([dims[1]], F::ZERO, F::ONE, &mut rng));
         let (y, stats) = x.batch_norm(w, b, 1e-5);
-        assert_eq!(stats.count, 40);
+        assert_eq!(stats.count, dims[0] * dims[2] * dims[3]);
         let loss = (y * y.sin()).sum();
         let fused = loss.backward();
         let recorded = grad(loss, &[x, w, b]);
-        for (v, r) in [x, w, b].into_iter().zip(recorded) {
-            let (a, e) = (fused.wrt(v).to_vec(), r.value().to_vec());
-            for (a, e) in a.iter().zip(&e) {
+        let mut values = vec![y.value().to_vec()];
+        values.extend([x, w, b].map(|v| fused.wrt(v).to_vec()));
+        (values, recorded.iter().map(|r| r.value().to_vec()).collect())
+    }
+    fn check<F: Float>(tolerance: f64) {
+        let before = tapegrad::graph::num_threads();
+        for dims in [[5, 3, 2, 4], [32, 8, 16, 16]] {
+            tapegrad::graph::set_num_threads(1);
+            let (fused, recorded) = fused_and_recorded::<F>(dims);
+            for (a, e) in fused[1..].iter().flatten().zip(recorded.iter().flatten()) {
                 assert!((a.to_f64() - e.to_f64()).abs() <= tolerance * (1.0 + e.to_f64().abs()), "{a} vs {e}");
             }
+            tapegrad::graph::set_num_threads(2);
+            assert!(fused_and_recorded::<F>(dims).0 == fused, "{dims:?}: two threads changed the result");
         }
+        tapegrad::graph::set_num_threads(before);
     }
     check::<f64>(1e-12);
     check::<f32>(1e-5);

@@ -209,10 +209,13 @@ fn unfold_matches_its_definition_and_fold_is_its_adjoint() {
         Window::new([2, 3]).padding([3, 3]),
         Window::new([1, 1]).padding([2, 2]),
     ];
+    let before = tapegrad::graph::num_threads();
+    // A batch of 2, and one of 64 on two threads (large enough to be split between them).
     for (k, w) in windows.iter().enumerate() {
-        for size in [[8, 8], [4, 5], [1, 3]] {
+        for (batch, size, threads) in [(2, [8, 8], 1), (2, [4, 5], 1), (2, [1, 3], 1), (64, [8, 8], 2)] {
+            tapegrad::graph::set_num_threads(threads);
             let Ok(out) = w.output_size(size) else { continue };
-            let x = Tensor::<f64>::randn([2, 3, size[0], size[1]], 0.0, 1.0, &mut rng);
+            let x = Tensor::<f64>::randn([batch, 3, size[0], size[1]], 0.0, 1.0, &mut rng);
             let cols = x.unfold(w).unwrap();
             assert_eq!(cols.to_vec(), unfold_by_definition(&x, w), "window {k} over {size:?}");
             let y = Tensor::<f64>::randn(cols.dims(), 0.0, 1.0, &mut rng);
@@ -222,4 +225,5 @@ fn unfold_matches_its_definition_and_fold_is_its_adjoint() {
             assert!((lhs - rhs).abs() < 1e-9 * (1.0 + lhs.abs()), "window {k} over {size:?} ({out:?}): {lhs} vs {rhs}");
         }
     }
+    tapegrad::graph::set_num_threads(before);
 }

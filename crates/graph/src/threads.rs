@@ -1,4 +1,4 @@
-//! How many threads the matrix product may use.
+//! How many threads the kernels may use, and how they split their work.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -35,6 +35,37 @@ pub fn num_threads() -> usize {
         }),
         n => n,
     }
+}
+
+/// Passes over fewer elements than this (loads, a multiply-add, a store each) run on one
+/// thread.
+const PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// How many threads a pass over `elements` elements should be split over.
+pub(crate) fn threads_for_elements(elements: usize) -> usize {
+    if elements >= PARALLEL_ELEMENTS {
+        num_threads()
+    } else {
+        1
+    }
+}
+
+/// Runs `work(first_unit, part)` on the parts of `out` split into whole `unit`-element units,
+/// one part per thread for up to `threads` threads (`first_unit` counts the units before the
+/// part). A `unit` of 0 is one part.
+pub(crate) fn for_each_chunk<T: Send>(
+    out: &mut [T],
+    unit: usize,
+    threads: usize,
+    work: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let units = out.len().checked_div(unit).unwrap_or(0);
+    if threads <= 1 || units <= 1 {
+        work(0, out);
+        return;
+    }
+    let per_part = units.div_ceil(threads.min(units));
+    for_each_part(out.chunks_mut(per_part * unit).enumerate(), |(part, chunk)| work(part * per_part, chunk));
 }
 
 /// How many threads a product of `work` multiply-adds should be split over.

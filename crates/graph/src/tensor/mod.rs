@@ -326,6 +326,23 @@ pub(crate) fn collected<F: Float>(n: usize, items: impl Iterator<Item = F>) -> V
     }
 }
 
+/// A buffer of exactly the elements of `shape`, for a kernel that overwrites every one of
+/// them: a reused buffer keeps whatever its last tensor left (only growth is zeroed), so the
+/// kernel's output is written once, not zeroed and then written. Allocated as [`buffer`] does.
+pub(crate) fn overwritable<F: Float>(op: &'static str, shape: &Shape) -> Result<Vec<F>> {
+    let n = shape.try_numel(op)?;
+    let mut data = match pool::take_used(n) {
+        Some(reused) => reused,
+        None => buffer(op, shape)?,
+    };
+    if data.len() >= n {
+        data.truncate(n);
+    } else {
+        data.resize(n, F::ZERO);
+    }
+    Ok(data)
+}
+
 /// The elements of `shape`, all `v`, allocated as [`buffer`] does.
 pub(crate) fn filled<F: Float>(op: &'static str, shape: &Shape, v: F) -> Result<Vec<F>> {
     let mut data = buffer(op, shape)?;

@@ -2,7 +2,7 @@
 //! output in one pass, and the three gradients in two (PyTorch's `native_batch_norm` and its
 //! backward). Statistics and per-channel sums are accumulated in `f64`, as PyTorch does on CPU.
 
-use super::{buffer, reserved, Tensor};
+use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -28,9 +28,9 @@ struct Channels {
 }
 
 impl Channels {
-    /// The layout of `x`, or an error unless `x` has at least 2 dims and `weight` and `bias`
-    /// are `[C]`.
-    fn of(x: &Shape, weight: &Shape, bias: &Shape) -> Result<Channels> {
+    /// The layout of `x`, or an error unless `x` has at least 2 dims and each of `params` is
+    /// `[C]`.
+    fn of(x: &Shape, params: &[&Shape]) -> Result<Channels> {
         let mismatch = |rhs: &Shape, hint: String| Error::ShapeMismatch {
             op: "batch_norm",
             lhs: x.clone(),
@@ -39,10 +39,10 @@ impl Channels {
         };
         let dims = x.dims();
         if dims.len() < 2 {
-            return Err(mismatch(weight, "; the input must be [N, C, …]".into()));
+            return Err(mismatch(params[0], "; the input must be [N, C, …]".into()));
         }
         let c = dims[1];
-        for p in [weight, bias] {
+        for p in params {
             if p.dims() != [c] {
                 return Err(mismatch(p, format!("; weight and bias must be [{c}], one per channel")));
             }
@@ -51,31 +51,62 @@ impl Channels {
         // and then it is 0 whenever one of them is.
         Ok(Channels { n: dims[0], c, s: dims[2..].iter().fold(1, |p: usize, &d| p.saturating_mul(d)) })
     }
+
     /// Elements per channel.
     fn count(self) -> usize {
         self.n.saturating_mul(self.s)
     }
-    /// `visit(channel, block)` for every run of one channel's consecutive elements, in memory
-    /// order.
-    fn for_each_block<'a, T>(self, data: &'a [T], mut visit: impl FnMut(usize, &'a [T])) {
+
+    /// Threads for a pass over the input.
+    fn threads(self) -> usize {
+        crate::threads::threads_for_elements(self.count().saturating_mul(self.c))
+    }
+
+    /// For every channel, `Σ block_sum(channel, start)` over its blocks (each block the `s`
+    /// elements from `start` on), added in memory order. The channels are split over threads,
+    /// so each sum is the same whatever their number.
+    fn sums<const K: usize>(self, block_sum: impl Fn(usize, usize) -> [f64; K] + Sync) -> Vec<[f64; K]> {
+        let mut sums = vec![[0.0; K]; self.c];
         if self.s == 0 {
-            return;
+            return sums;
         }
-        for (i, block) in data.chunks_exact(self.s).enumerate() {
-            visit(i % self.c, block);
+        crate::threads::for_each_chunk(&mut sums, 1, self.threads(), |first, part| {
+            for example in 0..self.n {
+                for (i, total) in part.iter_mut().enumerate() {
+                    let block = block_sum(first + i, (example * self.c + first + i) * self.s);
+                    total.iter_mut().zip(block).for_each(|(t, b)| *t += b);
+                }
+            }
+        });
+        sums
+    }
+
+    /// An output of the input's size whose every block is `write(channel, start, block)`,
+    /// the examples split over threads.
+    fn map_blocks<F: Float>(self, shape: &Shape, write: impl Fn(usize, usize, &mut [F]) + Sync) -> Result<Vec<F>> {
+        let mut out = overwritable("batch_norm", shape)?;
+        if self.s == 0 {
+            return Ok(out);
         }
+        let example = self.c * self.s;
+        crate::threads::for_each_chunk(&mut out, example, self.threads(), |first, part| {
+            for (i, block) in part.chunks_exact_mut(self.s).enumerate() {
+                write(i % self.c, first * example + i * self.s, block);
+            }
+        });
+        Ok(out)
     }
 }
 
-/// Σ f(v) over `values` in `f64`, in eight independent partial sums (one chain of dependent
-/// additions waits on each one's latency).
-fn sum_f64<F: Float>(values: &[F], f: impl Fn(F) -> f64) -> f64 {
+/// Σ f(aᵢ, bᵢ) over two slices of the same length in `f64`, in eight independent partial sums
+/// (one chain of dependent additions waits on each one's latency).
+fn sum_f64<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> f64) -> f64 {
     let mut lanes = [0.0f64; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane += f(v);
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a8.remainder().iter().zip(b8.remainder()).map(|(&x, &y)| f(x, y)).sum();
+    for (xs, ys) in a8.zip(b8) {
+        for ((lane, &x), &y) in lanes.iter_mut().zip(xs).zip(ys) {
+            *lane += f(x, y);
         }
     }
     lanes.iter().sum::<f64>() + tail
@@ -83,22 +114,30 @@ fn sum_f64<F: Float>(values: &[F], f: impl Fn(F) -> f64) -> f64 {
 
 /// Each channel's mean and biased variance, in two passes (the variance from the centered
 /// values, not from Σx² − (Σx)², which cancels).
-fn channel_stats<F: Float>(data: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
+fn channel_stats<F: Float>(x: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
     let count = layout.count() as f64;
-    let mut mean = vec![0.0f64; layout.c];
-    layout.for_each_block(data, |ch, block| mean[ch] += sum_f64(block, F::to_f64));
-    mean.iter_mut().for_each(|m| *m /= count);
-    let mut var = vec![0.0f64; layout.c];
-    layout.for_each_block(data, |ch, block| {
-        let m = mean[ch];
-        var[ch] += sum_f64(block, |v| (v.to_f64() - m) * (v.to_f64() - m));
-    });
-    var.iter_mut().for_each(|v| *v /= count);
+    let s = layout.s;
+    let block = |start: usize| &x[start..start + s];
+    let mean: Vec<f64> = layout
+        .sums(|_, start| [sum_f64(block(start), block(start), |v, _| v.to_f64())])
+        .iter()
+        .map(|[t]| t / count)
+        .collect();
+    let var = layout
+        .sums(|ch, start| {
+            let m = mean[ch];
+            [sum_f64(block(start), block(start), |v, _| (v.to_f64() - m) * (v.to_f64() - m))]
+        })
+        .iter()
+        .map(|[t]| t / count)
+        .collect();
     (mean, var)
 }
 
-fn per_channel<F: Float>(values: &[f64]) -> Tensor<F> {
-    Tensor::from_parts(values.iter().map(|&v| F::from_f64(v)).collect(), Shape::from(vec![values.len()]))
+fn per_channel<F: Float>(values: impl Iterator<Item = f64>) -> Tensor<F> {
+    let values: Vec<F> = values.map(F::from_f64).collect();
+    let c = values.len();
+    Tensor::from_parts(values, Shape::from(vec![c]))
 }
 
 impl<F: Float> Tensor<F> {
@@ -116,20 +155,26 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn batch_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<(Tensor<F>, ChannelStats<F>)> {
-        let layout = Channels::of(self.shape(), weight.shape(), bias.shape())?;
+        let layout = Channels::of(self.shape(), &[weight.shape(), bias.shape()])?;
         let (mean, var) = channel_stats(self.data(), layout);
         // y = x·a + b per channel, a = γ/√(var + ε), b = β − mean·a (PyTorch's CPU kernel).
         let (w, b) = (weight.data(), bias.data());
-        let scale: Vec<F> = (0..layout.c).map(|ch| F::from_f64(w[ch].to_f64() / (var[ch] + eps).sqrt())).collect();
-        let shift: Vec<F> = (0..layout.c)
-            .map(|ch| F::from_f64(b[ch].to_f64() - mean[ch] * w[ch].to_f64() / (var[ch] + eps).sqrt()))
-            .collect();
-        let mut out = buffer("batch_norm", self.shape())?;
-        layout.for_each_block(self.data(), |ch, block| {
+        let (scale, shift): (Vec<F>, Vec<F>) = (0..layout.c)
+            .map(|ch| {
+                let a = w[ch].to_f64() / (var[ch] + eps).sqrt();
+                (F::from_f64(a), F::from_f64(b[ch].to_f64() - mean[ch] * a))
+            })
+            .unzip();
+        let x = self.data();
+        let out = layout.map_blocks(self.shape(), |ch, start, block| {
             let (a, b) = (scale[ch], shift[ch]);
-            out.extend(block.iter().map(|&v| v * a + b));
-        });
-        let stats = ChannelStats { mean: per_channel(&mean), var: per_channel(&var), count: layout.count() };
+            block.iter_mut().zip(&x[start..]).for_each(|(y, &v)| *y = v * a + b);
+        })?;
+        let stats = ChannelStats {
+            mean: per_channel(mean.into_iter()),
+            var: per_channel(var.into_iter()),
+            count: layout.count(),
+        };
         Ok((Tensor::from_parts(out, self.shape().clone()), stats))
     }
 
@@ -145,7 +190,7 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
-        let layout = Channels::of(self.shape(), weight.shape(), weight.shape())?;
+        let layout = Channels::of(self.shape(), &[weight.shape()])?;
         if g.shape() != self.shape() {
             return Err(Error::ShapeMismatch {
                 op: "batch_norm",
@@ -154,52 +199,40 @@ impl<F: Float> Tensor<F> {
                 hint: "; the gradient must have the input's shape".into(),
             });
         }
-        let (mean, var) = channel_stats(self.data(), layout);
-        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-        let (mut sum_g, mut sum_gc) = (vec![0.0f64; layout.c], vec![0.0f64; layout.c]);
         let (x, gd) = (self.data(), g.data());
-        if layout.s > 0 {
-            for (i, (xb, gb)) in x.chunks_exact(layout.s).zip(gd.chunks_exact(layout.s)).enumerate() {
-                let ch = i % layout.c;
-                sum_g[ch] += sum_f64(gb, F::to_f64);
-                let m = mean[ch];
-                let mut lanes = [0.0f64; 4];
-                let (xc, gc) = (xb.chunks_exact(4), gb.chunks_exact(4));
-                let tail: f64 =
-                    xc.remainder().iter().zip(gc.remainder()).map(|(&v, &d)| d.to_f64() * (v.to_f64() - m)).sum();
-                for (xs, gs) in xc.zip(gc) {
-                    for l in 0..4 {
-                        lanes[l] += gs[l].to_f64() * (xs[l].to_f64() - m);
-                    }
-                }
-                sum_gc[ch] += lanes.iter().sum::<f64>() + tail;
-            }
-        }
-        let dx = need[0].then(|| {
+        let (mean, var) = channel_stats(x, layout);
+        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+        let s = layout.s;
+        // Each channel's Σg and Σg·(x − mean).
+        let sums = layout.sums(|ch, start| {
+            let (xb, gb) = (&x[start..start + s], &gd[start..start + s]);
+            let m = mean[ch];
+            [sum_f64(gb, gb, |d, _| d.to_f64()), sum_f64(xb, gb, |v, d| d.to_f64() * (v.to_f64() - m))]
+        });
+        let dx = if need[0] {
             let count = layout.count() as f64;
             let w = weight.data();
             // ∂x = ((g − Σg/M) − (x − mean)·k)·a with k = Σg(x − mean)/M / (var + ε) and
             // a = γ/√(var + ε), per channel.
             let constants: Vec<[F; 4]> = (0..layout.c)
                 .map(|ch| {
-                    let k = sum_gc[ch] / count * inv_std[ch] * inv_std[ch];
-                    [sum_g[ch] / count, mean[ch], k, w[ch].to_f64() * inv_std[ch]].map(F::from_f64)
+                    let [sum_g, sum_gc] = sums[ch];
+                    let k = sum_gc / count * inv_std[ch] * inv_std[ch];
+                    [sum_g / count, mean[ch], k, w[ch].to_f64() * inv_std[ch]].map(F::from_f64)
                 })
                 .collect();
-            let mut out = reserved(x.len());
-            if layout.s > 0 {
-                for (i, (xb, gb)) in x.chunks_exact(layout.s).zip(gd.chunks_exact(layout.s)).enumerate() {
-                    let [mean_g, m, k, a] = constants[i % layout.c];
-                    out.extend(xb.iter().zip(gb).map(|(&v, &d)| ((d - mean_g) - (v - m) * k) * a));
+            let out = layout.map_blocks(self.shape(), |ch, start, block| {
+                let [mean_g, m, k, a] = constants[ch];
+                for ((y, &v), &d) in block.iter_mut().zip(&x[start..]).zip(&gd[start..]) {
+                    *y = ((d - mean_g) - (v - m) * k) * a;
                 }
-            }
-            Tensor::from_parts(out, self.shape().clone())
-        });
-        let dweight = need[1].then(|| {
-            let sums: Vec<f64> = sum_gc.iter().zip(&inv_std).map(|(s, i)| s * i).collect();
-            per_channel(&sums)
-        });
-        let dbias = need[2].then(|| per_channel(&sum_g));
+            })?;
+            Some(Tensor::from_parts(out, self.shape().clone()))
+        } else {
+            None
+        };
+        let dweight = need[1].then(|| per_channel(sums.iter().zip(&inv_std).map(|([_, sum_gc], i)| sum_gc * i)));
+        let dbias = need[2].then(|| per_channel(sums.iter().map(|[sum_g, _]| *sum_g)));
         Ok([dx, dweight, dbias])
     }
 }

@@ -28,13 +28,13 @@ impl<F> Pool<F> {
         Pool { free: Vec::new(), bytes: 0 }
     }
 
-    /// The smallest free buffer with room for `n` elements and at most twice that, emptied.
+    /// The smallest free buffer with room for `n` elements and at most twice that, with the
+    /// elements its last tensor left in it.
     fn take(&mut self, n: usize) -> Option<Vec<F>> {
         let fits = |v: &Vec<F>| v.capacity() >= n && v.capacity() / 2 <= n;
         let (i, _) = self.free.iter().enumerate().filter(|(_, v)| fits(v)).min_by_key(|(_, v)| v.capacity())?;
-        let mut buffer = self.free.swap_remove(i);
+        let buffer = self.free.swap_remove(i);
         self.bytes -= buffer.capacity() * size_of::<F>();
-        buffer.clear();
         Some(buffer)
     }
 
@@ -50,6 +50,14 @@ impl<F> Pool<F> {
 
 /// An empty buffer with room for `n` elements from this thread's pool, if one is there.
 pub(crate) fn take<F: Float>(n: usize) -> Option<Vec<F>> {
+    let mut buffer = take_used(n)?;
+    buffer.clear();
+    Some(buffer)
+}
+
+/// A buffer with room for `n` elements from this thread's pool, if one is there, still holding
+/// what its last tensor left in it.
+pub(crate) fn take_used<F: Float>(n: usize) -> Option<Vec<F>> {
     if n.saturating_mul(size_of::<F>()) < MIN_POOLED_BYTES {
         return None;
     }

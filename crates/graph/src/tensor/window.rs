@@ -1,49 +1,62 @@
 //! The sliding-window kernels: unfold (im2col) and its adjoint fold (col2im), which
 //! convolutions and poolings are built on.
 
-use super::{buffer, filled, Tensor};
+use super::{filled, overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
 use crate::window::Window;
 
-/// Calls `visit(column, image, len)` for every run of taps that read the image, where an
-/// unfolded `[N, C·kh·kw, oh·ow]` column tensor meets an `[N, C, H, W]` image: `len` columns
-/// from element `column` on read the image from element `image` on, `stride[1]` apart.
-/// (Taps in the padding are not visited: they read zeros.)
+/// Calls `visit(column, pixel, len)` for every run of taps that read one image plane, where
+/// its unfolded `[kh·kw, oh·ow]` columns meet its `[H, W]` pixels: `len` columns from element
+/// `column` on read the plane from element `pixel` on, `stride[1]` apart. (Taps in the padding
+/// are not visited: they read zeros.)
 fn for_each_run(
-    n: usize,
-    c: usize,
+    spans: &(Spans, Spans),
     size: [usize; 2],
     w: &Window,
     out: [usize; 2],
     mut visit: impl FnMut(usize, usize, usize),
 ) {
-    let [h, wd] = size;
+    let wd = size[1];
     let [oh, ow] = out;
-    let [kh, kw] = w.kernel;
-    if n == 0 || c == 0 || oh == 0 || ow == 0 || h == 0 || wd == 0 {
-        // No columns or no image: nothing to visit (and the other dims may be huge).
-        return;
-    }
-    let (rows, cols) = tap_spans(size, w, out);
-    let taps = kh * kw * oh * ow;
-    for image in 0..n * c {
-        let plane = image * h * wd;
-        for (ki, &(first_row, end_row)) in rows.iter().enumerate() {
-            for (kj, &(first, end)) in cols.iter().enumerate() {
-                if end == first {
-                    continue;
-                }
-                let tap = image * taps + (ki * kw + kj) * oh * ow;
-                let j = first * w.stride[1] + kj * w.dilation[1] - w.padding[1];
-                for oi in first_row..end_row {
-                    let i = oi * w.stride[0] + ki * w.dilation[0] - w.padding[0];
-                    visit(tap + oi * ow + first, plane + i * wd + j, end - first);
-                }
+    let kw = w.kernel[1];
+    let (rows, cols) = spans;
+    for (ki, &(first_row, end_row)) in rows.iter().enumerate() {
+        for (kj, &(first, end)) in cols.iter().enumerate() {
+            if end == first {
+                continue;
+            }
+            let tap = (ki * kw + kj) * oh * ow;
+            let j = first * w.stride[1] + kj * w.dilation[1] - w.padding[1];
+            for oi in first_row..end_row {
+                let i = oi * w.stride[0] + ki * w.dilation[0] - w.padding[0];
+                visit(tap + oi * ow + first, i * wd + j, end - first);
             }
         }
     }
+}
+
+/// Runs `plane_work(columns, pixels)` for every image plane: the plane's `[kh·kw, oh·ow]`
+/// columns and its `[H, W]` pixels, whichever of the two is written (`out`, split into whole
+/// planes over threads) and the other read (`input`).
+fn for_each_plane<F: Float>(
+    input: &[F],
+    input_plane: usize,
+    out: &mut [F],
+    out_plane: usize,
+    plane_work: impl Fn(&[F], &mut [F]) + Sync,
+) {
+    if input_plane == 0 || out_plane == 0 {
+        return;
+    }
+    let threads = crate::threads::threads_for_elements(out.len());
+    crate::threads::for_each_chunk(out, out_plane, threads, |first, part| {
+        for (i, plane_out) in part.chunks_exact_mut(out_plane).enumerate() {
+            let at = (first + i) * input_plane;
+            plane_work(&input[at..at + input_plane], plane_out);
+        }
+    });
 }
 
 /// `first..end` per tap: the window positions where that tap reads the image.
@@ -78,53 +91,53 @@ fn linear(size: [usize; 2], w: &Window, out: [usize; 2]) -> bool {
     !size.contains(&0) && !out.contains(&0) && w.stride[1] == 1 && w.stride[0].checked_mul(size[1]) == Some(out[1])
 }
 
-/// Unfold when [`linear`]: each tap's `oh·ow` columns are written once, in order (zeros, one
-/// slice of the image, zeros), and the padding columns the slice spans are then zeroed.
+/// One plane's unfold when [`linear`]: each tap's `oh·ow` columns are one slice of the image
+/// between zeros, with the padding columns the slice spans zeroed after it.
 fn unfold_linear<F: Float>(
-    data: &[F],
-    planes: usize,
+    plane: &[F],
+    spans: &(Spans, Spans),
     size: [usize; 2],
     w: &Window,
     out: [usize; 2],
-    cols: &mut Vec<F>,
+    cols: &mut [F],
 ) {
-    let [h, wd] = size;
+    let wd = size[1];
     let [oh, ow] = out;
-    let (row_spans, col_spans) = tap_spans(size, w, out);
-    for plane in data.chunks_exact(h * wd).take(planes) {
-        for (ki, &(first_row, end_row)) in row_spans.iter().enumerate() {
-            for (kj, &(first, end)) in col_spans.iter().enumerate() {
-                let start = cols.len();
-                if first_row == end_row || first == end {
-                    cols.resize(start + oh * ow, F::ZERO);
-                    continue;
-                }
-                let (from, to) = (first_row * ow + first, (end_row - 1) * ow + end);
-                let i = first_row * w.stride[0] + ki * w.dilation[0] - w.padding[0];
-                let j = first + kj * w.dilation[1] - w.padding[1];
-                cols.resize(start + from, F::ZERO);
-                cols.extend_from_slice(&plane[i * wd + j..i * wd + j + (to - from)]);
-                cols.resize(start + oh * ow, F::ZERO);
-                if first > 0 || end < ow {
-                    for oi in first_row..end_row - 1 {
-                        cols[start + oi * ow + end..start + (oi + 1) * ow + first].fill(F::ZERO);
-                    }
+    let (row_spans, col_spans) = spans;
+    let mut taps = cols.chunks_exact_mut(oh * ow);
+    for (ki, &(first_row, end_row)) in row_spans.iter().enumerate() {
+        for (kj, &(first, end)) in col_spans.iter().enumerate() {
+            let Some(tap) = taps.next() else { return };
+            if first_row == end_row || first == end {
+                tap.fill(F::ZERO);
+                continue;
+            }
+            let (from, to) = (first_row * ow + first, (end_row - 1) * ow + end);
+            let i = first_row * w.stride[0] + ki * w.dilation[0] - w.padding[0];
+            let j = first + kj * w.dilation[1] - w.padding[1];
+            tap[..from].fill(F::ZERO);
+            tap[from..to].copy_from_slice(&plane[i * wd + j..i * wd + j + (to - from)]);
+            tap[to..].fill(F::ZERO);
+            if first > 0 || end < ow {
+                for oi in first_row..end_row - 1 {
+                    tap[oi * ow + end..(oi + 1) * ow + first].fill(F::ZERO);
                 }
             }
         }
     }
 }
 
-/// Fold when [`linear`]: each tap's columns add into the image as one slice, shifted, with the
-/// columns in the padding between its runs masked out (to an exact 0, not multiplied by 0,
-/// which would turn an infinite value into NaN).
-fn fold_linear<F: Float>(data: &[F], size: [usize; 2], w: &Window, out: [usize; 2], image: &mut [F]) {
-    let [h, wd] = size;
-    let [oh, ow] = out;
-    let (row_spans, col_spans) = tap_spans(size, w, out);
-    // Per tap: its first and last-plus-one column, how far its image slice starts from it,
-    // and which columns in between read the image.
-    let mut taps: Vec<(usize, usize, usize, Vec<bool>)> = Vec::new();
+/// Where each tap of a [`linear`] window adds into a plane: its first and last-plus-one
+/// column, the pixel its slice starts at, and which columns in between read the image (the
+/// rest are masked to an exact 0, not multiplied by 0, which would turn an infinite value into
+/// NaN).
+type LinearTaps = Vec<(usize, usize, usize, Vec<bool>)>;
+
+fn linear_taps(spans: &(Spans, Spans), size: [usize; 2], w: &Window, out: [usize; 2]) -> LinearTaps {
+    let wd = size[1];
+    let ow = out[1];
+    let (row_spans, col_spans) = spans;
+    let mut taps = Vec::new();
     for (ki, &(first_row, end_row)) in row_spans.iter().enumerate() {
         for (kj, &(first, end)) in col_spans.iter().enumerate() {
             if first_row == end_row || first == end {
@@ -138,13 +151,15 @@ fn fold_linear<F: Float>(data: &[F], size: [usize; 2], w: &Window, out: [usize; 
             taps.push((from, to, i * wd + j, keep));
         }
     }
-    let per_plane = taps.len() * oh * ow;
-    for (columns, plane) in data.chunks_exact(per_plane).zip(image.chunks_exact_mut(h * wd)) {
-        for (t, (from, to, at, keep)) in taps.iter().enumerate() {
-            let source = &columns[t * oh * ow + from..t * oh * ow + to];
-            for ((sum, &v), &k) in plane[*at..*at + (to - from)].iter_mut().zip(source).zip(keep) {
-                *sum += if k { v } else { F::ZERO };
-            }
+    taps
+}
+
+/// One plane's fold when [`linear`]: each tap's columns add into the plane as one slice.
+fn fold_linear<F: Float>(columns: &[F], taps: &LinearTaps, positions: usize, plane: &mut [F]) {
+    for (t, (from, to, at, keep)) in taps.iter().enumerate() {
+        let source = &columns[t * positions + from..t * positions + to];
+        for ((sum, &v), &k) in plane[*at..*at + (to - from)].iter_mut().zip(source).zip(keep) {
+            *sum += if k { v } else { F::ZERO };
         }
     }
 }
@@ -199,22 +214,31 @@ impl<F: Float> Tensor<F> {
         let (n, c, size) = Window::image("unfold", self.shape())?;
         let out = window.output_size(size)?;
         let shape = window.columns("unfold", n, c, size)?;
-        let data = self.data();
+        if shape.numel() == 0 || self.numel() == 0 {
+            // No columns, or only padding to read (the other dims may be huge).
+            return Ok(Tensor::from_parts(filled("unfold", &shape, F::ZERO)?, shape));
+        }
+        let spans = tap_spans(size, window, out);
+        let (plane, plane_columns) = (size[0] * size[1], window.taps() * out[0] * out[1]);
         if linear(size, window, out) {
-            let mut cols = buffer("unfold", &shape)?;
-            unfold_linear(data, n * c, size, window, out, &mut cols);
+            let mut cols = overwritable("unfold", &shape)?;
+            for_each_plane(self.data(), plane, &mut cols, plane_columns, |pixels, cols| {
+                unfold_linear(pixels, &spans, size, window, out, cols)
+            });
             return Ok(Tensor::from_parts(cols, shape));
         }
         let mut cols = filled("unfold", &shape, F::ZERO)?;
         let step = window.stride[1];
-        for_each_run(n, c, size, window, out, |col, at, len| {
-            if step == 1 {
-                copy_short(&mut cols[col..col + len], &data[at..at + len]);
-            } else {
-                for (t, v) in cols[col..col + len].iter_mut().enumerate() {
-                    *v = data[at + t * step];
+        for_each_plane(self.data(), plane, &mut cols, plane_columns, |pixels, cols| {
+            for_each_run(&spans, size, window, out, |col, at, len| {
+                if step == 1 {
+                    copy_short(&mut cols[col..col + len], &pixels[at..at + len]);
+                } else {
+                    for (t, v) in cols[col..col + len].iter_mut().enumerate() {
+                        *v = pixels[at + t * step];
+                    }
                 }
-            }
+            })
         });
         Ok(Tensor::from_parts(cols, shape))
     }
@@ -241,20 +265,30 @@ impl<F: Float> Tensor<F> {
         let shape = Shape::from(vec![n, c, size[0], size[1]]);
         shape.try_numel("fold")?;
         let mut image = filled("fold", &shape, F::ZERO)?;
-        let data = self.data();
+        if image.is_empty() || self.numel() == 0 {
+            // Nothing to add to, or nothing to add (the other dims may be huge).
+            return Ok(Tensor::from_parts(image, shape));
+        }
+        let spans = tap_spans(size, window, out);
+        let (plane, plane_columns) = (size[0] * size[1], window.taps() * positions);
         if linear(size, window, out) {
-            fold_linear(data, size, window, out, &mut image);
+            let taps = linear_taps(&spans, size, window, out);
+            for_each_plane(self.data(), plane_columns, &mut image, plane, |cols, pixels| {
+                fold_linear(cols, &taps, positions, pixels)
+            });
             return Ok(Tensor::from_parts(image, shape));
         }
         let step = window.stride[1];
-        for_each_run(n, c, size, window, out, |col, at, len| {
-            if step == 1 {
-                add_short(&mut image[at..at + len], &data[col..col + len]);
-            } else {
-                for (t, &v) in data[col..col + len].iter().enumerate() {
-                    image[at + t * step] += v;
+        for_each_plane(self.data(), plane_columns, &mut image, plane, |cols, pixels| {
+            for_each_run(&spans, size, window, out, |col, at, len| {
+                if step == 1 {
+                    add_short(&mut pixels[at..at + len], &cols[col..col + len]);
+                } else {
+                    for (t, &v) in cols[col..col + len].iter().enumerate() {
+                        pixels[at + t * step] += v;
+                    }
                 }
-            }
+            })
         });
         Ok(Tensor::from_parts(image, shape))
     }
