@@ -94,7 +94,7 @@ fn a_product_large_enough_for_the_gemm_call_matches_the_definition() {
 
 #[test]
 fn a_summed_product_through_the_gemm_call_matches_the_definition() {
-    // Two products added into one uninitialised output (the first overwrites, the second adds),
+    // Two products added into one output (the first overwrites, the second adds),
     // each past the small kernel, the first operand transposed.
     let (m, k, n) = (18, 16, 17);
     let a = Tensor::from_vec((0..2 * k * m).map(|i| (i % 7) as f64 - 3.0).collect(), [2, k, m]).unwrap();

@@ -2,12 +2,11 @@
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
 use super::walk::{broadcast_strides, walk};
-use super::{buffer, filled, Tensor};
+use super::{filled, overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
 use smallvec::SmallVec;
-use std::mem::MaybeUninit;
 
 impl<F: Float> Tensor<F> {
     /// The matrix product with NumPy's rules: 2-d × 2-d, batched (leading dimensions
@@ -119,13 +118,10 @@ impl<F: Float> Tensor<F> {
         }
         // The GEMM overwrites its output, so the buffer is not zeroed first (that was 4 % of
         // W8's step).
-        let mut out = buffer("matmul", &out_shape)?;
-        each_product(&starts, &mut out.spare_capacity_mut()[..total], m * n, threads, |(ia, ib), c, threads| {
+        let mut out = overwritable("matmul", &out_shape)?;
+        each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, threads| {
             large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads)
         });
-        // SAFETY: the products' `m × n` blocks tile the first `total` elements, and the GEMM
-        // (called without reading its output) wrote every element of each block.
-        unsafe { out.set_len(total) };
         Ok(Tensor::from_parts(out, out_shape))
     }
 
@@ -218,14 +214,11 @@ impl<F: Float> Tensor<F> {
             }
             return Ok(Tensor::from_parts(out, out_shape));
         }
-        let mut out = buffer("matmul", &out_shape)?;
+        let mut out = overwritable("matmul", &out_shape)?;
         let threads = crate::threads::threads_for(work.saturating_mul(pairs.len()));
-        for (&(ka, kb), c) in kept_starts.iter().zip(out.spare_capacity_mut()[..total].chunks_mut(m * n)) {
+        for (&(ka, kb), c) in kept_starts.iter().zip(out.chunks_mut(m * n)) {
             summed_large_matmul((m, k, n), &a[ka..], (rsa, csa), &b[kb..], (rsb, csb), &pairs, c, threads);
         }
-        // SAFETY: the kept entries' `m × n` blocks tile the first `total` elements, and each
-        // block's first product (the GEMM called without reading its output) wrote all of it.
-        unsafe { out.set_len(total) };
         Ok(Tensor::from_parts(out, out_shape))
     }
 }
@@ -264,7 +257,7 @@ fn large_matmul<F: Float>(
     a_strides: (isize, isize),
     b: &[F],
     b_strides: (isize, isize),
-    c: &mut [MaybeUninit<F>],
+    c: &mut [F],
     threads: usize,
 ) {
     summed_large_matmul((m, k, n), a, a_strides, b, b_strides, &[(0, 0)], c, threads);
@@ -281,7 +274,7 @@ fn summed_large_matmul<F: Float>(
     b: &[F],
     (rsb, csb): (isize, isize),
     pairs: &[(usize, usize)],
-    c: &mut [MaybeUninit<F>],
+    c: &mut [F],
     threads: usize,
 ) {
     let parts = threads.min(m.div_ceil(16)).max(1);
@@ -299,13 +292,12 @@ fn summed_large_matmul<F: Float>(
         b.len(),
         pairs.len()
     );
-    let run = |first_row: usize, c: &mut [MaybeUninit<F>]| {
+    let run = |first_row: usize, c: &mut [F]| {
         let rows = c.len() / n;
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
             // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
-            // `m × n` (the first product overwrites it, initialised or not, and later ones add
-            // to what it wrote); this part reads rows `first_row..first_row + rows` (≤ m) of each
+            // `m × n` (the first product overwrites it, and later ones add to what it wrote); this part reads rows `first_row..first_row + rows` (≤ m) of each
             // product's `a`, all of its `b`, and writes its own `rows × n` block of `c`, which
             // no other part touches.
             unsafe {
@@ -319,7 +311,7 @@ fn summed_large_matmul<F: Float>(
                     b.as_ptr().add(ib),
                     rsb,
                     csb,
-                    c.as_mut_ptr().cast::<F>(),
+                    c.as_mut_ptr(),
                     n as isize,
                     1,
                     i > 0,
