@@ -62,23 +62,22 @@ impl Channels {
         crate::threads::threads_for_elements(self.count().saturating_mul(self.c))
     }
 
-    /// For every channel, `Σ block_sum(channel, start)` over its blocks (each block the `s`
-    /// elements from `start` on), added in memory order. The channels are split over threads,
-    /// so each sum is the same whatever their number.
-    fn sums<const K: usize>(self, block_sum: impl Fn(usize, usize) -> [f64; K] + Sync) -> Vec<[f64; K]> {
-        let mut sums = vec![[0.0; K]; self.c];
-        if self.s == 0 {
-            return sums;
-        }
-        crate::threads::for_each_chunk(&mut sums, 1, self.threads(), |first, part| {
-            for example in 0..self.n {
-                for (i, total) in part.iter_mut().enumerate() {
-                    let block = block_sum(first + i, (example * self.c + first + i) * self.s);
-                    total.iter_mut().zip(block).for_each(|(t, b)| *t += b);
+    /// For every channel, the `K` sums that `add_block(channel, start, lanes)` adds each of
+    /// its blocks (the `s` elements from `start` on) into, in eight partial sums per sum (see
+    /// [`add_f64`]) carried from block to block and added up at the end. The channels are
+    /// split over threads, so each sum is the same whatever their number.
+    fn sums<const K: usize>(self, add_block: impl Fn(usize, usize, &mut [[f64; 8]; K]) + Sync) -> Vec<[f64; K]> {
+        let mut lanes = vec![[[0.0; 8]; K]; self.c];
+        if self.s > 0 {
+            crate::threads::for_each_chunk(&mut lanes, 1, self.threads(), |first, part| {
+                for example in 0..self.n {
+                    for (i, lanes) in part.iter_mut().enumerate() {
+                        add_block(first + i, (example * self.c + first + i) * self.s, lanes);
+                    }
                 }
-            }
-        });
-        sums
+            });
+        }
+        lanes.iter().map(|sums| sums.map(|lanes| lanes.iter().sum())).collect()
     }
 
     /// An output of the input's size whose every block is `write(channel, start, block)`,
@@ -98,18 +97,20 @@ impl Channels {
     }
 }
 
-/// Σ f(aᵢ, bᵢ) over two slices of the same length in `f64`, in eight independent partial sums
-/// (one chain of dependent additions waits on each one's latency).
-fn sum_f64<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> f64) -> f64 {
-    let mut lanes = [0.0f64; 8];
+/// Adds f(aᵢ, bᵢ) over two slices of the same length into eight partial sums in `f64`: one
+/// chain of dependent additions would wait on each one's latency, and a channel's blocks are
+/// short (64 or 16 elements in a digits conv net), so the partial sums carry over from block to
+/// block instead of being added up after each.
+fn add_f64<F: Float>(lanes: &mut [f64; 8], a: &[F], b: &[F], f: impl Fn(F, F) -> f64) {
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = a8.remainder().iter().zip(b8.remainder()).map(|(&x, &y)| f(x, y)).sum();
+    for ((lane, &x), &y) in lanes.iter_mut().zip(a8.remainder()).zip(b8.remainder()) {
+        *lane += f(x, y);
+    }
     for (xs, ys) in a8.zip(b8) {
         for ((lane, &x), &y) in lanes.iter_mut().zip(xs).zip(ys) {
             *lane += f(x, y);
         }
     }
-    lanes.iter().sum::<f64>() + tail
 }
 
 /// Each channel's mean and biased variance, in two passes (the variance from the centered
@@ -119,14 +120,14 @@ fn channel_stats<F: Float>(x: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
     let s = layout.s;
     let block = |start: usize| &x[start..start + s];
     let mean: Vec<f64> = layout
-        .sums(|_, start| [sum_f64(block(start), block(start), |v, _| v.to_f64())])
+        .sums(|_, start, [lanes]| add_f64(lanes, block(start), block(start), |v, _| v.to_f64()))
         .iter()
         .map(|[t]| t / count)
         .collect();
     let var = layout
-        .sums(|ch, start| {
+        .sums(|ch, start, [lanes]| {
             let m = mean[ch];
-            [sum_f64(block(start), block(start), |v, _| (v.to_f64() - m) * (v.to_f64() - m))]
+            add_f64(lanes, block(start), block(start), |v, _| (v.to_f64() - m) * (v.to_f64() - m))
         })
         .iter()
         .map(|[t]| t / count)
@@ -204,10 +205,11 @@ impl<F: Float> Tensor<F> {
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
         let s = layout.s;
         // Each channel's Σg and Σg·(x − mean).
-        let sums = layout.sums(|ch, start| {
+        let sums = layout.sums(|ch, start, [sum_g, sum_gc]| {
             let (xb, gb) = (&x[start..start + s], &gd[start..start + s]);
             let m = mean[ch];
-            [sum_f64(gb, gb, |d, _| d.to_f64()), sum_f64(xb, gb, |v, d| d.to_f64() * (v.to_f64() - m))]
+            add_f64(sum_g, gb, gb, |d, _| d.to_f64());
+            add_f64(sum_gc, xb, gb, |v, d| d.to_f64() * (v.to_f64() - m));
         });
         let dx = if need[0] {
             let count = layout.count() as f64;
