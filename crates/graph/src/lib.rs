@@ -42,6 +42,7 @@ mod draw;
 mod error;
 mod float;
 mod graph;
+mod helper_threads;
 pub mod op;
 mod ops;
 mod reads;

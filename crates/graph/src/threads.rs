@@ -77,40 +77,4 @@ pub(crate) fn threads_for(work: usize) -> usize {
     }
 }
 
-/// Runs `work` on every part, the first on the calling thread and the others on the helper
-/// threads, and returns when all are done. The caller works too, instead of handing every part
-/// to a pool and sleeping until they are done: that hand-off and wake-up per product cost more
-/// than the second core saved on a conv net's products (W8 on two threads was slower than on
-/// one). Without helpers (threads could not be started) the caller runs every part.
-pub(crate) fn for_each_part<T: Send>(parts: impl IntoIterator<Item = T>, work: impl Fn(T) + Sync) {
-    let mut parts = parts.into_iter();
-    let Some(first) = parts.next() else { return };
-    let Some(helpers) = helpers() else {
-        work(first);
-        parts.for_each(work);
-        return;
-    };
-    let work = &work;
-    helpers.in_place_scope(|scope| {
-        for part in parts {
-            scope.spawn(move |_| work(part));
-        }
-        work(first)
-    })
-}
-
-/// The threads that take the parts the caller does not: one fewer than the CPUs, so that with
-/// the caller every CPU has one busy thread.
-fn helpers() -> Option<&'static rayon::ThreadPool> {
-    static HELPERS: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    HELPERS
-        .get_or_init(|| {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(cpus.saturating_sub(1).max(1))
-                .thread_name(|i| format!("tapegrad-helper-{i}"))
-                .build()
-                .ok()
-        })
-        .as_ref()
-}
+pub(crate) use crate::helper_threads::for_each_part;
