@@ -39,15 +39,15 @@ pub trait Algebra<F: Float>: Clone {
     /// a + c for a constant c
     fn add_scalar(&self, c: F) -> Self;
     /// A constant (never differentiated) computed elementwise from the values: masks and signs.
-    fn map_const(&self, f: impl Fn(F) -> F) -> Self;
+    fn map_const(&self, f: impl Fn(F) -> F + Sync) -> Self;
     /// A constant computed elementwise from two values, broadcasting.
-    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self;
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F + Sync) -> Self;
     /// `self` where `keep` is non-zero and an exact 0 elsewhere (not `self · 0`, which is NaN
     /// where `self` is not finite); `keep` is a constant mask, broadcasting.
     fn keep_where(&self, keep: &Self) -> Self;
     /// `self · mask(x)`, the mask a constant computed from `x`'s values (how ReLU-like rules
     /// gate a gradient). Tensors override it with a single pass.
-    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
+    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F + Sync) -> Self {
         self.mul(&x.map_const(mask))
     }
 }
@@ -154,11 +154,11 @@ impl<F: Float> Algebra<F> for F {
         *self + c
     }
     #[inline(always)]
-    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+    fn map_const(&self, f: impl Fn(F) -> F + Sync) -> Self {
         f(*self)
     }
     #[inline(always)]
-    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F + Sync) -> Self {
         f(*self, *o)
     }
     #[inline(always)]
@@ -219,13 +219,13 @@ impl<F: Float> Algebra<F> for Tensor<F> {
     fn add_scalar(&self, c: F) -> Self {
         self.map(|a| a + c)
     }
-    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+    fn map_const(&self, f: impl Fn(F) -> F + Sync) -> Self {
         self.map(f)
     }
-    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F + Sync) -> Self {
         kernel(self.zip_with(o, "mask", f))
     }
-    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F) -> Self {
+    fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F + Sync) -> Self {
         kernel(self.zip_with(x, "mul", |g, v| g * mask(v)))
     }
     fn keep_where(&self, keep: &Self) -> Self {
@@ -334,10 +334,10 @@ impl<'g, F: Float> Algebra<F> for Var<'g, F> {
     fn add_scalar(&self, c: F) -> Self {
         *self + c
     }
-    fn map_const(&self, f: impl Fn(F) -> F) -> Self {
+    fn map_const(&self, f: impl Fn(F) -> F + Sync) -> Self {
         self.graph().constant(self.value().map(f))
     }
-    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F) -> Self {
+    fn zip_const(&self, o: &Self, f: impl Fn(F, F) -> F + Sync) -> Self {
         self.graph().constant(kernel(self.value().zip_with(&o.value(), "mask", f)))
     }
     fn keep_where(&self, keep: &Self) -> Self {

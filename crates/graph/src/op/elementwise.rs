@@ -454,7 +454,7 @@ binary_ops! {
 /// shared, and at a NaN (where neither loses) both get all of it — PyTorch's rule.
 #[inline(always)]
 fn extremum_derivative<F: Float, A: Algebra<F>>(
-    loses: impl Fn(F, F) -> bool + Copy,
+    loses: impl Fn(F, F) -> bool + Copy + Sync,
     a: &A,
     b: &A,
     g: &A,

@@ -1,14 +1,19 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
 use super::walk::{broadcast_strides, walk_runs};
-use super::{buffer, collected, reserved, Tensor};
+use super::{buffer, collected, overwritable, reserved, Tensor};
 use crate::error::Result;
 use crate::float::Float;
+use crate::shape::Shape;
 
 impl<F: Float> Tensor<F> {
-    /// Applies `f` to every element.
-    pub fn map(&self, f: impl Fn(F) -> F) -> Tensor<F> {
-        Tensor::from_parts(collected(self.numel(), self.data().iter().map(|&v| f(v))), self.shape().clone())
+    /// Applies `f` to every element (split over threads for a large tensor).
+    pub fn map(&self, f: impl Fn(F) -> F + Sync) -> Tensor<F> {
+        let a = self.data();
+        let data = elementwise(a.len(), a.iter().map(|&v| f(v)), |start, out| {
+            out.iter_mut().zip(&a[start..]).for_each(|(o, &v)| *o = f(v))
+        });
+        Tensor::from_parts(data, self.shape().clone())
     }
 
     /// Combines two tensors element by element under NumPy broadcasting; `op` names the
@@ -21,9 +26,12 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(a.zip_with(&b, "add", |x, y| x + y)?.to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
-    pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
+    pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F + Sync) -> Result<Tensor<F>> {
         if self.shape() == other.shape() {
-            let data = collected(self.numel(), self.data().iter().zip(other.data()).map(|(&a, &b)| f(a, b)));
+            let (a, b) = (self.data(), other.data());
+            let data = elementwise(a.len(), a.iter().zip(b).map(|(&x, &y)| f(x, y)), |start, out| {
+                out.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| *o = f(x, y))
+            });
             return Ok(Tensor::from_parts(data, self.shape().clone()));
         }
         let shape = self.shape().broadcast(other.shape(), op)?;
@@ -65,11 +73,13 @@ impl<F: Float> Tensor<F> {
     /// Like [`Tensor::zip_with`] but writes into `self` when it already has the broadcast shape
     /// and shares its elements with no other tensor (used to accumulate gradients without
     /// allocating; shared elements are combined into a new buffer, not copied and then updated).
-    pub fn zip_assign(&mut self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F) -> Result<()> {
+    pub fn zip_assign(&mut self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F + Sync) -> Result<()> {
         if self.shape() == other.shape() && self.owns_storage() {
-            for (a, &b) in self.data_mut().iter_mut().zip(other.data()) {
-                *a = f(*a, b);
-            }
+            let b = other.data();
+            let threads = crate::threads::threads_for_elements(b.len());
+            crate::threads::for_each_chunk(self.data_mut(), 1, threads, |start, part| {
+                part.iter_mut().zip(&b[start..]).for_each(|(a, &y)| *a = f(*a, y))
+            });
             Ok(())
         } else {
             *self = self.zip_with(other, op, f)?;
@@ -80,6 +90,19 @@ impl<F: Float> Tensor<F> {
 
 /// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
 /// then repeats `small` as a whole, row after row (so it must hold at least one element).
+/// `n` elements: `items` on one thread, or, for a pass large enough to split, an
+/// [`overwritable`] buffer whose parts `fill(first_index, part)` writes on each thread.
+fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn(usize, &mut [F]) + Sync) -> Vec<F> {
+    let threads = crate::threads::threads_for_elements(n);
+    if threads == 1 {
+        return collected(n, items);
+    }
+    // As large as an input, so it fits in memory.
+    let mut out = overwritable("map", &Shape::from(vec![n])).unwrap_or_else(|_| vec![F::ZERO; n]);
+    crate::threads::for_each_chunk(&mut out, 1, threads, fill);
+    out
+}
+
 fn is_trailing(small: &[usize], big: &[usize]) -> bool {
     let start = small.iter().position(|&d| d != 1).unwrap_or(small.len());
     let tail = &small[start..];
