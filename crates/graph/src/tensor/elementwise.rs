@@ -88,8 +88,6 @@ impl<F: Float> Tensor<F> {
     }
 }
 
-/// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
-/// then repeats `small` as a whole, row after row (so it must hold at least one element).
 /// `n` elements: `items` on one thread, or, for a pass large enough to split, an
 /// [`overwritable`] buffer whose parts `fill(first_index, part)` writes on each thread.
 fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn(usize, &mut [F]) + Sync) -> Vec<F> {
@@ -103,6 +101,8 @@ fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn
     out
 }
 
+/// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
+/// then repeats `small` as a whole, row after row (so it must hold at least one element).
 fn is_trailing(small: &[usize], big: &[usize]) -> bool {
     let start = small.iter().position(|&d| d != 1).unwrap_or(small.len());
     let tail = &small[start..];

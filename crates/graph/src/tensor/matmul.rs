@@ -297,9 +297,10 @@ fn summed_large_matmul<F: Float>(
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
             // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
-            // `m × n` (the first product overwrites it, and later ones add to what it wrote); this part reads rows `first_row..first_row + rows` (≤ m) of each
-            // product's `a`, all of its `b`, and writes its own `rows × n` block of `c`, which
-            // no other part touches.
+            // `m × n` (the first product overwrites it, and later ones add to what it wrote);
+            // this part reads rows `first_row..first_row + rows` (≤ m) of each product's `a`,
+            // all of its `b`, and writes its own `rows × n` block of `c`, which no other part
+            // touches.
             unsafe {
                 F::gemm(
                     rows,

@@ -133,6 +133,7 @@ fn unfold_linear<F: Float>(
 /// NaN).
 type LinearTaps = Vec<(usize, usize, usize, Vec<bool>)>;
 
+/// The [`LinearTaps`] of a [`linear`] window, worked out once for every plane.
 fn linear_taps(spans: &(Spans, Spans), size: [usize; 2], w: &Window, out: [usize; 2]) -> LinearTaps {
     let wd = size[1];
     let ow = out[1];
