@@ -90,6 +90,7 @@ impl<F: Float> Tensor<F> {
 
 /// `n` elements: `items` on one thread, or, for a pass large enough to split, an
 /// [`overwritable`] buffer whose parts `fill(first_index, part)` writes on each thread.
+#[inline(always)]
 fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn(usize, &mut [F]) + Sync) -> Vec<F> {
     let threads = crate::threads::threads_for_elements(n);
     if threads == 1 {
