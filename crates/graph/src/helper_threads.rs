@@ -38,10 +38,18 @@ static OFFER: AtomicPtr<Job> = AtomicPtr::new(std::ptr::null_mut());
 /// How many helpers may be looking at the job on offer.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// One helper's handle, and whether it is parked (or about to be).
+/// One helper's handle, its place among the helpers, and whether it is parked (or about to
+/// be).
 struct Helper {
     thread: Thread,
+    index: usize,
     parked: AtomicBool,
+}
+
+/// True when helper `index` may take parts: with `set_num_threads(n)`, only the first `n − 1`
+/// helpers do (the caller is the n-th thread), and the rest stay parked.
+fn in_use(index: usize) -> bool {
+    index + 1 < crate::threads::num_threads()
 }
 
 /// The helpers: one fewer than the CPUs, so with the caller every CPU has one busy thread.
@@ -59,7 +67,11 @@ fn helpers() -> &'static [Helper] {
                         helper_loop(me)
                     }
                 });
-                spawned.ok().map(|handle| Helper { thread: handle.thread().clone(), parked: AtomicBool::new(false) })
+                spawned.ok().map(|handle| Helper {
+                    thread: handle.thread().clone(),
+                    index: i,
+                    parked: AtomicBool::new(false),
+                })
             })
             .collect()
     })
@@ -68,7 +80,7 @@ fn helpers() -> &'static [Helper] {
 fn helper_loop(me: &Helper) -> ! {
     let mut idle_since = Instant::now();
     loop {
-        if !OFFER.load(SeqCst).is_null() {
+        if !OFFER.load(SeqCst).is_null() && in_use(me.index) {
             ACTIVE.fetch_add(1, SeqCst);
             let job = OFFER.load(SeqCst);
             if !job.is_null() {
@@ -88,8 +100,9 @@ fn helper_loop(me: &Helper) -> ! {
             continue;
         }
         me.parked.store(true, SeqCst);
-        if OFFER.load(SeqCst).is_null() {
-            // A caller that offers a job after the check above sees `parked` and unparks.
+        if OFFER.load(SeqCst).is_null() || !in_use(me.index) {
+            // A caller that offers a job after the check above sees `parked` and unparks the
+            // helpers in use.
             std::thread::park();
         }
         me.parked.store(false, SeqCst);
@@ -144,7 +157,7 @@ pub(crate) fn for_each_part<T: Send, W: Fn(T) + Sync>(parts: impl IntoIterator<I
         let job = Job { run: run_parts::<T, W>, data: (&raw const shared).cast() };
         let offer = (&raw const job).cast_mut();
         if OFFER.compare_exchange(std::ptr::null_mut(), offer, SeqCst, SeqCst).is_ok() {
-            for helper in helpers {
+            for helper in helpers.iter().filter(|h| in_use(h.index)) {
                 if helper.parked.load(SeqCst) {
                     helper.thread.unpark();
                 }
@@ -199,6 +212,22 @@ mod tests {
             })
         });
         assert_eq!(inner.load(Relaxed), 12);
+    }
+
+    #[test]
+    fn helpers_beyond_the_thread_count_take_no_parts() {
+        crate::threads::set_num_threads(1);
+        let caller = std::thread::current().id();
+        let elsewhere = AtomicUsize::new(0);
+        for _ in 0..if cfg!(miri) { 2 } else { 50 } {
+            for_each_part(0..8, |_: usize| {
+                if std::thread::current().id() != caller {
+                    elsewhere.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        crate::threads::set_num_threads(0);
+        assert_eq!(elsewhere.load(Relaxed), 0);
     }
 
     #[test]
