@@ -30,6 +30,8 @@ pub trait Algebra<F: Float>: Clone {
     fn cos(&self) -> Self;
     /// the logistic function
     fn sigmoid(&self) -> Self;
+    /// the error function
+    fn erf(&self) -> Self;
     /// aᵖ for a constant p
     fn powf(&self, p: F) -> Self;
     /// aᵇ elementwise
@@ -49,6 +51,39 @@ pub trait Algebra<F: Float>: Clone {
     /// gate a gradient). Tensors override it with a single pass.
     fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F + Sync) -> Self {
         self.mul(&x.map_const(mask))
+    }
+    /// `self · f′(x)` for a smooth `f` with `y = f(x)`: where values are not recorded
+    /// (numbers, tensors) one pass computing `slope.at(x, y) = f′(x)` per element; recorded
+    /// values (`Var`) compose `recorded(x)` from differentiable ops instead, so the slope can
+    /// be differentiated again.
+    fn mul_slope(&self, x: &Self, _y: &Self, _slope: impl Slope<F>, recorded: impl FnOnce(&Self) -> Self) -> Self {
+        self.mul(&recorded(x))
+    }
+}
+
+/// The slope f′ of a smooth elementwise function, for [`Algebra::mul_slope`]. Closures are
+/// slopes; a type whose `at` is `#[inline(always)]` is inlined into a tensor's loop however
+/// large it is (a closure's call is inlined only when small), so the loop compiles to SIMD.
+///
+/// ```
+/// use tapegrad_graph::{Algebra, Tensor};
+/// let g = Tensor::from_vec(vec![1.0, 2.0], [2])?;
+/// let x = Tensor::from_vec(vec![3.0, 4.0], [2])?;
+/// // d/dx x² = 2x
+/// let y = x.mul(&x);
+/// let dx = g.mul_slope(&x, &y, |v: f64, _| 2.0 * v, |x| x.scale(2.0));
+/// assert_eq!(dx.to_vec(), vec![6.0, 16.0]);
+/// # Ok::<(), tapegrad_graph::Error>(())
+/// ```
+pub trait Slope<F>: Sync {
+    /// f′(x), given y = f(x) for slopes that are cheaper from it.
+    fn at(&self, x: F, y: F) -> F;
+}
+
+impl<F, C: Fn(F, F) -> F + Sync> Slope<F> for C {
+    #[inline(always)]
+    fn at(&self, x: F, y: F) -> F {
+        self(x, y)
     }
 }
 
@@ -138,6 +173,10 @@ impl<F: Float> Algebra<F> for F {
         crate::op::sigmoid(*self)
     }
     #[inline(always)]
+    fn erf(&self) -> Self {
+        Float::erf(*self)
+    }
+    #[inline(always)]
     fn powf(&self, p: F) -> Self {
         Float::powf(*self, p)
     }
@@ -168,6 +207,10 @@ impl<F: Float> Algebra<F> for F {
         } else {
             F::ZERO
         }
+    }
+    #[inline(always)]
+    fn mul_slope(&self, x: &Self, y: &Self, slope: impl Slope<F>, _: impl FnOnce(&Self) -> Self) -> Self {
+        *self * slope.at(*x, *y)
     }
 }
 
@@ -207,6 +250,9 @@ impl<F: Float> Algebra<F> for Tensor<F> {
     fn sigmoid(&self) -> Self {
         self.map(crate::op::sigmoid)
     }
+    fn erf(&self) -> Self {
+        self.map(Float::erf)
+    }
     fn powf(&self, p: F) -> Self {
         self.map(|a| a.powf(p))
     }
@@ -227,6 +273,14 @@ impl<F: Float> Algebra<F> for Tensor<F> {
     }
     fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F + Sync) -> Self {
         kernel(self.zip_with(x, "mul", |g, v| g * mask(v)))
+    }
+    fn mul_slope(&self, x: &Self, y: &Self, slope: impl Slope<F>, _: impl FnOnce(&Self) -> Self) -> Self {
+        if self.shape() == x.shape() && x.shape() == y.shape() {
+            self.mul_slope_in_one_loop(x, y, slope)
+        } else {
+            let slopes = kernel(x.zip_with(y, "slope", |x, y| slope.at(x, y)));
+            self.mul(&slopes)
+        }
     }
     fn keep_where(&self, keep: &Self) -> Self {
         kernel(self.zip_with(keep, "where", |v, k| if k != F::ZERO { v } else { F::ZERO }))
@@ -321,6 +375,9 @@ impl<'g, F: Float> Algebra<F> for Var<'g, F> {
     }
     fn sigmoid(&self) -> Self {
         Var::sigmoid(*self)
+    }
+    fn erf(&self) -> Self {
+        Var::erf(*self)
     }
     fn powf(&self, p: F) -> Self {
         Var::powf(*self, p)

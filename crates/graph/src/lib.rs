@@ -47,13 +47,14 @@ pub mod op;
 mod ops;
 mod reads;
 mod shape;
+mod special;
 mod tape_cell;
 mod tensor;
 mod threads;
 mod var;
 mod window;
 
-pub use algebra::{Algebra, TensorAlgebra};
+pub use algebra::{Algebra, Slope, TensorAlgebra};
 pub use anomaly::{non_finite, Anomaly, Phase};
 pub use draw::{significant, thousands, MAX_DRAWN};
 pub use error::{Error, Result};

@@ -7,10 +7,11 @@
 //! Adding an elementwise op is one entry here plus its case in the op registry
 //! (`tapegrad-autograd`'s `registry.rs`); see `docs/DESIGN.md`, "Adding an op".
 
-use crate::algebra::Algebra;
+use crate::algebra::{Algebra, Slope};
 use crate::float::Float;
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
+use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 
 /// The entry points shared by the kinds of every family: `ALL` and `name`.
 macro_rules! kind_list {
@@ -47,7 +48,7 @@ macro_rules! unary_ops {
             }
             /// The op applied to every element, with the op chosen once, outside the loop.
             pub fn map<F: Float>(self, t: &Tensor<F>) -> Tensor<F> {
-                match self { $(UnaryOp::$kind => t.map(|v| UnaryOp::$kind.apply(v)),)* }
+                match self { $(UnaryOp::$kind => t.map_in_one_loop(|v| UnaryOp::$kind.apply(v)),)* }
             }
             /// ∂L/∂x for y = op(x), given g = ∂L/∂y.
             #[inline(always)]
@@ -334,7 +335,26 @@ unary_ops! {
     /// The error function.
     Erf erf "erf" {
         forward: |x| x.erf(),
-        derivative: |x, _, g| g.mul(&x.mul(x).neg().exp().scale(F::from_f64(std::f64::consts::FRAC_2_SQRT_PI))),
+        derivative: |x, y, g| g.mul_slope(x, y, ErfSlope, |x| {
+            x.mul(x).neg().exp().scale(F::from_f64(FRAC_2_SQRT_PI))
+        }),
+        finite_output_finite_derivative: true,
+    }
+    /// GELU, the exact form `x·Φ(x) = ½·x·(1 + erf(x/√2))` (PyTorch's default), as one op.
+    ///
+    /// ```
+    /// use tapegrad_graph::Graph;
+    /// let g = Graph::new();
+    /// assert!((g.scalar(1.0).gelu().item() - 0.841_344_746).abs() < 1e-9);
+    /// ```
+    Gelu gelu "gelu" {
+        forward: |x| gelu(x),
+        // Φ(x) + x·φ(x), recorded as ops where it is to be differentiated again.
+        derivative: |x, y, g| g.mul_slope(x, y, GeluSlope, |x| {
+            let cdf = x.scale(F::from_f64(FRAC_1_SQRT_2)).erf().add_scalar(F::ONE).scale(F::from_f64(0.5));
+            let density = x.mul(x).scale(F::from_f64(-0.5)).exp().scale(F::from_f64(FRAC_1_SQRT_2PI));
+            cdf.add(&x.mul(&density))
+        }),
         finite_output_finite_derivative: true,
     }
     /// −1, 0 or 1 by the sign (NaN stays NaN); its gradient is 0, as in PyTorch.
@@ -473,6 +493,44 @@ fn extremum_derivative<F: Float, A: Algebra<F>>(
     (need[0].then(|| g.mul(&a.zip_const(b, share))), need[1].then(|| g.mul(&a.zip_const(b, move |u, v| share(v, u)))))
 }
 
+/// 1/√(2π), the standard normal density at 0.
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// Φ(x), the standard normal distribution function, as `½·erfc(−x/√2)`: accurate in the
+/// lower tail, where `½·(1 + erf(x/√2))` cancels.
+#[inline(always)]
+fn normal_cdf<F: Float>(x: F) -> F {
+    F::from_f64(0.5) * (-x * F::from_f64(FRAC_1_SQRT_2)).erfc()
+}
+
+/// GELU's value, x·Φ(x).
+#[inline(always)]
+fn gelu<F: Float>(x: F) -> F {
+    x * normal_cdf(x)
+}
+
+/// GELU's slope, Φ(x) + x·φ(x), with Φ(x) = y/x read from GELU's value y = x·Φ(x) (½ at 0).
+/// Where y underflows (x < −13) Φ(x) reads as 0, as does x·φ(x).
+struct GeluSlope;
+
+impl<F: Float> Slope<F> for GeluSlope {
+    #[inline(always)]
+    fn at(&self, x: F, y: F) -> F {
+        let cdf = if x == F::ZERO { F::from_f64(0.5) } else { y / x };
+        cdf + x * (x * F::from_f64(FRAC_1_SQRT_2)).gauss() * F::from_f64(FRAC_1_SQRT_2PI)
+    }
+}
+
+/// erf's slope, 2/√π·e^(−x²).
+struct ErfSlope;
+
+impl<F: Float> Slope<F> for ErfSlope {
+    #[inline(always)]
+    fn at(&self, x: F, _: F) -> F {
+        x.gauss() * F::from_f64(FRAC_2_SQRT_PI)
+    }
+}
+
 /// The logistic function, stable for large |x|.
 #[inline(always)]
 pub fn sigmoid<F: Float>(x: F) -> F {
@@ -481,5 +539,33 @@ pub fn sigmoid<F: Float>(x: F) -> F {
     } else {
         let e = x.exp();
         e / (F::ONE + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GELU and its slope in `f32` (branch-free kernels) against `f64` (libm), across the range
+    /// where GELU is a normal float, tails included. In the lower tail the rounding of x/√2 to
+    /// `f32` alone moves erfc by up to about x²·6·10⁻⁸ relative (as in any `f32` GELU), so the bound
+    /// grows with x².
+    #[test]
+    fn gelu_in_f32_matches_f64() {
+        for i in -1300..=1300 {
+            let x = i as f32 * 0.01;
+            let bound = 2e-6 + 1e-7 * (x as f64).powi(2);
+            let (want, got) = (UnaryOp::Gelu.apply(x as f64), UnaryOp::Gelu.apply(x));
+            let error = (got as f64 - want).abs() / want.abs().max(1e-30);
+            assert!(error < bound, "GELU({x}) in f32: {got:e}, in f64: {want:e}");
+            let want_slope = UnaryOp::Gelu.derivative(&(x as f64), &want, &1.0);
+            let got_slope = UnaryOp::Gelu.derivative(&x, &got, &1.0);
+            // Relative to its terms Φ(x) and x·φ(x), which cancel near x = −0.75.
+            let cdf = if x == 0.0 { 0.5 } else { want / x as f64 };
+            let error = (got_slope as f64 - want_slope).abs() / (cdf.abs() + (want_slope - cdf).abs());
+            assert!(error < bound, "GELU'({x}) in f32: {got_slope:e}, in f64: {want_slope:e}");
+        }
+        assert_eq!(UnaryOp::Gelu.derivative(&0.0f32, &0.0, &1.0), 0.5);
+        assert!(UnaryOp::Gelu.apply(f32::NAN).is_nan());
     }
 }

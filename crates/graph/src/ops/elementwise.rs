@@ -142,13 +142,6 @@ impl<'g, F: Float> Var<'g, F> {
         let value = crate::op::eval::clamp(&self.graph().tape().tensor_cow(self.id()), &bounds);
         expect_op(self.graph().record(Op::Clamp(self.id(), Box::new(bounds)), value, self.requires_grad()))
     }
-    /// GELU, the exact form `x·Φ(x) = 0.5·x·(1 + erf(x/√2))` (PyTorch's default).
-    #[track_caller]
-    pub fn gelu(self) -> Var<'g, F> {
-        let half = F::from_f64(0.5);
-        let inv_sqrt2 = F::from_f64(std::f64::consts::FRAC_1_SQRT_2);
-        self * half * ((self * inv_sqrt2).erf() + F::ONE)
-    }
     /// self², as `self · self`.
     #[track_caller]
     pub fn square(self) -> Var<'g, F> {

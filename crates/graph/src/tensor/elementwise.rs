@@ -16,6 +16,32 @@ impl<F: Float> Tensor<F> {
         Tensor::from_parts(data, self.shape().clone())
     }
 
+    /// As [`Tensor::map`], with `f` called from a single loop, so a large `#[inline(always)]`
+    /// `f` (GELU, erfc) is inlined there and the loop compiled to SIMD; `map` also calls `f`
+    /// from an iterator, its fast path for small tensors, which leaves a large `f` out of line.
+    pub(crate) fn map_in_one_loop(&self, f: impl Fn(F) -> F + Sync) -> Tensor<F> {
+        let a = self.data();
+        let mut out = overwritable("map", &Shape::from(vec![a.len()])).unwrap_or_else(|_| vec![F::ZERO; a.len()]);
+        let threads = crate::threads::threads_for_elements(a.len());
+        crate::threads::for_each_chunk(&mut out, 1, threads, |start, part| {
+            part.iter_mut().zip(&a[start..]).for_each(|(o, &v)| *o = f(v))
+        });
+        Tensor::from_parts(out, self.shape().clone())
+    }
+
+    /// `self · slope(x, y)` elementwise for tensors of one shape (a smooth rule's gradient).
+    pub(crate) fn mul_slope_in_one_loop(&self, x: &Tensor<F>, y: &Tensor<F>, slope: impl crate::Slope<F>) -> Tensor<F> {
+        debug_assert!(self.shape() == x.shape() && x.shape() == y.shape());
+        let (g, x, y) = (self.data(), x.data(), y.data());
+        let mut out = overwritable("mul", &Shape::from(vec![g.len()])).unwrap_or_else(|_| vec![F::ZERO; g.len()]);
+        let threads = crate::threads::threads_for_elements(g.len());
+        crate::threads::for_each_chunk(&mut out, 1, threads, |start, part| {
+            let inputs = g[start..].iter().zip(&x[start..]).zip(&y[start..]);
+            part.iter_mut().zip(inputs).for_each(|(o, ((&g, &x), &y))| *o = g * slope.at(x, y))
+        });
+        Tensor::from_parts(out, self.shape().clone())
+    }
+
     /// Combines two tensors element by element under NumPy broadcasting; `op` names the
     /// operation in the error when the shapes do not broadcast.
     ///

@@ -382,6 +382,17 @@ impl<F: Float> Emitter<F> {
                     UnaryOp::Relu => single(self, "Relu"),
                     UnaryOp::Softplus => single(self, "Softplus"),
                     UnaryOp::Erf => single(self, "Erf"),
+                    UnaryOp::Gelu => {
+                        // ½·x·(1 + erf(x/√2)): Gelu nodes came in opset 20.
+                        let root2 = self.scalar(F::from_f64(std::f64::consts::SQRT_2));
+                        let scaled = self.node("Div", &[x[0].clone(), root2], vec![]);
+                        let erf = self.node("Erf", &[scaled], vec![]);
+                        let one = self.scalar(F::ONE);
+                        let shifted = self.node("Add", &[erf, one], vec![]);
+                        let half = self.scalar(F::from_f64(0.5));
+                        let halved = self.node("Mul", &[shifted, half], vec![]);
+                        self.node("Mul", &[x[0].clone(), halved], vec![])
+                    }
                     UnaryOp::Sign => single(self, "Sign"),
                     UnaryOp::Log1p => {
                         let one = self.scalar(F::ONE);
