@@ -99,7 +99,7 @@ fuzz_target!(|steps: Vec<Step>| {
             },
             Step::Unary { op, x } => {
                 let x = pick(*x);
-                Ok(match op % 12 {
+                Ok(match op % 13 {
                     0 => -x,
                     1 => x.exp(),
                     2 => x.log(),
@@ -111,7 +111,8 @@ fuzz_target!(|steps: Vec<Step>| {
                     8 => x.sigmoid(),
                     9 => x.relu(),
                     10 => x.softplus(),
-                    _ => x.erf(),
+                    11 => x.erf(),
+                    _ => x.gelu(),
                 })
             }
             Step::Binary { op, a, b } => {
