@@ -100,6 +100,7 @@ const STANDARD_OPS: &[&str] = &[
     "Relu",
     "Softplus",
     "Erf",
+    "LayerNormalization",
     "Sign",
     "LeakyRelu",
     "Clip",

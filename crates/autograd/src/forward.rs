@@ -153,7 +153,7 @@ fn node_tangent<'g, F: Float>(
             let dims = y.shape();
             moved(0)?.try_fold(window, [dims.dims()[2], dims.dims()[3]])?
         }
-        Op::Custom(_) | Op::BatchNorm(_) => {
+        Op::Custom(_) | Op::BatchNorm(_) | Op::LayerNorm(_) => {
             let xs = inputs.iter().map(|&id| value(id)).collect::<tapegrad_graph::Result<Vec<_>>>()?;
             let ts = (0..inputs.len()).map(&moved).collect::<Result<Vec<_>>>()?;
             jvp_by_transposition(y, &xs, &ts)?

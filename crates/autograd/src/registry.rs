@@ -233,6 +233,11 @@ pub fn registry() -> Vec<OpCase> {
                 y * y.sin()
             },
         ),
+        case("layer_norm", Any, &[&[&[4, 3], &[3], &[3]], &[&[2, 2, 5], &[5], &[5]], &[&[4], &[4], &[4]]], |_, v| {
+            // As for batch_norm: Σ of a normalized row is fixed, so the loss mixes in a pattern.
+            let y = v[0].layer_norm(v[1], v[2], 1e-5);
+            y * y.sin()
+        }),
         case("stop_gradient", Any, &[&[&[2, 3]], &[&[4]]], |_, v| {
             // A shift that cancels (as in softmax): the value moves with x, the derivative ignores it.
             let shift = v[0].max_axis(-1, true).stop_gradient();

@@ -125,6 +125,9 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// kernel, for values that have one (tensors); `None` for values whose gradient must be
     /// recorded op by op (`Var`), which the rule then composes.
     fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
+    /// Layer normalization's gradients from one fused kernel, as
+    /// [`TensorAlgebra::fused_batch_norm_grads`].
+    fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
     /// `Σ op(self)ᵢ·op(b)ᵢ` over the batch dims `summed`, each product added in place, for
     /// values that have such a kernel (tensors: [`Tensor::matmul_t_summed`]); `None` for
     /// recorded values, whose rule joins the summed dims into one product instead.
@@ -340,6 +343,9 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
         Some(kernel(self.batch_norm_grads(weight, g, eps, need)))
     }
+    fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
+        Some(kernel(self.layer_norm_grads(weight, g, eps, need)))
+    }
     fn fused_summed_product(&self, ta: bool, b: &Self, tb: bool, summed: &[usize]) -> Option<Self> {
         Some(kernel(self.matmul_t_summed(ta, b, tb, summed)))
     }
@@ -453,6 +459,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         Var::fold(*self, window, size)
     }
     fn fused_batch_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
+        None
+    }
+    fn fused_layer_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
         None
     }
     fn fused_summed_product(&self, _: bool, _: &Self, _: bool, _: &[usize]) -> Option<Self> {

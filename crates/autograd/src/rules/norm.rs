@@ -1,4 +1,4 @@
-//! Derivative rule of batch normalization.
+//! Derivative rules of batch and layer normalization.
 
 use tapegrad_graph::{Float, Shape, TensorAlgebra};
 
@@ -43,4 +43,37 @@ pub fn batch_norm<F: Float, A: TensorAlgebra<F>>(
             .mul(&gamma.mul(&inv_std))
     });
     [dx, need[1].then(|| sum_g_normalized.reshape(&channel)), need[2].then(|| sum_g.reshape(&channel))]
+}
+
+/// (∂L/∂x, ∂L/∂γ, ∂L/∂β) for y = x̂·γ + β, x̂ = (x − mean)·r, r = 1/√(var + ε) per row of the
+/// last dim (C elements), d = g·γ: ∂x = r·(d − Σd/C − x̂·Σ(d·x̂)/C), ∂γ = Σ_rows g·x̂, ∂β = Σ_rows g.
+///
+/// Tensors take the fused kernel ([`Tensor::layer_norm_grads`](tapegrad_graph::Tensor::layer_norm_grads));
+/// recorded values compose it from recorded ops, so it is differentiable again.
+pub fn layer_norm<F: Float, A: TensorAlgebra<F>>(
+    eps: f64,
+    x: &A,
+    weight: &A,
+    g: &A,
+    need: [bool; 3],
+) -> [Option<A>; 3] {
+    if let Some(grads) = x.fused_layer_norm_grads(weight, g, eps, need) {
+        return grads;
+    }
+    let shape = x.shape();
+    let last = [shape.ndim() - 1];
+    let row = shape.dims()[last[0]];
+    let per_row = F::from_f64(1.0 / row as f64);
+    let centered = x.sub(&x.sum_keepdim(&last).scale(per_row));
+    let inv_std =
+        centered.mul(&centered).sum_keepdim(&last).scale(per_row).add_scalar(F::from_f64(eps)).powf(F::from_f64(-0.5));
+    let normalized = centered.mul(&inv_std);
+    let channel = Shape::from(vec![row]);
+    let dx = need[0].then(|| {
+        let d = g.mul(weight);
+        let mean_d = d.sum_keepdim(&last).scale(per_row);
+        let mean_d_normalized = d.mul(&normalized).sum_keepdim(&last).scale(per_row);
+        d.sub(&mean_d).sub(&normalized.mul(&mean_d_normalized)).mul(&inv_std)
+    });
+    [dx, need[1].then(|| g.mul(&normalized).sum_to(&channel)), need[2].then(|| g.sum_to(&channel))]
 }

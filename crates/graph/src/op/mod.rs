@@ -86,6 +86,8 @@ op_kinds!(
         StopGradient => "stop_gradient",
         /// each channel normalized by its batch statistics, then scaled and shifted
         BatchNorm => "batch_norm",
+        /// each row (the last dim) normalized by its own statistics, then scaled and shifted
+        LayerNorm => "layer_norm",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -161,14 +163,18 @@ pub enum Op<F> {
     StopGradient(NodeId, bool),
     /// Batch normalization (training mode) of the first input `[N, C, …]` over every dim but
     /// dim 1, scaled by the second input and shifted by the third (both `[C]`).
-    BatchNorm(Box<BatchNormArgs>),
+    BatchNorm(Box<NormArgs>),
+    /// Layer normalization of the first input over its last dim (each row by its own mean and
+    /// biased variance), scaled by the second input and shifted by the third (both `[C]`, C the
+    /// last dim).
+    LayerNorm(Box<NormArgs>),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
 
-/// The inputs of a batch normalization (input, weight, bias) and its ε.
+/// The inputs of a batch or layer normalization (input, weight, bias) and its ε.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BatchNormArgs {
+pub struct NormArgs {
     /// Input, weight and bias.
     pub inputs: [NodeId; 3],
     /// Added to the variance before its square root.
@@ -291,7 +297,8 @@ impl<F: Float> Op<F> {
             | Op::Fold(..)
             | Op::Lookup(..)
             | Op::StopGradient(..)
-            | Op::BatchNorm(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::BatchNorm(..)
+            | Op::LayerNorm(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -327,6 +334,7 @@ impl<F: Float> Op<F> {
             Op::Lookup(..) => StructuralOp::Lookup,
             Op::StopGradient(..) => StructuralOp::StopGradient,
             Op::BatchNorm(..) => StructuralOp::BatchNorm,
+            Op::LayerNorm(..) => StructuralOp::LayerNorm,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -348,6 +356,7 @@ impl<F: Float> Op<F> {
             | Op::Unfold(..)
             | Op::Fold(..)
             | Op::BatchNorm(..)
+            | Op::LayerNorm(..)
             | Op::Custom(..) => true,
             Op::Leaf
             | Op::Constant
@@ -391,6 +400,7 @@ impl<F: Float> Op<F> {
             | Op::Unfold(..)
             | Op::Fold(..)
             | Op::BatchNorm(..)
+            | Op::LayerNorm(..)
             | Op::Custom(..) => true,
         }
     }
@@ -418,7 +428,7 @@ impl<F: Float> Op<F> {
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
-            Op::BatchNorm(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::BatchNorm(args) | Op::LayerNorm(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),
         }
     }

@@ -1,8 +1,8 @@
-//! Normalization: batch normalization as one recorded op.
+//! Normalization: batch and layer normalization, each one recorded op.
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
-use crate::op::{BatchNormArgs, Op};
+use crate::op::{NormArgs, Op};
 use crate::tensor::ChannelStats;
 use crate::var::Var;
 
@@ -41,7 +41,7 @@ impl<'g, F: Float> Var<'g, F> {
         self.same_graph(bias, "batch_norm")?;
         let inputs = [self.id(), weight.id(), bias.id()];
         let mut stats = None;
-        let op = Op::BatchNorm(Box::new(BatchNormArgs { inputs, eps }));
+        let op = Op::BatchNorm(Box::new(NormArgs { inputs, eps }));
         let y = Var::record_with(self.graph(), &[self, weight, bias], op, |t| {
             let (y, batch) =
                 t.tensor_cow(inputs[0]).batch_norm(&t.tensor_cow(inputs[1]), &t.tensor_cow(inputs[2]), eps)?;
@@ -49,5 +49,37 @@ impl<'g, F: Float> Var<'g, F> {
             Ok(y)
         })?;
         Ok((y, stats.expect("recorded")))
+    }
+
+    /// Layer normalization over the last dim: each row normalized by its own mean and biased
+    /// variance, then scaled by `weight` and shifted by `bias` (both `[C]`, C the last dim) —
+    /// `torch.nn.functional.layer_norm` with `normalized_shape = [C]`. One recorded op with a
+    /// fused kernel forward and backward (its gradient is recorded op by op under `grad`, so
+    /// it is differentiable again).
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.var(Tensor::from_vec(vec![1.0, 3.0], [1, 2])?);
+    /// let y = x.layer_norm(g.var(Tensor::ones([2])), g.var(Tensor::zeros([2])), 0.0);
+    /// assert_eq!(y.value().to_vec(), vec![-1.0, 1.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn layer_norm(self, weight: Var<'g, F>, bias: Var<'g, F>, eps: f64) -> Var<'g, F> {
+        expect_op(self.try_layer_norm(weight, bias, eps))
+    }
+
+    /// [`Var::layer_norm`], or an error unless the input has a dim and `weight` and `bias`
+    /// are `[C]`, C its last dim.
+    #[track_caller]
+    pub fn try_layer_norm(self, weight: Var<'g, F>, bias: Var<'g, F>, eps: f64) -> Result<Var<'g, F>> {
+        self.same_graph(weight, "layer_norm")?;
+        self.same_graph(bias, "layer_norm")?;
+        let inputs = [self.id(), weight.id(), bias.id()];
+        let op = Op::LayerNorm(Box::new(NormArgs { inputs, eps }));
+        Var::record_with(self.graph(), &[self, weight, bias], op, |t| {
+            t.tensor_cow(inputs[0]).layer_norm(&t.tensor_cow(inputs[1]), &t.tensor_cow(inputs[2]), eps)
+        })
     }
 }

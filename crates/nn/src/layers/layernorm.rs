@@ -34,9 +34,6 @@ impl<F: Float> Module<F> for LayerNorm {
 
 impl<F: Float> Forward<F> for LayerNorm {
     fn forward<'g>(&self, params: &Bound<'g, F>, x: Var<'g, F>) -> Var<'g, F> {
-        let centered = x - x.mean_axis(-1, true);
-        let variance = centered.square().mean_axis(-1, true);
-        let normalized = centered / (variance + F::from_f64(self.eps)).sqrt();
-        normalized * params.var(self.weight) + params.var(self.bias)
+        x.layer_norm(params.var(self.weight), params.var(self.bias), self.eps)
     }
 }

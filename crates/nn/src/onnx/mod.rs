@@ -541,6 +541,15 @@ impl<F: Float> Emitter<F> {
                 (self.node("Gather", &[x[0].clone(), ids], vec![attr_int("axis", 0)]), axes[1])
             }
             Op::Unfold(_, w) => self.unfold(&x[0], &shapes[0], w, axes[0])?,
+            Op::LayerNorm(args) => {
+                if axes[0].is_some_and(|a| a + 1 == shapes[0].len()) {
+                    return Err(unsupported(format!(
+                        "`layer_norm` (node #{id}) normalizes over the batch dim: each example must be a row"
+                    )));
+                }
+                let attrs = vec![attr_int("axis", -1), attr_float("epsilon", args.eps as f32)];
+                (self.node("LayerNormalization", &x, attrs), axes[0])
+            }
             Op::StopGradient(_, false) => (self.node("Identity", &x, vec![]), axes[0]),
             Op::StopGradient(_, true) => {
                 let (inf, nan) = (self.node("IsInf", &x, vec![]), self.node("IsNaN", &x, vec![]));

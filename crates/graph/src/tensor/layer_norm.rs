@@ -1,0 +1,198 @@
+//! Layer normalization's kernels: each row (the last dim) normalized by its own mean and biased
+//! variance, scaled and shifted, in one pass per row; the three gradients in one more
+//! (PyTorch's `native_layer_norm` and its backward). Row statistics and the weight's and
+//! bias's sums are accumulated in `f64`.
+
+use super::{overwritable, Tensor};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::shape::Shape;
+
+/// The row length C of `x` (its last dim), or an error unless `x` has a dim and each of
+/// `params` is `[C]`.
+fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
+    let mismatch =
+        |rhs: &Shape, hint: String| Error::ShapeMismatch { op: "layer_norm", lhs: x.clone(), rhs: rhs.clone(), hint };
+    let Some(&c) = x.dims().last() else {
+        return Err(mismatch(params[0], "; the input must have at least one dim, the one normalized".into()));
+    };
+    for p in params {
+        if p.dims() != [c] {
+            return Err(mismatch(p, format!("; weight and bias must be [{c}], the input's last dim")));
+        }
+    }
+    Ok(c)
+}
+
+/// A row's mean and 1/√(var + ε), in `f64`.
+#[inline]
+fn row_stats<F: Float>(row: &[F], eps: f64) -> (f64, f64) {
+    let n = row.len() as f64;
+    let mean = row.iter().map(|v| v.to_f64()).sum::<f64>() / n;
+    let var = row.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// Threads for a pass over `n` elements in rows of `c`.
+fn threads(n: usize, c: usize) -> usize {
+    if c == 0 {
+        1
+    } else {
+        crate::threads::threads_for_elements(n)
+    }
+}
+
+impl<F: Float> Tensor<F> {
+    /// Layer normalization over the last dim: each row normalized by its own mean and biased
+    /// variance, `(x − mean)/√(var + ε)`, then scaled by `weight` and shifted by `bias` (both
+    /// `[C]`, C the last dim) — `torch.nn.functional.layer_norm` with `normalized_shape =
+    /// [C]`. An error unless the shapes fit.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 3.0, 0.0, 4.0], [2, 2])?;
+    /// let y = x.layer_norm(&Tensor::ones([2]), &Tensor::zeros([2]), 0.0)?;
+    /// assert_eq!(y.to_vec(), vec![-1.0, 1.0, -1.0, 1.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn layer_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<Tensor<F>> {
+        let c = row_len(self.shape(), &[weight.shape(), bias.shape()])?;
+        let (x, w, b) = (self.data(), weight.data(), bias.data());
+        let mut out = overwritable("layer_norm", self.shape())?;
+        crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
+            let rows = x[first_row * c..].chunks_exact(c);
+            for (y, row) in part.chunks_exact_mut(c).zip(rows) {
+                let (mean, inv_std) = row_stats(row, eps);
+                let (mean, inv_std) = (F::from_f64(mean), F::from_f64(inv_std));
+                for (((y, &v), &w), &b) in y.iter_mut().zip(row).zip(w).zip(b) {
+                    *y = (v - mean) * inv_std * w + b;
+                }
+            }
+        });
+        Ok(Tensor::from_parts(out, self.shape().clone()))
+    }
+
+    /// The gradients of [`Tensor::layer_norm`] (with respect to the input, `weight` and `bias`,
+    /// each where `need` asks) for the output's gradient `g`, from the input `self`. With
+    /// x_hat = (x − mean)·r, r = 1/√(var + ε) and d = g·γ per row of C:
+    /// ∂x = r·(d − Σd/C − x_hat·Σd·x_hat/C), ∂γ = Σ_rows g·x_hat, ∂β = Σ_rows g.
+    pub fn layer_norm_grads(
+        &self,
+        weight: &Tensor<F>,
+        g: &Tensor<F>,
+        eps: f64,
+        need: [bool; 3],
+    ) -> Result<[Option<Tensor<F>>; 3]> {
+        let c = row_len(self.shape(), &[weight.shape()])?;
+        if g.shape() != self.shape() {
+            return Err(Error::ShapeMismatch {
+                op: "layer_norm",
+                lhs: self.shape().clone(),
+                rhs: g.shape().clone(),
+                hint: "; the gradient must have the input's shape".into(),
+            });
+        }
+        let (x, gd, w) = (self.data(), g.data(), weight.data());
+        let dx = if need[0] {
+            let mut out = overwritable("layer_norm", self.shape())?;
+            crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
+                let rows = x[first_row * c..].chunks_exact(c).zip(gd[first_row * c..].chunks_exact(c));
+                for (dx, (row, g)) in part.chunks_exact_mut(c).zip(rows) {
+                    let (mean, inv_std) = row_stats(row, eps);
+                    let (mut sum_d, mut sum_dx_hat) = (0.0f64, 0.0f64);
+                    for ((&v, &g), &w) in row.iter().zip(g).zip(w) {
+                        let d = (g * w).to_f64();
+                        sum_d += d;
+                        sum_dx_hat += d * (v.to_f64() - mean) * inv_std;
+                    }
+                    let n = c as f64;
+                    let [mean, inv_std, mean_d, mean_dx_hat] =
+                        [mean, inv_std, sum_d / n, sum_dx_hat / n].map(F::from_f64);
+                    for (((dx, &v), &g), &w) in dx.iter_mut().zip(row).zip(g).zip(w) {
+                        let x_hat = (v - mean) * inv_std;
+                        *dx = (g * w - mean_d - x_hat * mean_dx_hat) * inv_std;
+                    }
+                }
+            });
+            Some(Tensor::from_parts(out, self.shape().clone()))
+        } else {
+            None
+        };
+        let sums = (need[1] || need[2]).then(|| {
+            let (mut sum_gx_hat, mut sum_g) = (vec![0.0f64; c], vec![0.0f64; c]);
+            for (row, g) in x.chunks_exact(c.max(1)).zip(gd.chunks_exact(c.max(1))) {
+                let (mean, inv_std) = row_stats(row, eps);
+                for (((s, t), &v), &g) in sum_gx_hat.iter_mut().zip(sum_g.iter_mut()).zip(row).zip(g) {
+                    let g = g.to_f64();
+                    *s += g * (v.to_f64() - mean) * inv_std;
+                    *t += g;
+                }
+            }
+            (sum_gx_hat, sum_g)
+        });
+        let per_c =
+            |values: &[f64]| Tensor::from_parts(values.iter().map(|&v| F::from_f64(v)).collect(), Shape::from(vec![c]));
+        let (dweight, dbias) = match &sums {
+            Some((sum_gx_hat, sum_g)) => (need[1].then(|| per_c(sum_gx_hat)), need[2].then(|| per_c(sum_g))),
+            None => (None, None),
+        };
+        Ok([dx, dweight, dbias])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fused kernels against the formulas composed of plain tensor ops, in `f64`.
+    #[test]
+    fn kernels_match_the_composed_formulas() {
+        let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
+        let x = Tensor::<f64>::uniform([3, 4, 5], -2.0, 3.0, rng);
+        let (w, b) = (Tensor::uniform([5], 0.5, 1.5, rng), Tensor::uniform([5], -1.0, 1.0, rng));
+        let g = Tensor::<f64>::uniform([3, 4, 5], -1.0, 1.0, rng);
+        let y = x.layer_norm(&w, &b, 1e-5).unwrap();
+        let [dx, dw, db] = x.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
+        let (dx, dw, db) = (dx.unwrap().to_vec(), dw.unwrap().to_vec(), db.unwrap().to_vec());
+        let (xs, gs, ws, bs) = (x.to_vec(), g.to_vec(), w.to_vec(), b.to_vec());
+        let (mut want_dw, mut want_db) = (vec![0.0; 5], vec![0.0; 5]);
+        for r in 0..12 {
+            let row = &xs[r * 5..r * 5 + 5];
+            let mean = row.iter().sum::<f64>() / 5.0;
+            let inv_std = 1.0 / (row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 5.0 + 1e-5).sqrt();
+            let x_hat: Vec<f64> = row.iter().map(|v| (v - mean) * inv_std).collect();
+            let d: Vec<f64> = (0..5).map(|k| gs[r * 5 + k] * ws[k]).collect();
+            let mean_d = d.iter().sum::<f64>() / 5.0;
+            let mean_dx_hat = (0..5).map(|k| d[k] * x_hat[k]).sum::<f64>() / 5.0;
+            for k in 0..5 {
+                assert!((y.to_vec()[r * 5 + k] - (x_hat[k] * ws[k] + bs[k])).abs() < 1e-12);
+                assert!((dx[r * 5 + k] - inv_std * (d[k] - mean_d - x_hat[k] * mean_dx_hat)).abs() < 1e-12);
+                want_dw[k] += gs[r * 5 + k] * x_hat[k];
+                want_db[k] += gs[r * 5 + k];
+            }
+        }
+        for k in 0..5 {
+            assert!((dw[k] - want_dw[k]).abs() < 1e-12 && (db[k] - want_db[k]).abs() < 1e-12);
+        }
+        assert!(x.layer_norm(&Tensor::ones([4]), &b, 1e-5).is_err());
+        assert!(Tensor::<f64>::scalar(1.0).layer_norm(&w, &b, 1e-5).is_err());
+    }
+
+    /// Split over two threads (rows are independent), the result is the one-thread result.
+    #[test]
+    fn two_threads_give_the_one_thread_result() {
+        let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4);
+        let x = Tensor::<f32>::uniform([64, 16, 64], -2.0, 3.0, rng);
+        let (w, b) = (Tensor::uniform([64], 0.5, 1.5, rng), Tensor::uniform([64], -1.0, 1.0, rng));
+        let g = Tensor::<f32>::uniform([64, 16, 64], -1.0, 1.0, rng);
+        let run = |threads| {
+            crate::set_num_threads(threads);
+            let y = x.layer_norm(&w, &b, 1e-5).unwrap().to_vec();
+            let grads = x.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
+            (y, grads.map(|t| t.unwrap().to_vec()))
+        };
+        let one = run(1);
+        assert_eq!(run(2), one);
+        crate::set_num_threads(0);
+    }
+}
