@@ -82,6 +82,7 @@ enum Step {
     Lookup { table: u8, ids: u8 },
     StopGradient { x: u8, finite_only: bool },
     BatchNorm { x: u8, weight: u8, bias: u8, eps: f64 },
+    LayerNorm { x: u8, weight: u8, bias: u8, eps: f64 },
     Backward { x: u8, seeded: bool },
     Grad { y: u8, x: u8 },
 }
@@ -236,6 +237,7 @@ fuzz_target!(|steps: Vec<Step>| {
             Step::BatchNorm { x, weight, bias, eps } => {
                 pick(*x).try_batch_norm(pick(*weight), pick(*bias), *eps).map(|(y, _)| y)
             }
+            Step::LayerNorm { x, weight, bias, eps } => pick(*x).try_layer_norm(pick(*weight), pick(*bias), *eps),
             Step::StopGradient { x, finite_only } => pick(*x).try_stop_gradient(*finite_only),
             Step::Backward { x, seeded } => {
                 let x = pick(*x);
