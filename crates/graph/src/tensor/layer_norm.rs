@@ -59,6 +59,9 @@ impl<F: Float> Tensor<F> {
         let c = row_len(self.shape(), &[weight.shape(), bias.shape()])?;
         let (x, w, b) = (self.data(), weight.data(), bias.data());
         let mut out = overwritable("layer_norm", self.shape())?;
+        if out.is_empty() {
+            return Ok(Tensor::from_parts(out, self.shape().clone()));
+        }
         crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
             let rows = x[first_row * c..].chunks_exact(c);
             for (y, row) in part.chunks_exact_mut(c).zip(rows) {
@@ -93,11 +96,13 @@ impl<F: Float> Tensor<F> {
             });
         }
         let (x, gd, w) = (self.data(), g.data(), weight.data());
+        // Rows of no elements (C = 0) have no chunks to walk; their gradients are all empty or 0.
+        let c_rows = c.max(1);
         let dx = if need[0] {
             let mut out = overwritable("layer_norm", self.shape())?;
             crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
-                let rows = x[first_row * c..].chunks_exact(c).zip(gd[first_row * c..].chunks_exact(c));
-                for (dx, (row, g)) in part.chunks_exact_mut(c).zip(rows) {
+                let rows = x[first_row * c..].chunks_exact(c_rows).zip(gd[first_row * c..].chunks_exact(c_rows));
+                for (dx, (row, g)) in part.chunks_exact_mut(c_rows).zip(rows) {
                     let (mean, inv_std) = row_stats(row, eps);
                     let (mut sum_d, mut sum_dx_hat) = (0.0f64, 0.0f64);
                     for ((&v, &g), &w) in row.iter().zip(g).zip(w) {
@@ -120,7 +125,7 @@ impl<F: Float> Tensor<F> {
         };
         let sums = (need[1] || need[2]).then(|| {
             let (mut sum_gx_hat, mut sum_g) = (vec![0.0f64; c], vec![0.0f64; c]);
-            for (row, g) in x.chunks_exact(c.max(1)).zip(gd.chunks_exact(c.max(1))) {
+            for (row, g) in x.chunks_exact(c_rows).zip(gd.chunks_exact(c_rows)) {
                 let (mean, inv_std) = row_stats(row, eps);
                 for (((s, t), &v), &g) in sum_gx_hat.iter_mut().zip(sum_g.iter_mut()).zip(row).zip(g) {
                     let g = g.to_f64();
@@ -176,6 +181,15 @@ mod tests {
         }
         assert!(x.layer_norm(&Tensor::ones([4]), &b, 1e-5).is_err());
         assert!(Tensor::<f64>::scalar(1.0).layer_norm(&w, &b, 1e-5).is_err());
+        // Empty rows and no rows: empty results and zero parameter gradients, no panic.
+        for dims in [[3, 0], [0, 5]] {
+            let (x, c) = (Tensor::<f64>::zeros(dims), dims[1]);
+            let (w, b) = (Tensor::ones([c]), Tensor::zeros([c]));
+            assert_eq!(x.layer_norm(&w, &b, 1e-5).unwrap().numel(), 0);
+            let [dx, dw, db] = x.layer_norm_grads(&w, &x, 1e-5, [true; 3]).unwrap();
+            assert_eq!(dx.unwrap().numel(), 0);
+            assert!(dw.unwrap().to_vec().iter().chain(&db.unwrap().to_vec()).all(|&v| v == 0.0));
+        }
     }
 
     /// Split over two threads (rows are independent), the result is the one-thread result.
