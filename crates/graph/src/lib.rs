@@ -47,6 +47,7 @@ pub mod op;
 mod ops;
 mod reads;
 mod shape;
+mod simd;
 mod special;
 mod tape_cell;
 mod tensor;

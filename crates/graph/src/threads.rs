@@ -68,6 +68,13 @@ pub(crate) fn for_each_chunk<T: Send>(
     for_each_part(out.chunks_mut(per_part * unit).enumerate(), |(part, chunk)| work(part * per_part, chunk));
 }
 
+/// [`for_each_chunk`] for a pass that writes `out`, one element's work each: split over
+/// threads from [`PARALLEL_ELEMENTS`] elements, on the calling thread below.
+pub(crate) fn split_pass<T: Send>(out: &mut [T], unit: usize, work: impl Fn(usize, &mut [T]) + Sync) {
+    let threads = threads_for_elements(out.len());
+    for_each_chunk(out, unit, threads, work)
+}
+
 /// How many threads a product of `work` multiply-adds should be split over.
 pub(crate) fn threads_for(work: usize) -> usize {
     if work >= PARALLEL_WORK {

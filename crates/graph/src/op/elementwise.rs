@@ -9,6 +9,7 @@
 
 use crate::algebra::{Algebra, Slope};
 use crate::float::Float;
+use crate::simd::Pointwise;
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
@@ -48,7 +49,7 @@ macro_rules! unary_ops {
             }
             /// The op applied to every element, with the op chosen once, outside the loop.
             pub fn map<F: Float>(self, t: &Tensor<F>) -> Tensor<F> {
-                match self { $(UnaryOp::$kind => t.map_in_one_loop(|v| UnaryOp::$kind.apply(v)),)* }
+                match self { $(UnaryOp::$kind => t.map_in_one_loop(unary_kinds::$kind),)* }
             }
             /// ∂L/∂x for y = op(x), given g = ∂L/∂y.
             #[inline(always)]
@@ -78,6 +79,18 @@ macro_rules! unary_ops {
         impl<'g, F: Float> Var<'g, F> {
             $(unary_method!($kind [$(#[$doc])*] $($method)?);)*
         }
+        /// Each kind as a type, so a tensor's loop inlines its op whole ([`crate::simd`]).
+        mod unary_kinds {
+            $(pub(super) struct $kind;)*
+        }
+        $(
+            impl<F: Float> Pointwise<F> for unary_kinds::$kind {
+                #[inline(always)]
+                fn at(&self, x: F) -> F {
+                    UnaryOp::$kind.apply(x)
+                }
+            }
+        )*
     };
 }
 

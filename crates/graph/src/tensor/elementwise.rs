@@ -5,6 +5,7 @@ use super::{buffer, collected, overwritable, reserved, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 use crate::shape::Shape;
+use crate::simd::Pointwise;
 
 impl<F: Float> Tensor<F> {
     /// Applies `f` to every element (split over threads for a large tensor).
@@ -16,28 +17,27 @@ impl<F: Float> Tensor<F> {
         Tensor::from_parts(data, self.shape().clone())
     }
 
-    /// As [`Tensor::map`], with `f` called from a single loop, so a large `#[inline(always)]`
-    /// `f` (GELU, erfc) is inlined there and the loop compiled to SIMD; `map` also calls `f`
-    /// from an iterator, its fast path for small tensors, which leaves a large `f` out of line.
-    pub(crate) fn map_in_one_loop(&self, f: impl Fn(F) -> F + Sync) -> Tensor<F> {
+    /// As [`Tensor::map`], for a [`Pointwise`] `f` whose `at` is `#[inline(always)]`: its loop
+    /// inlines `f` whole (a large one too: GELU, erfc) and is compiled to SIMD, for AVX2 where
+    /// the CPU has it ([`crate::simd`]).
+    pub(crate) fn map_in_one_loop(&self, f: impl Pointwise<F>) -> Tensor<F> {
         let a = self.data();
         let mut out = overwritable("map", &Shape::from(vec![a.len()])).unwrap_or_else(|_| vec![F::ZERO; a.len()]);
-        let threads = crate::threads::threads_for_elements(a.len());
-        crate::threads::for_each_chunk(&mut out, 1, threads, |start, part| {
-            part.iter_mut().zip(&a[start..]).for_each(|(o, &v)| *o = f(v))
+        crate::threads::split_pass(&mut out, 1, |start, part| {
+            crate::simd::map_into(part, &a[start..start + part.len()], &f)
         });
         Tensor::from_parts(out, self.shape().clone())
     }
 
-    /// `self · slope(x, y)` elementwise for tensors of one shape (a smooth rule's gradient).
+    /// `self · slope(x, y)` elementwise for tensors of one shape (a smooth rule's gradient),
+    /// compiled as [`Tensor::map_in_one_loop`] is.
     pub(crate) fn mul_slope_in_one_loop(&self, x: &Tensor<F>, y: &Tensor<F>, slope: impl crate::Slope<F>) -> Tensor<F> {
         debug_assert!(self.shape() == x.shape() && x.shape() == y.shape());
         let (g, x, y) = (self.data(), x.data(), y.data());
         let mut out = overwritable("mul", &Shape::from(vec![g.len()])).unwrap_or_else(|_| vec![F::ZERO; g.len()]);
-        let threads = crate::threads::threads_for_elements(g.len());
-        crate::threads::for_each_chunk(&mut out, 1, threads, |start, part| {
-            let inputs = g[start..].iter().zip(&x[start..]).zip(&y[start..]);
-            part.iter_mut().zip(inputs).for_each(|(o, ((&g, &x), &y))| *o = g * slope.at(x, y))
+        crate::threads::split_pass(&mut out, 1, |start, part| {
+            let range = start..start + part.len();
+            crate::simd::mul_slope_into(part, [&g[range.clone()], &x[range.clone()], &y[range]], &slope)
         });
         Tensor::from_parts(out, self.shape().clone())
     }
@@ -102,8 +102,7 @@ impl<F: Float> Tensor<F> {
     pub fn zip_assign(&mut self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F + Sync) -> Result<()> {
         if self.shape() == other.shape() && self.owns_storage() {
             let b = other.data();
-            let threads = crate::threads::threads_for_elements(b.len());
-            crate::threads::for_each_chunk(self.data_mut(), 1, threads, |start, part| {
+            crate::threads::split_pass(self.data_mut(), 1, |start, part| {
                 part.iter_mut().zip(&b[start..]).for_each(|(a, &y)| *a = f(*a, y))
             });
             Ok(())

@@ -1,7 +1,7 @@
 //! Layer normalization's kernels: each row (the last dim) normalized by its own mean and biased
 //! variance, scaled and shifted, in one pass per row; the three gradients in one more
-//! (PyTorch's `native_layer_norm` and its backward). Row statistics and the weight's and
-//! bias's sums are accumulated in `f64`.
+//! (PyTorch's `native_layer_norm` and its backward). Row sums run in 8 lanes of the element
+//! type, added up in `f64`; the weight's and bias's sums over rows are `f64`.
 
 use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
@@ -24,22 +24,29 @@ fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
     Ok(c)
 }
 
-/// A row's mean and 1/√(var + ε), in `f64`.
-#[inline]
-fn row_stats<F: Float>(row: &[F], eps: f64) -> (f64, f64) {
-    let n = row.len() as f64;
-    let mean = row.iter().map(|v| v.to_f64()).sum::<f64>() / n;
-    let var = row.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() / n;
-    (mean, 1.0 / (var + eps).sqrt())
+/// Σ term(a[k], b[k], c[k]) over slices of one length: in `F` over 8 lanes (so the loop is
+/// SIMD), the lanes and the tail added in `f64`.
+#[inline(always)]
+fn lane_sum<F: Float>(a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, F) -> F) -> f64 {
+    let mut lanes = [F::ZERO; 8];
+    let chunks = a.chunks_exact(8).zip(b.chunks_exact(8)).zip(c.chunks_exact(8));
+    for ((a, b), c) in chunks {
+        for l in 0..8 {
+            lanes[l] += term(a[l], b[l], c[l]);
+        }
+    }
+    let whole = a.len() / 8 * 8;
+    let tail = a[whole..].iter().zip(&b[whole..]).zip(&c[whole..]);
+    lanes.iter().map(|v| v.to_f64()).sum::<f64>() + tail.map(|((&a, &b), &c)| term(a, b, c).to_f64()).sum::<f64>()
 }
 
-/// Threads for a pass over `n` elements in rows of `c`.
-fn threads(n: usize, c: usize) -> usize {
-    if c == 0 {
-        1
-    } else {
-        crate::threads::threads_for_elements(n)
-    }
+/// A row's mean and 1/√(var + ε) (two passes).
+#[inline]
+fn row_stats<F: Float>(row: &[F], eps: f64) -> (F, F) {
+    let n = row.len() as f64;
+    let mean = F::from_f64(lane_sum(row, row, row, |v, _, _| v) / n);
+    let var = lane_sum(row, row, row, |v, _, _| (v - mean) * (v - mean)) / n;
+    (mean, F::from_f64(1.0 / (var + eps).sqrt()))
 }
 
 impl<F: Float> Tensor<F> {
@@ -62,11 +69,10 @@ impl<F: Float> Tensor<F> {
         if out.is_empty() {
             return Ok(Tensor::from_parts(out, self.shape().clone()));
         }
-        crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
+        crate::threads::split_pass(&mut out, c, |first_row, part| {
             let rows = x[first_row * c..].chunks_exact(c);
             for (y, row) in part.chunks_exact_mut(c).zip(rows) {
                 let (mean, inv_std) = row_stats(row, eps);
-                let (mean, inv_std) = (F::from_f64(mean), F::from_f64(inv_std));
                 for (((y, &v), &w), &b) in y.iter_mut().zip(row).zip(w).zip(b) {
                     *y = (v - mean) * inv_std * w + b;
                 }
@@ -87,32 +93,21 @@ impl<F: Float> Tensor<F> {
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
         let c = row_len(self.shape(), &[weight.shape()])?;
-        if g.shape() != self.shape() {
-            return Err(Error::ShapeMismatch {
-                op: "layer_norm",
-                lhs: self.shape().clone(),
-                rhs: g.shape().clone(),
-                hint: "; the gradient must have the input's shape".into(),
-            });
-        }
+        super::norm::gradient_fits("layer_norm", self.shape(), g.shape())?;
         let (x, gd, w) = (self.data(), g.data(), weight.data());
         // Rows of no elements (C = 0) have no chunks to walk; their gradients are all empty or 0.
         let c_rows = c.max(1);
+        let stats: Vec<(F, F)> = x.chunks_exact(c_rows).map(|row| row_stats(row, eps)).collect();
         let dx = if need[0] {
             let mut out = overwritable("layer_norm", self.shape())?;
-            crate::threads::for_each_chunk(&mut out, c, threads(x.len(), c), |first_row, part| {
+            crate::threads::split_pass(&mut out, c, |first_row, part| {
                 let rows = x[first_row * c..].chunks_exact(c_rows).zip(gd[first_row * c..].chunks_exact(c_rows));
-                for (dx, (row, g)) in part.chunks_exact_mut(c_rows).zip(rows) {
-                    let (mean, inv_std) = row_stats(row, eps);
-                    let (mut sum_d, mut sum_dx_hat) = (0.0f64, 0.0f64);
-                    for ((&v, &g), &w) in row.iter().zip(g).zip(w) {
-                        let d = (g * w).to_f64();
-                        sum_d += d;
-                        sum_dx_hat += d * (v.to_f64() - mean) * inv_std;
-                    }
+                for ((dx, (row, g)), &(mean, inv_std)) in
+                    part.chunks_exact_mut(c_rows).zip(rows).zip(&stats[first_row..])
+                {
                     let n = c as f64;
-                    let [mean, inv_std, mean_d, mean_dx_hat] =
-                        [mean, inv_std, sum_d / n, sum_dx_hat / n].map(F::from_f64);
+                    let mean_d = F::from_f64(lane_sum(g, w, row, |g, w, _| g * w) / n);
+                    let mean_dx_hat = F::from_f64(lane_sum(g, w, row, |g, w, v| g * w * (v - mean)) / n) * inv_std;
                     for (((dx, &v), &g), &w) in dx.iter_mut().zip(row).zip(g).zip(w) {
                         let x_hat = (v - mean) * inv_std;
                         *dx = (g * w - mean_d - x_hat * mean_dx_hat) * inv_std;
@@ -125,12 +120,10 @@ impl<F: Float> Tensor<F> {
         };
         let sums = (need[1] || need[2]).then(|| {
             let (mut sum_gx_hat, mut sum_g) = (vec![0.0f64; c], vec![0.0f64; c]);
-            for (row, g) in x.chunks_exact(c_rows).zip(gd.chunks_exact(c_rows)) {
-                let (mean, inv_std) = row_stats(row, eps);
+            for ((row, g), &(mean, inv_std)) in x.chunks_exact(c_rows).zip(gd.chunks_exact(c_rows)).zip(&stats) {
                 for (((s, t), &v), &g) in sum_gx_hat.iter_mut().zip(sum_g.iter_mut()).zip(row).zip(g) {
-                    let g = g.to_f64();
-                    *s += g * (v.to_f64() - mean) * inv_std;
-                    *t += g;
+                    *s += (g * (v - mean) * inv_std).to_f64();
+                    *t += g.to_f64();
                 }
             }
             (sum_gx_hat, sum_g)

@@ -135,6 +135,19 @@ fn channel_stats<F: Float>(x: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
     (mean, var)
 }
 
+/// An error unless a normalization's output gradient has its input's shape.
+pub(super) fn gradient_fits(op: &'static str, x: &Shape, g: &Shape) -> Result<()> {
+    if g == x {
+        return Ok(());
+    }
+    Err(Error::ShapeMismatch {
+        op,
+        lhs: x.clone(),
+        rhs: g.clone(),
+        hint: "; the gradient must have the input's shape".into(),
+    })
+}
+
 fn per_channel<F: Float>(values: impl Iterator<Item = f64>) -> Tensor<F> {
     let values: Vec<F> = values.map(F::from_f64).collect();
     let c = values.len();
@@ -192,14 +205,7 @@ impl<F: Float> Tensor<F> {
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
         let layout = Channels::of(self.shape(), &[weight.shape()])?;
-        if g.shape() != self.shape() {
-            return Err(Error::ShapeMismatch {
-                op: "batch_norm",
-                lhs: self.shape().clone(),
-                rhs: g.shape().clone(),
-                hint: "; the gradient must have the input's shape".into(),
-            });
-        }
+        gradient_fits("batch_norm", self.shape(), g.shape())?;
         let (x, gd) = (self.data(), g.data());
         let (mean, var) = channel_stats(x, layout);
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();

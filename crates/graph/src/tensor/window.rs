@@ -50,8 +50,7 @@ fn for_each_plane<F: Float>(
     if input_plane == 0 || out_plane == 0 {
         return;
     }
-    let threads = crate::threads::threads_for_elements(out.len());
-    crate::threads::for_each_chunk(out, out_plane, threads, |first, part| {
+    crate::threads::split_pass(out, out_plane, |first, part| {
         for (i, plane_out) in part.chunks_exact_mut(out_plane).enumerate() {
             let at = (first + i) * input_plane;
             plane_work(&input[at..at + input_plane], plane_out);

@@ -1,0 +1,93 @@
+//! Elementwise loops compiled twice, for the baseline x86-64 (SSE2, 4 `f32` lanes) and for
+//! AVX2 (8 lanes), the AVX2 copy run where the CPU has it (detected at run time, as the `gemm`
+//! crate does for its kernels). Only a loop whose body is inlined whole gains, which is why
+//! the functions come as [`Pointwise`] and [`Slope`] impls with `#[inline(always)]` `at`s:
+//! GELU's and erfc's kernels (`special.rs`) then run twice as fast.
+
+use crate::algebra::Slope;
+
+/// A function of one value, applied elementwise by [`map_into`].
+pub(crate) trait Pointwise<F>: Sync {
+    /// f(x).
+    fn at(&self, x: F) -> F;
+}
+
+/// `out[k] = f(a[k])`.
+#[inline(always)]
+pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+        unsafe { map_into_avx2(out, a, f) };
+        return;
+    }
+    map_loop(out, a, f)
+}
+
+/// `out[k] = g[k]·slope(x[k], y[k])`.
+#[inline(always)]
+pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
+    out: &mut [F],
+    [g, x, y]: [&[F]; 3],
+    slope: &S,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+        unsafe { mul_slope_into_avx2(out, [g, x, y], slope) };
+        return;
+    }
+    mul_slope_loop(out, [g, x, y], slope)
+}
+
+#[inline(always)]
+fn map_loop<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
+    out.iter_mut().zip(a).for_each(|(o, &v)| *o = f.at(v))
+}
+
+#[inline(always)]
+fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], [g, x, y]: [&[F]; 3], slope: &S) {
+    let inputs = g.iter().zip(x).zip(y);
+    out.iter_mut().zip(inputs).for_each(|(o, ((&g, &x), &y))| *o = g * slope.at(x, y))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn map_into_avx2<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
+    map_loop(out, a, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mul_slope_into_avx2<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], inputs: [&[F]; 3], slope: &S) {
+    mul_slope_loop(out, inputs, slope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Square;
+
+    impl Pointwise<f32> for Square {
+        #[inline(always)]
+        fn at(&self, x: f32) -> f32 {
+            x * x
+        }
+    }
+
+    #[test]
+    fn both_copies_compute_the_same() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let (mut wide, mut narrow) = (vec![0.0; 37], vec![0.0; 37]);
+        map_into(&mut wide, &a, &Square);
+        map_loop(&mut narrow, &a, &Square);
+        assert_eq!(wide, narrow);
+        assert_eq!(wide[1], 6.25);
+        let twice = |x: f32, _: f32| 2.0 * x;
+        mul_slope_into(&mut wide, [&a, &a, &a], &twice);
+        mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
+        assert_eq!(wide, narrow);
+        assert_eq!(wide[1], 12.5);
+    }
+}
