@@ -1,6 +1,6 @@
 //! Layer normalization's kernels: each row (the last dim) normalized by its own mean and biased
-//! variance, scaled and shifted, in one pass per row; the three gradients in one more
-//! (PyTorch's `native_layer_norm` and its backward). Row sums run in 8 lanes of the element
+//! variance, scaled and shifted, while the row is in cache; the three gradients in three passes
+//! (the rows' statistics, ∂x, then ∂γ and ∂β) — PyTorch's `native_layer_norm` and its backward. Row sums run in 8 lanes of the element
 //! type, added up in `f64`; the weight's and bias's sums over rows are `f64`.
 
 use super::{overwritable, Tensor};
