@@ -24,15 +24,7 @@ pub fn batch_norm<F: Float, A: TensorAlgebra<F>>(
     let axes: Vec<usize> = (0..dims.len()).filter(|&a| a != 1).collect();
     let count = dims.iter().enumerate().filter(|&(a, _)| a != 1).map(|(_, &d)| d).product::<usize>();
     let per_count = F::from_f64(1.0 / count as f64);
-    let mean = x.sum_keepdim(&axes).scale(per_count);
-    let centered = x.sub(&mean);
-    let inv_std = centered
-        .mul(&centered)
-        .sum_keepdim(&axes)
-        .scale(per_count)
-        .add_scalar(F::from_f64(eps))
-        .powf(F::from_f64(-0.5));
-    let normalized = centered.mul(&inv_std);
+    let (normalized, inv_std) = standardized(x, &axes, per_count, eps);
     let sum_g = g.sum_keepdim(&axes);
     let sum_g_normalized = g.mul(&normalized).sum_keepdim(&axes);
     let channel = Shape::from(vec![channels]);
@@ -64,10 +56,7 @@ pub fn layer_norm<F: Float, A: TensorAlgebra<F>>(
     let last = [shape.ndim() - 1];
     let row = shape.dims()[last[0]];
     let per_row = F::from_f64(1.0 / row as f64);
-    let centered = x.sub(&x.sum_keepdim(&last).scale(per_row));
-    let inv_std =
-        centered.mul(&centered).sum_keepdim(&last).scale(per_row).add_scalar(F::from_f64(eps)).powf(F::from_f64(-0.5));
-    let normalized = centered.mul(&inv_std);
+    let (normalized, inv_std) = standardized(x, &last, per_row, eps);
     let channel = Shape::from(vec![row]);
     let dx = need[0].then(|| {
         let d = g.mul(weight);
@@ -76,4 +65,13 @@ pub fn layer_norm<F: Float, A: TensorAlgebra<F>>(
         d.sub(&mean_d).sub(&normalized.mul(&mean_d_normalized)).mul(&inv_std)
     });
     [dx, need[1].then(|| g.mul(&normalized).sum_to(&channel)), need[2].then(|| g.sum_to(&channel))]
+}
+
+/// (x̂, r) with x̂ = (x − mean)·r and r = 1/√(var + ε), the mean and biased variance taken over
+/// `axes` (`per_count` = 1 / their element count), composed of the algebra's ops.
+fn standardized<F: Float, A: TensorAlgebra<F>>(x: &A, axes: &[usize], per_count: F, eps: f64) -> (A, A) {
+    let centered = x.sub(&x.sum_keepdim(axes).scale(per_count));
+    let inv_std =
+        centered.mul(&centered).sum_keepdim(axes).scale(per_count).add_scalar(F::from_f64(eps)).powf(F::from_f64(-0.5));
+    (centered.mul(&inv_std), inv_std)
 }

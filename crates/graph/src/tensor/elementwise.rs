@@ -22,7 +22,7 @@ impl<F: Float> Tensor<F> {
     /// the CPU has it ([`crate::simd`]).
     pub(crate) fn map_in_one_loop(&self, f: impl Pointwise<F>) -> Tensor<F> {
         let a = self.data();
-        let mut out = overwritable("map", &Shape::from(vec![a.len()])).unwrap_or_else(|_| vec![F::ZERO; a.len()]);
+        let mut out = pass_output(a.len());
         crate::threads::split_pass(&mut out, 1, |start, part| {
             crate::simd::map_into(part, &a[start..start + part.len()], &f)
         });
@@ -34,7 +34,7 @@ impl<F: Float> Tensor<F> {
     pub(crate) fn mul_slope_in_one_loop(&self, x: &Tensor<F>, y: &Tensor<F>, slope: impl crate::Slope<F>) -> Tensor<F> {
         debug_assert!(self.shape() == x.shape() && x.shape() == y.shape());
         let (g, x, y) = (self.data(), x.data(), y.data());
-        let mut out = overwritable("mul", &Shape::from(vec![g.len()])).unwrap_or_else(|_| vec![F::ZERO; g.len()]);
+        let mut out = pass_output(g.len());
         crate::threads::split_pass(&mut out, 1, |start, part| {
             let range = start..start + part.len();
             crate::simd::mul_slope_into(part, [&g[range.clone()], &x[range.clone()], &y[range]], &slope)
@@ -121,10 +121,15 @@ fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn
     if threads == 1 {
         return collected(n, items);
     }
-    // As large as an input, so it fits in memory.
-    let mut out = overwritable("map", &Shape::from(vec![n])).unwrap_or_else(|_| vec![F::ZERO; n]);
+    let mut out = pass_output(n);
     crate::threads::for_each_chunk(&mut out, 1, threads, fill);
     out
+}
+
+/// An [`overwritable`] buffer of `n` elements for a pass that writes each of them. As large as
+/// an input, so it fits in memory (the fallback only spells that out).
+fn pass_output<F: Float>(n: usize) -> Vec<F> {
+    overwritable("map", &Shape::from(vec![n])).unwrap_or_else(|_| vec![F::ZERO; n])
 }
 
 /// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
