@@ -93,8 +93,49 @@ fn worker(id: &str, threads: usize, repeats: usize, quick: bool) {
     println!("{}", sample.line());
 }
 
+const USAGE: &str = "usage: tapegrad-bench [--python PATH] [--rounds N] [--repeats N] [--only W2,W7] [--quick]
+  --python PATH   the Python with torch, jax and micrograd (default: python3 if found)
+  --rounds N      rounds of the whole comparison, each side once per round (default 3; --quick 1)
+  --repeats N     timed repeats per run; a run's figure is their median (default 7; --quick 3)
+  --only IDS      only these workloads, comma-separated (W1 W1r W2 W3 W3r W4 W5 W6 W7 W8)
+  --quick         fewer steps, repeats and rounds: a smoke run, not figures to quote
+writes out/bench/report.md and out/bench/ratios.svg";
+
+/// The flags that take a value, and those that do not.
+const VALUE_FLAGS: &[&str] = &["--python", "--rounds", "--repeats", "--only", "--worker", "--threads"];
+const SWITCHES: &[&str] = &["--quick"];
+
+/// Refuses flags it does not know and workloads that do not exist, so a typo is not a
+/// 12-minute run of something else.
+fn check_args(args: &[String]) -> Result<(), String> {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        if VALUE_FLAGS.contains(&arg.as_str()) {
+            let value = rest.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
+            if arg == "--only" || arg == "--worker" {
+                for id in value.split(',') {
+                    if !WORKLOADS.iter().any(|w| w.id == id) {
+                        return Err(format!("no workload {id}\n{USAGE}"));
+                    }
+                }
+            }
+        } else if !SWITCHES.contains(&arg.as_str()) {
+            return Err(format!("unknown argument {arg}\n{USAGE}"));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if let Err(message) = check_args(&args) {
+        eprintln!("{message}");
+        std::process::exit(2);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let repeats: usize = value(&args, "--repeats").map_or(Ok(if quick { 3 } else { 7 }), str::parse)?;
     if let Some(id) = value(&args, "--worker") {
@@ -183,4 +224,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{text}");
     println!("wrote {} and {}", out.join("report.md").display(), out.join("ratios.svg").display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_args;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        std::iter::once("tapegrad-bench").chain(list.iter().copied()).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn known_flags_pass_and_typos_are_refused() {
+        assert_eq!(check_args(&args(&["--only", "W2,W7", "--quick", "--rounds", "2"])), Ok(()));
+        assert!(check_args(&args(&["--onyl", "W3"])).unwrap_err().starts_with("unknown argument --onyl"));
+        assert!(check_args(&args(&["--only", "W3,W9"])).unwrap_err().starts_with("no workload W9"));
+        assert!(check_args(&args(&["--rounds"])).unwrap_err().starts_with("--rounds needs a value"));
+    }
 }
