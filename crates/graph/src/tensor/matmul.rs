@@ -1,6 +1,7 @@
 //! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, backed by
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
+use super::small_matmul::{small_matmul, Into, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
 use super::{filled, overwritable, Tensor};
 use crate::error::{Error, Result};
@@ -103,16 +104,11 @@ impl<F: Float> Tensor<F> {
         let threads =
             [crate::threads::threads_for(work.saturating_mul(starts.len())), crate::threads::threads_for(work)];
         if work <= SMALL_PRODUCT {
-            let mut out = filled("matmul", &out_shape, F::ZERO)?;
+            let mut out = overwritable("matmul", &out_shape)?;
             each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, _| {
-                small_matmul(
-                    (m, k, n),
-                    &a[ia..],
-                    (rsa as usize, csa as usize),
-                    &b[ib..],
-                    (rsb as usize, csb as usize),
-                    c,
-                )
+                let a = Strided { data: &a[ia..], rows: rsa as usize, cols: csa as usize };
+                let b = Strided { data: &b[ib..], rows: rsb as usize, cols: csb as usize };
+                small_matmul((m, k, n), a, b, c, Into::Overwrite)
             });
             return Ok(Tensor::from_parts(out, out_shape));
         }
@@ -205,11 +201,14 @@ impl<F: Float> Tensor<F> {
         let (a, b) = (self.data(), other.data());
         let work = m.saturating_mul(k).saturating_mul(n);
         if work <= SMALL_PRODUCT {
-            let mut out = filled("matmul", &out_shape, F::ZERO)?;
+            // Not zeroed: the first product overwrites each block (there is one, as no
+            // operand is empty), the rest add to it.
+            let mut out = overwritable("matmul", &out_shape)?;
             for (&(ka, kb), c) in kept_starts.iter().zip(out.chunks_mut(m * n)) {
-                for &(ia, ib) in &pairs {
-                    let (a, b) = (&a[ka + ia..], &b[kb + ib..]);
-                    small_matmul((m, k, n), a, (rsa as usize, csa as usize), b, (rsb as usize, csb as usize), c);
+                for (i, &(ia, ib)) in pairs.iter().enumerate() {
+                    let a = Strided { data: &a[ka + ia..], rows: rsa as usize, cols: csa as usize };
+                    let b = Strided { data: &b[kb + ib..], rows: rsb as usize, cols: csb as usize };
+                    small_matmul((m, k, n), a, b, c, if i == 0 { Into::Overwrite } else { Into::Add });
                 }
             }
             return Ok(Tensor::from_parts(out, out_shape));
@@ -338,73 +337,4 @@ fn fits(len: usize, rows: usize, cols: usize, rs: isize, cs: isize) -> bool {
     let (Ok(rs), Ok(cs)) = (usize::try_from(rs), usize::try_from(cs)) else { return false };
     let last = (rows - 1).checked_mul(rs).zip((cols - 1).checked_mul(cs)).and_then(|(r, c)| r.checked_add(c));
     last.is_some_and(|last| last < len)
-}
-
-/// Products up to this many multiply-adds use [`small_matmul`]: for them the GEMM's packing
-/// and dispatch (about 0.4 µs a call) cost more than the arithmetic.
-const SMALL_PRODUCT: usize = 4 * 1024;
-
-/// `c += a·b` for small strided `a` (m×k) and `b` (k×n) into row-major `c`. Operands are first
-/// copied into the layout the chosen loop reads contiguously (cheap at these sizes), so the
-/// inner loops vectorize: row × matrix (axpy) when `n` is wide, dot products otherwise.
-fn small_matmul<F: Float>(
-    (m, k, n): (usize, usize, usize),
-    a: &[F],
-    (rsa, csa): (usize, usize),
-    b: &[F],
-    (rsb, csb): (usize, usize),
-    c: &mut [F],
-) {
-    let a_rows = contiguous(a, m, k, rsa, csa);
-    if n >= LANES {
-        let b_rows = contiguous(b, k, n, rsb, csb);
-        for (out, a_row) in c.chunks_exact_mut(n).zip(a_rows.chunks_exact(k)) {
-            for (&aip, b_row) in a_row.iter().zip(b_rows.chunks_exact(n)) {
-                for (o, &bv) in out.iter_mut().zip(b_row) {
-                    *o += aip * bv;
-                }
-            }
-        }
-    } else {
-        let b_cols = contiguous(b, n, k, csb, rsb);
-        for (out, a_row) in c.chunks_exact_mut(n).zip(a_rows.chunks_exact(k)) {
-            for (o, b_col) in out.iter_mut().zip(b_cols.chunks_exact(k)) {
-                *o += dot(a_row, b_col);
-            }
-        }
-    }
-}
-
-/// Lanes of independent partial sums: enough for the compiler to vectorize a dot product.
-const LANES: usize = 8;
-
-fn dot<F: Float>(x: &[F], y: &[F]) -> F {
-    let mut acc = [F::ZERO; LANES];
-    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
-    let tail: F = xc.remainder().iter().zip(yc.remainder()).map(|(&p, &q)| p * q).sum();
-    for (p, q) in xc.zip(yc) {
-        for l in 0..LANES {
-            acc[l] += p[l] * q[l];
-        }
-    }
-    acc.iter().fold(tail, |s, &v| s + v)
-}
-
-/// The `rows × cols` matrix at `data` with the given strides, as row-major rows: borrowed when
-/// it already is, copied otherwise.
-fn contiguous<F: Float>(
-    data: &[F],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-) -> std::borrow::Cow<'_, [F]> {
-    if col_stride == 1 && (row_stride == cols || rows <= 1) {
-        return std::borrow::Cow::Borrowed(&data[..rows * cols]);
-    }
-    let mut out = Vec::with_capacity(rows * cols);
-    for r in 0..rows {
-        out.extend((0..cols).map(|c| data[r * row_stride + c * col_stride]));
-    }
-    std::borrow::Cow::Owned(out)
 }

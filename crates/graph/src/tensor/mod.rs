@@ -11,6 +11,7 @@ mod norm;
 pub(crate) mod pool;
 mod reduce;
 mod select;
+mod small_matmul;
 mod walk;
 mod window;
 

@@ -1,0 +1,269 @@
+//! Products too small for the GEMM (attention's 16×16 heads, a tiny MLP's layers): for them
+//! the GEMM's packing and dispatch (about 0.4 µs a call) cost more than the arithmetic.
+//!
+//! When `n` is wide, the product runs in register blocks: [`BLOCK_ROWS`] rows of `c` by
+//! [`BLOCK_COLS`] columns are summed in registers over the whole inner dimension, reading `a`'s
+//! elements where they are (any strides) and `b`'s rows as slices, so only a transposed `b` is
+//! copied. Narrow products take dot products of `a`'s rows with `b`'s columns. Both are
+//! compiled twice, as `simd.rs`'s loops are, and the AVX2 copy runs where the CPU has it.
+
+use crate::float::Float;
+use std::borrow::Cow;
+
+/// Products up to this many multiply-adds use [`small_matmul`].
+/// (Measured at 25,600 multiply-adds, a 100×16·16×16 product, the GEMM is already faster.)
+pub(super) const SMALL_PRODUCT: usize = 4 * 1024;
+
+/// Lanes of independent partial sums: enough for the compiler to vectorize a dot product, and
+/// the narrowest `n` the register blocks are used for.
+const LANES: usize = 8;
+/// Rows of `c` one register block sums at once.
+const BLOCK_ROWS: usize = 4;
+/// Columns of `c` one register block sums at once (two AVX2 registers of `f32`).
+const BLOCK_COLS: usize = 16;
+
+/// A strided matrix: element (i, j) is `data[i·rows + j·cols]`.
+#[derive(Clone, Copy)]
+pub(super) struct Strided<'a, F> {
+    pub data: &'a [F],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<F: Copy> Strided<'_, F> {
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize) -> F {
+        self.data[i * self.rows + j * self.cols]
+    }
+}
+
+/// How a product meets what `c` holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Into {
+    /// `c = a·b`: `c`'s old elements are not read.
+    Overwrite,
+    /// `c += a·b`.
+    Add,
+}
+
+impl Into {
+    #[inline(always)]
+    fn put<F: Float>(self, c: &mut F, v: F) {
+        match self {
+            Into::Overwrite => *c = v,
+            Into::Add => *c += v,
+        }
+    }
+}
+
+/// `c = a·b` or `c += a·b` (`into`) for small strided `a` (m×k) and `b` (k×n) into row-major
+/// `c` (m×n).
+pub(super) fn small_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    into: Into,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+        unsafe { small_matmul_avx2((m, k, n), a, b, c, into) };
+        return;
+    }
+    small_matmul_loops((m, k, n), a, b, c, into)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn small_matmul_avx2<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    into: Into,
+) {
+    small_matmul_loops((m, k, n), a, b, c, into)
+}
+
+/// A `b` of up to this many elements whose rows are not contiguous (a transposed one) is
+/// copied to the stack, not the heap.
+const STACK_COPY: usize = 512;
+
+#[inline(always)]
+fn small_matmul_loops<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    into: Into,
+) {
+    if n >= LANES {
+        let mut on_stack = [F::ZERO; STACK_COPY];
+        let on_heap;
+        let b_rows: &[F] = if b.cols == 1 && (b.rows == n || k <= 1) {
+            &b.data[..k * n]
+        } else if k * n <= STACK_COPY {
+            copy_rows(b, k, n, &mut on_stack[..k * n]);
+            &on_stack[..k * n]
+        } else {
+            on_heap = contiguous(b.data, k, n, b.rows, b.cols);
+            &on_heap
+        };
+        let b = Strided { data: b_rows, rows: n, cols: 1 };
+        let mut i = 0;
+        while i + BLOCK_ROWS <= m {
+            block_rows::<F, BLOCK_ROWS>((i, k, n), a, b, c, into);
+            i += BLOCK_ROWS;
+        }
+        for i in i..m {
+            block_rows::<F, 1>((i, k, n), a, b, c, into);
+        }
+    } else {
+        let a_rows = contiguous(a.data, m, k, a.rows, a.cols);
+        let b_cols = contiguous(b.data, n, k, b.cols, b.rows);
+        for (out, a_row) in c.chunks_exact_mut(n).zip(a_rows.chunks_exact(k)) {
+            for (o, b_col) in out.iter_mut().zip(b_cols.chunks_exact(k)) {
+                into.put(o, dot(a_row, b_col));
+            }
+        }
+    }
+}
+
+/// Rows `first..first + R` of `c (+)= a·b`, where `b`'s rows are contiguous: each
+/// [`BLOCK_COLS`]-wide block of them summed over the inner dimension in registers.
+#[inline(always)]
+fn block_rows<F: Float, const R: usize>(
+    (first, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    into: Into,
+) {
+    let mut j = 0;
+    while j + BLOCK_COLS <= n {
+        let mut acc = [[F::ZERO; BLOCK_COLS]; R];
+        for p in 0..k {
+            let b_row = &b.data[p * n + j..p * n + j + BLOCK_COLS];
+            for (r, sums) in acc.iter_mut().enumerate() {
+                let a_ip = a.at(first + r, p);
+                for (s, &v) in sums.iter_mut().zip(b_row) {
+                    *s += a_ip * v;
+                }
+            }
+        }
+        for (r, sums) in acc.iter().enumerate() {
+            let row = &mut c[(first + r) * n + j..][..BLOCK_COLS];
+            row.iter_mut().zip(sums).for_each(|(o, &s)| into.put(o, s));
+        }
+        j += BLOCK_COLS;
+    }
+    if j < n {
+        // The last columns, fewer than a block: summed in place.
+        for r in 0..R {
+            let row = &mut c[(first + r) * n + j..(first + r + 1) * n];
+            if into == Into::Overwrite {
+                row.fill(F::ZERO);
+            }
+            for p in 0..k {
+                let a_ip = a.at(first + r, p);
+                row.iter_mut().zip(&b.data[p * n + j..(p + 1) * n]).for_each(|(o, &v)| *o += a_ip * v);
+            }
+        }
+    }
+}
+
+/// The `rows × cols` strided matrix `x` into `out`, row after row.
+#[inline(always)]
+fn copy_rows<F: Float>(x: Strided<'_, F>, rows: usize, cols: usize, out: &mut [F]) {
+    for (r, row) in out[..rows * cols].chunks_exact_mut(cols).enumerate() {
+        row.iter_mut().enumerate().for_each(|(j, o)| *o = x.at(r, j));
+    }
+}
+
+#[inline(always)]
+fn dot<F: Float>(x: &[F], y: &[F]) -> F {
+    let mut acc = [F::ZERO; LANES];
+    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let tail: F = xc.remainder().iter().zip(yc.remainder()).map(|(&p, &q)| p * q).sum();
+    for (p, q) in xc.zip(yc) {
+        for l in 0..LANES {
+            acc[l] += p[l] * q[l];
+        }
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
+/// The `rows × cols` matrix at `data` with the given strides, as row-major rows: borrowed when
+/// it already is, copied otherwise.
+#[inline(always)]
+fn contiguous<F: Float>(data: &[F], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Cow<'_, [F]> {
+    if col_stride == 1 && (row_stride == cols || rows <= 1) {
+        return Cow::Borrowed(&data[..rows * cols]);
+    }
+    let mut out = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        out.extend((0..cols).map(|c| data[r * row_stride + c * col_stride]));
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `c += a·b` by the definition, in `f64`.
+    fn reference(m: usize, k: usize, n: usize, a: Strided<'_, f32>, b: Strided<'_, f32>) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| f64::from(a.at(i, p)) * f64::from(b.at(p, j))).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn every_shape_and_layout_matches_the_definition() {
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.25 - 2.0).collect()
+        };
+        for (m, k, n) in [
+            (1, 1, 1),
+            (5, 3, 7),
+            (3, 40, 20),
+            (7, 2, 20),
+            (16, 16, 16),
+            (9, 5, 35),
+            (100, 2, 16),
+            (16, 100, 1),
+            (6, 4, 8),
+        ] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (a_data, b_data) = (values(m * k, 1), values(k * n, 2));
+                let a = if ta {
+                    Strided { data: &a_data, rows: 1, cols: m }
+                } else {
+                    Strided { data: &a_data, rows: k, cols: 1 }
+                };
+                let b = if tb {
+                    Strided { data: &b_data, rows: 1, cols: k }
+                } else {
+                    Strided { data: &b_data, rows: n, cols: 1 }
+                };
+                let expected = reference(m, k, n, a, b);
+                for (into, start) in [(Into::Add, 1.0), (Into::Overwrite, f32::NAN)] {
+                    let (mut wide, mut narrow) = (vec![start; m * n], vec![start; m * n]);
+                    small_matmul((m, k, n), a, b, &mut wide, into);
+                    small_matmul_loops((m, k, n), a, b, &mut narrow, into);
+                    assert_eq!(wide, narrow, "{m}×{k}×{n}, transposed {ta} {tb}: both copies");
+                    let added = if into == Into::Add { 1.0 } else { 0.0 };
+                    for (got, want) in wide.iter().zip(&expected) {
+                        // Every product and partial sum is a multiple of 1/16 below 2²⁰: exact.
+                        assert_eq!(f64::from(*got), want + added, "{m}×{k}×{n}, transposed {ta} {tb}, {into:?}");
+                    }
+                }
+            }
+        }
+    }
+}
