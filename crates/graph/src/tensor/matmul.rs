@@ -1,7 +1,7 @@
 //! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, backed by
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
-use super::small_matmul::{small_matmul, Into, Strided, SMALL_PRODUCT};
+use super::small_matmul::{small_matmul, Store, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
 use super::{filled, overwritable, Tensor};
 use crate::error::{Error, Result};
@@ -108,7 +108,7 @@ impl<F: Float> Tensor<F> {
             each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, _| {
                 let a = Strided { data: &a[ia..], rows: rsa as usize, cols: csa as usize };
                 let b = Strided { data: &b[ib..], rows: rsb as usize, cols: csb as usize };
-                small_matmul((m, k, n), a, b, c, Into::Overwrite)
+                small_matmul((m, k, n), a, b, c, Store::Overwrite)
             });
             return Ok(Tensor::from_parts(out, out_shape));
         }
@@ -208,7 +208,7 @@ impl<F: Float> Tensor<F> {
                 for (i, &(ia, ib)) in pairs.iter().enumerate() {
                     let a = Strided { data: &a[ka + ia..], rows: rsa as usize, cols: csa as usize };
                     let b = Strided { data: &b[kb + ib..], rows: rsb as usize, cols: csb as usize };
-                    small_matmul((m, k, n), a, b, c, if i == 0 { Into::Overwrite } else { Into::Add });
+                    small_matmul((m, k, n), a, b, c, if i == 0 { Store::Overwrite } else { Store::Add });
                 }
             }
             return Ok(Tensor::from_parts(out, out_shape));

@@ -10,8 +10,8 @@
 use crate::float::Float;
 use std::borrow::Cow;
 
-/// Products up to this many multiply-adds use [`small_matmul`].
-/// (Measured at 25,600 multiply-adds, a 100×16·16×16 product, the GEMM is already faster.)
+/// Products up to this many multiply-adds use [`small_matmul`] (at 25,600, a 100×16·16×16
+/// product, the GEMM was already faster).
 pub(super) const SMALL_PRODUCT: usize = 4 * 1024;
 
 /// Lanes of independent partial sums: enough for the compiler to vectorize a dot product, and
@@ -30,48 +30,58 @@ pub(super) struct Strided<'a, F> {
     pub cols: usize,
 }
 
-impl<F: Copy> Strided<'_, F> {
+impl<'a, F: Copy> Strided<'a, F> {
     #[inline(always)]
     fn at(&self, i: usize, j: usize) -> F {
         self.data[i * self.rows + j * self.cols]
+    }
+
+    /// The same elements read as the transpose.
+    fn transposed(self) -> Self {
+        Strided { data: self.data, rows: self.cols, cols: self.rows }
+    }
+
+    /// The `rows × cols` matrix as one slice of rows, when it already is one.
+    fn row_major(self, rows: usize, cols: usize) -> Option<&'a [F]> {
+        (self.cols == 1 && (self.rows == cols || rows <= 1)).then(|| &self.data[..rows * cols])
     }
 }
 
 /// How a product meets what `c` holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Into {
+pub(super) enum Store {
     /// `c = a·b`: `c`'s old elements are not read.
     Overwrite,
     /// `c += a·b`.
     Add,
 }
 
-impl Into {
+impl Store {
     #[inline(always)]
     fn put<F: Float>(self, c: &mut F, v: F) {
         match self {
-            Into::Overwrite => *c = v,
-            Into::Add => *c += v,
+            Store::Overwrite => *c = v,
+            Store::Add => *c += v,
         }
     }
 }
 
-/// `c = a·b` or `c += a·b` (`into`) for small strided `a` (m×k) and `b` (k×n) into row-major
+/// `c = a·b` or `c += a·b` (`store`) for small strided `a` (m×k) and `b` (k×n) into row-major
 /// `c` (m×n).
 pub(super) fn small_matmul<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: Strided<'_, F>,
     b: Strided<'_, F>,
     c: &mut [F],
-    into: Into,
+    store: Store,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
-        unsafe { small_matmul_avx2((m, k, n), a, b, c, into) };
+        unsafe { small_matmul_avx2((m, k, n), a, b, c, store) };
         return;
     }
-    small_matmul_loops((m, k, n), a, b, c, into)
+    small_matmul_loops((m, k, n), a, b, c, store)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -81,9 +91,9 @@ fn small_matmul_avx2<F: Float>(
     a: Strided<'_, F>,
     b: Strided<'_, F>,
     c: &mut [F],
-    into: Into,
+    store: Store,
 ) {
-    small_matmul_loops((m, k, n), a, b, c, into)
+    small_matmul_loops((m, k, n), a, b, c, store)
 }
 
 /// A `b` of up to this many elements whose rows are not contiguous (a transposed one) is
@@ -96,35 +106,34 @@ fn small_matmul_loops<F: Float>(
     a: Strided<'_, F>,
     b: Strided<'_, F>,
     c: &mut [F],
-    into: Into,
+    store: Store,
 ) {
     if n >= LANES {
-        let mut on_stack = [F::ZERO; STACK_COPY];
-        let on_heap;
-        let b_rows: &[F] = if b.cols == 1 && (b.rows == n || k <= 1) {
-            &b.data[..k * n]
+        let (mut on_stack, on_heap);
+        let b_rows: &[F] = if let Some(rows) = b.row_major(k, n) {
+            rows
         } else if k * n <= STACK_COPY {
+            on_stack = [F::ZERO; STACK_COPY];
             copy_rows(b, k, n, &mut on_stack[..k * n]);
             &on_stack[..k * n]
         } else {
-            on_heap = contiguous(b.data, k, n, b.rows, b.cols);
+            on_heap = contiguous(b, k, n);
             &on_heap
         };
         let b = Strided { data: b_rows, rows: n, cols: 1 };
         let mut i = 0;
         while i + BLOCK_ROWS <= m {
-            block_rows::<F, BLOCK_ROWS>((i, k, n), a, b, c, into);
+            block_rows::<F, BLOCK_ROWS>((i, k, n), a, b, c, store);
             i += BLOCK_ROWS;
         }
         for i in i..m {
-            block_rows::<F, 1>((i, k, n), a, b, c, into);
+            block_rows::<F, 1>((i, k, n), a, b, c, store);
         }
     } else {
-        let a_rows = contiguous(a.data, m, k, a.rows, a.cols);
-        let b_cols = contiguous(b.data, n, k, b.cols, b.rows);
+        let (a_rows, b_cols) = (contiguous(a, m, k), contiguous(b.transposed(), n, k));
         for (out, a_row) in c.chunks_exact_mut(n).zip(a_rows.chunks_exact(k)) {
             for (o, b_col) in out.iter_mut().zip(b_cols.chunks_exact(k)) {
-                into.put(o, dot(a_row, b_col));
+                store.put(o, dot(a_row, b_col));
             }
         }
     }
@@ -138,7 +147,7 @@ fn block_rows<F: Float, const R: usize>(
     a: Strided<'_, F>,
     b: Strided<'_, F>,
     c: &mut [F],
-    into: Into,
+    store: Store,
 ) {
     let mut j = 0;
     while j + BLOCK_COLS <= n {
@@ -154,7 +163,7 @@ fn block_rows<F: Float, const R: usize>(
         }
         for (r, sums) in acc.iter().enumerate() {
             let row = &mut c[(first + r) * n + j..][..BLOCK_COLS];
-            row.iter_mut().zip(sums).for_each(|(o, &s)| into.put(o, s));
+            row.iter_mut().zip(sums).for_each(|(o, &s)| store.put(o, s));
         }
         j += BLOCK_COLS;
     }
@@ -162,7 +171,7 @@ fn block_rows<F: Float, const R: usize>(
         // The last columns, fewer than a block: summed in place.
         for r in 0..R {
             let row = &mut c[(first + r) * n + j..(first + r + 1) * n];
-            if into == Into::Overwrite {
+            if store == Store::Overwrite {
                 row.fill(F::ZERO);
             }
             for p in 0..k {
@@ -194,17 +203,15 @@ fn dot<F: Float>(x: &[F], y: &[F]) -> F {
     acc.iter().fold(tail, |s, &v| s + v)
 }
 
-/// The `rows × cols` matrix at `data` with the given strides, as row-major rows: borrowed when
-/// it already is, copied otherwise.
+/// The `rows × cols` strided matrix `x` as row-major rows: borrowed when it already is, copied
+/// otherwise.
 #[inline(always)]
-fn contiguous<F: Float>(data: &[F], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Cow<'_, [F]> {
-    if col_stride == 1 && (row_stride == cols || rows <= 1) {
-        return Cow::Borrowed(&data[..rows * cols]);
+fn contiguous<F: Float>(x: Strided<'_, F>, rows: usize, cols: usize) -> Cow<'_, [F]> {
+    if let Some(rows) = x.row_major(rows, cols) {
+        return Cow::Borrowed(rows);
     }
-    let mut out = Vec::with_capacity(rows * cols);
-    for r in 0..rows {
-        out.extend((0..cols).map(|c| data[r * row_stride + c * col_stride]));
-    }
+    let mut out = vec![F::ZERO; rows * cols];
+    copy_rows(x, rows, cols, &mut out);
     Cow::Owned(out)
 }
 
@@ -252,15 +259,15 @@ mod tests {
                     Strided { data: &b_data, rows: n, cols: 1 }
                 };
                 let expected = reference(m, k, n, a, b);
-                for (into, start) in [(Into::Add, 1.0), (Into::Overwrite, f32::NAN)] {
+                for (store, start) in [(Store::Add, 1.0), (Store::Overwrite, f32::NAN)] {
                     let (mut wide, mut narrow) = (vec![start; m * n], vec![start; m * n]);
-                    small_matmul((m, k, n), a, b, &mut wide, into);
-                    small_matmul_loops((m, k, n), a, b, &mut narrow, into);
+                    small_matmul((m, k, n), a, b, &mut wide, store);
+                    small_matmul_loops((m, k, n), a, b, &mut narrow, store);
                     assert_eq!(wide, narrow, "{m}×{k}×{n}, transposed {ta} {tb}: both copies");
-                    let added = if into == Into::Add { 1.0 } else { 0.0 };
+                    let added = if store == Store::Add { 1.0 } else { 0.0 };
                     for (got, want) in wide.iter().zip(&expected) {
                         // Every product and partial sum is a multiple of 1/16 below 2²⁰: exact.
-                        assert_eq!(f64::from(*got), want + added, "{m}×{k}×{n}, transposed {ta} {tb}, {into:?}");
+                        assert_eq!(f64::from(*got), want + added, "{m}×{k}×{n}, transposed {ta} {tb}, {store:?}");
                     }
                 }
             }
