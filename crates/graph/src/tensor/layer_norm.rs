@@ -3,6 +3,7 @@
 //! (the rows' statistics, ∂x, then ∂γ and ∂β) — PyTorch's `native_layer_norm` and its backward. Row sums run in 8 lanes of the element
 //! type, added up in `f64`; the weight's and bias's sums over rows are `f64`.
 
+use super::lanes::lane_sum;
 use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -22,22 +23,6 @@ fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
         }
     }
     Ok(c)
-}
-
-/// Σ term(a[k], b[k], c[k]) over slices of one length: in `F` over 8 lanes (so the loop is
-/// SIMD), the lanes and the tail added in `f64`.
-#[inline(always)]
-fn lane_sum<F: Float>(a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, F) -> F) -> f64 {
-    let mut lanes = [F::ZERO; 8];
-    let chunks = a.chunks_exact(8).zip(b.chunks_exact(8)).zip(c.chunks_exact(8));
-    for ((a, b), c) in chunks {
-        for l in 0..8 {
-            lanes[l] += term(a[l], b[l], c[l]);
-        }
-    }
-    let whole = a.len() / 8 * 8;
-    let tail = a[whole..].iter().zip(&b[whole..]).zip(&c[whole..]);
-    lanes.iter().map(|v| v.to_f64()).sum::<f64>() + tail.map(|((&a, &b), &c)| term(a, b, c).to_f64()).sum::<f64>()
 }
 
 /// A row's mean and 1/√(var + ε) (two passes).

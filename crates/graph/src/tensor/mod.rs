@@ -4,6 +4,7 @@
 mod display;
 mod elementwise;
 mod index;
+mod lanes;
 mod layer_norm;
 mod layout;
 mod matmul;

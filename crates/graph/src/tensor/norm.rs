@@ -2,6 +2,7 @@
 //! output in one pass, and the three gradients in two (PyTorch's `native_batch_norm` and its
 //! backward). Statistics and per-channel sums are accumulated in `f64`, as PyTorch does on CPU.
 
+use super::lanes::add_lanes;
 use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -97,29 +98,6 @@ impl Channels {
     }
 }
 
-/// Adds f(aᵢ, bᵢ) over two slices of the same length into eight partial sums in `f64`: one
-/// chain of dependent additions would wait on each one's latency, and a channel's blocks are
-/// short (64 or 16 elements in a digits conv net), so the partial sums carry over from block to
-/// block instead of being added up after each. Within a block the terms are summed in `F`, 8
-/// lanes wide (so the loop is SIMD, as layer norm's), and each lane's block sum is added in
-/// `f64`: converting every term to `f64` first halved the lanes and was 5 % of W8's step.
-#[inline(always)]
-fn add_lanes<F: Float>(lanes: &mut [f64; 8], a: &[F], b: &[F], f: impl Fn(F, F) -> F) {
-    let mut block = [F::ZERO; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    for ((lane, &x), &y) in block.iter_mut().zip(a8.remainder()).zip(b8.remainder()) {
-        *lane += f(x, y);
-    }
-    for (xs, ys) in a8.zip(b8) {
-        for ((lane, &x), &y) in block.iter_mut().zip(xs).zip(ys) {
-            *lane += f(x, y);
-        }
-    }
-    for (lane, part) in lanes.iter_mut().zip(block) {
-        *lane += part.to_f64();
-    }
-}
-
 /// Each channel's mean and biased variance, in two passes (the variance from the centered
 /// values, not from Σx² − (Σx)², which cancels).
 fn channel_stats<F: Float>(x: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
@@ -127,14 +105,14 @@ fn channel_stats<F: Float>(x: &[F], layout: Channels) -> (Vec<f64>, Vec<f64>) {
     let s = layout.s;
     let block = |start: usize| &x[start..start + s];
     let mean: Vec<f64> = layout
-        .sums(|_, start, [lanes]| add_lanes(lanes, block(start), block(start), |v, _| v))
+        .sums(|_, start, [lanes]| add_lanes(lanes, block(start), block(start), block(start), |v, _, _| v))
         .iter()
         .map(|[t]| t / count)
         .collect();
     let var = layout
         .sums(|ch, start, [lanes]| {
             let m = F::from_f64(mean[ch]);
-            add_lanes(lanes, block(start), block(start), |v, _| (v - m) * (v - m))
+            add_lanes(lanes, block(start), block(start), block(start), |v, _, _| (v - m) * (v - m))
         })
         .iter()
         .map(|[t]| t / count)
@@ -221,8 +199,8 @@ impl<F: Float> Tensor<F> {
         let sums = layout.sums(|ch, start, [sum_g, sum_gc]| {
             let (xb, gb) = (&x[start..start + s], &gd[start..start + s]);
             let m = F::from_f64(mean[ch]);
-            add_lanes(sum_g, gb, gb, |d, _| d);
-            add_lanes(sum_gc, xb, gb, |v, d| d * (v - m));
+            add_lanes(sum_g, gb, gb, gb, |d, _, _| d);
+            add_lanes(sum_gc, xb, gb, gb, |v, d, _| d * (v - m));
         });
         let dx = if need[0] {
             let count = layout.count() as f64;
