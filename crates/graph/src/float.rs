@@ -76,7 +76,8 @@ pub trait Float:
     fn from_usize(v: usize) -> Self {
         Self::from_f64(v as f64)
     }
-    /// e^self.
+    /// e^self (`f32`: a branch-free kernel within 1 ulp, 0 where the result would be
+    /// subnormal; `f64`: the standard library's).
     fn exp(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;
@@ -138,7 +139,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $erf:path, $erfc:path, $gauss:path) => {
+    ($t:ident, $exp:path, $erf:path, $erfc:path, $gauss:path) => {
         impl Float for $t {
             const NAME: &'static str = stringify!($t);
             const ZERO: Self = 0.0;
@@ -155,7 +156,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                $t::exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
@@ -266,8 +267,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, libm::erff, crate::special::erfc_f32, crate::special::gauss_f32);
-impl_float!(f64, libm::erf, libm::erfc, gauss_f64);
+impl_float!(f32, crate::special::exp_f32, libm::erff, crate::special::erfc_f32, crate::special::gauss_f32);
+impl_float!(f64, f64::exp, libm::erf, libm::erfc, gauss_f64);
 
 #[inline(always)]
 fn gauss_f64(x: f64) -> f64 {

@@ -1,6 +1,6 @@
-//! Branch-free `f32` kernels for `erfc` and e^(−x²), written so a loop over a slice compiles to
-//! SIMD (libm's are scalar calls with branches, and were a quarter of the transformer step
-//! through GELU). `f64` keeps libm's.
+//! Branch-free `f32` kernels for eˣ, `erfc` and e^(−x²), written so a loop over a slice
+//! compiles to SIMD (libm's are scalar calls with branches: through GELU they were a quarter of
+//! the transformer step, and libm's `expf` ran at 3.9 ns an element). `f64` keeps libm's.
 
 /// 1.5·2²³: adding it rounds an `f32` below 2²² to a whole number, kept in the low mantissa bits.
 const ROUNDING_SHIFT: f32 = 12_582_912.0;
@@ -37,6 +37,13 @@ fn exp_of_sum_f32(big: f32, small: f32) -> f32 {
     } else {
         y
     }
+}
+
+/// eˣ for `f32`, within 1 ulp; 0 where the result would be subnormal (x < −87.3, where libm
+/// gives values below 1.2·10⁻³⁸), ∞ past 88.72, NaN for NaN.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    exp_of_sum_f32(x, 0.0)
 }
 
 /// The parts of −x², `(−hi², −lo·(x + hi))` with `hi` x's leading 12 bits, so `−hi²` is exact
@@ -91,10 +98,6 @@ pub(crate) fn erfc_f32(x: f32) -> f32 {
 mod tests {
     use super::*;
 
-    fn exp_of_sum_f32_alone(x: f32) -> f32 {
-        exp_of_sum_f32(x, 0.0)
-    }
-
     fn relative(got: f32, want: f64) -> f64 {
         ((got as f64 - want) / want).abs()
     }
@@ -104,15 +107,15 @@ mod tests {
         let mut worst = 0.0f64;
         for i in -87_300..=88_720 {
             let x = i as f32 * 1e-3;
-            worst = worst.max(relative(exp_of_sum_f32_alone(x), (x as f64).exp()));
+            worst = worst.max(relative(exp_f32(x), (x as f64).exp()));
         }
         assert!(worst < f32::EPSILON as f64, "worst relative error {worst:e}");
-        assert_eq!(exp_of_sum_f32_alone(0.0), 1.0);
-        assert_eq!(exp_of_sum_f32_alone(100.0), f32::INFINITY);
-        assert_eq!(exp_of_sum_f32_alone(f32::INFINITY), f32::INFINITY);
-        assert_eq!(exp_of_sum_f32_alone(-100.0), 0.0);
-        assert_eq!(exp_of_sum_f32_alone(f32::NEG_INFINITY), 0.0);
-        assert!(exp_of_sum_f32_alone(f32::NAN).is_nan());
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(100.0), f32::INFINITY);
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_f32(-100.0), 0.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan());
     }
 
     #[test]
