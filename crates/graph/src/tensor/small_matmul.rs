@@ -4,8 +4,10 @@
 //! When `n` is wide, the product runs in register blocks: [`BLOCK_ROWS`] rows of `c` by
 //! [`BLOCK_COLS`] columns are summed in registers over the whole inner dimension, reading `a`'s
 //! elements where they are (any strides) and `b`'s rows as slices, so only a transposed `b` is
-//! copied. Narrow products take dot products of `a`'s rows with `b`'s columns. Both are
-//! compiled twice, as `simd.rs`'s loops are, and the AVX2 copy runs where the CPU has it.
+//! copied. Narrow products take dot products of `a`'s rows with `b`'s columns, except a
+//! one-column product whose `a` is stored transposed (a one-output layer's weight gradient),
+//! which runs as the row `cᵀ = bᵀ·aᵀ` in a register block. Both are compiled twice, as
+//! `simd.rs`'s loops are, and the AVX2 copy runs where the CPU has it.
 
 use crate::float::Float;
 use std::borrow::Cow;
@@ -75,6 +77,11 @@ pub(super) fn small_matmul<F: Float>(
     c: &mut [F],
     store: Store,
 ) {
+    if n == 1 && m >= LANES && a.transposed().row_major(k, m).is_some() {
+        // c is one column, laid out as the row cᵀ = bᵀ·aᵀ, whose right operand aᵀ is then
+        // read as rows where it is (the gradient of a one-output layer's weights, hᵀ·g).
+        return small_matmul((1, k, m), b.transposed(), a.transposed(), c, store);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
@@ -244,6 +251,7 @@ mod tests {
             (9, 5, 35),
             (100, 2, 16),
             (16, 100, 1),
+            (20, 3, 1),
             (6, 4, 8),
         ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
