@@ -44,8 +44,8 @@ pub struct Tensor<F> {
     data: Arc<Storage<F>>,
 }
 
-/// A tensor's elements, and where they go when dropped: a large buffer to this thread's
-/// [`pool`] (the function is chosen where the element type is known to be a [`Float`]).
+/// A tensor's elements, and where they go when dropped: a buffer of 1 KiB or more to this
+/// thread's [`pool`] (the function is chosen where the element type is known to be a [`Float`]).
 struct Storage<F> {
     elements: Vec<F>,
     recycle: fn(Vec<F>),
@@ -68,7 +68,7 @@ impl<F: Float> Clone for Storage<F> {
 impl<F> Drop for Storage<F> {
     fn drop(&mut self) {
         // Checked here too, so a small tensor's drop makes no call.
-        if self.elements.capacity() * std::mem::size_of::<F>() >= pool::MIN_POOLED_BYTES {
+        if self.elements.capacity() * std::mem::size_of::<F>() >= pool::MIN_SMALL_POOLED_BYTES {
             (self.recycle)(std::mem::take(&mut self.elements));
         }
     }

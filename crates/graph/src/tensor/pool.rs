@@ -1,31 +1,75 @@
-//! Reused buffers for large tensors.
+//! Reused buffers for tensors.
 //!
 //! A training step frees its intermediates, then the next step allocates the same sizes again.
 //! Given large blocks back, the C allocator returns them to the kernel (glibc unmaps blocks over
 //! its mmap threshold and trims the top of its heap), so every step paid page faults to zero
-//! fresh pages: a third of the conv net's step (W8) was the kernel's. So a dropped tensor's buffer of at least [`MIN_POOLED_BYTES`] is kept here, per
-//! thread and element type, up to [`MAX_POOLED_BYTES`] in all, and handed out again to a kernel
-//! asking for a buffer of about its size. [`release_pooled_buffers`] frees them.
+//! fresh pages: a third of the conv net's step (W8) was the kernel's. So a dropped tensor's
+//! buffer of at least [`MIN_POOLED_BYTES`] is kept here, per thread and element type, up to
+//! [`MAX_POOLED_BYTES`] in all, and handed out again to a kernel asking for a buffer of about
+//! its size. [`release_pooled_buffers`] frees them.
+//!
+//! Smaller buffers from [`MIN_SMALL_POOLED_BYTES`] on (a batch of 100 rows of 16) are kept too,
+//! by exact capacity: a step asks for the same few sizes over and over, and for these glibc's
+//! `malloc` and `free` went through its bins and consolidation, 12 % of W3's step.
 
 use crate::float::Float;
 use std::mem::size_of;
 
-/// Buffers smaller than this go straight back to the allocator, which reuses small blocks well.
+/// Buffers from this size on are kept for any request of about their size.
 pub const MIN_POOLED_BYTES: usize = 32 << 10;
-/// The most a thread keeps, per element type.
+/// The most a thread keeps of those, per element type.
 pub const MAX_POOLED_BYTES: usize = 256 << 20;
 /// At most this many buffers are kept, so finding one stays a short scan.
 const MAX_POOLED_BUFFERS: usize = 256;
+/// Buffers from this size up to [`MIN_POOLED_BYTES`] are kept for requests of their exact
+/// capacity; below it the allocator's per-thread cache is as fast as a pool.
+pub const MIN_SMALL_POOLED_BYTES: usize = 1 << 10;
+/// The most a thread keeps of the small buffers, per element type.
+const MAX_SMALL_POOLED_BYTES: usize = 4 << 20;
+/// Distinct capacities of small buffers kept, and buffers kept of each.
+const SMALL_CAPACITIES: usize = 32;
+const SMALL_BUFFERS_PER_CAPACITY: usize = 64;
 
 /// One thread's free buffers of one element type.
 pub struct Pool<F> {
     free: Vec<Vec<F>>,
     bytes: usize,
+    /// Small buffers by capacity: (capacity, buffers of exactly that capacity).
+    small: Vec<(usize, Vec<Vec<F>>)>,
+    small_bytes: usize,
 }
 
 impl<F> Pool<F> {
     pub(crate) const fn new() -> Self {
-        Pool { free: Vec::new(), bytes: 0 }
+        Pool { free: Vec::new(), bytes: 0, small: Vec::new(), small_bytes: 0 }
+    }
+
+    /// A small free buffer of capacity `n`, with the elements its last tensor left in it.
+    fn take_small(&mut self, n: usize) -> Option<Vec<F>> {
+        let (_, buffers) = self.small.iter_mut().find(|(capacity, _)| *capacity == n)?;
+        let buffer = buffers.pop()?;
+        self.small_bytes -= n * size_of::<F>();
+        Some(buffer)
+    }
+
+    /// Keeps the small `buffer` if there is room for it.
+    fn keep_small(&mut self, buffer: Vec<F>) {
+        let (capacity, bytes) = (buffer.capacity(), buffer.capacity() * size_of::<F>());
+        if self.small_bytes + bytes > MAX_SMALL_POOLED_BYTES {
+            return;
+        }
+        let buffers = match self.small.iter().position(|(c, _)| *c == capacity) {
+            Some(i) => &mut self.small[i].1,
+            None if self.small.len() < SMALL_CAPACITIES => {
+                self.small.push((capacity, Vec::new()));
+                &mut self.small.last_mut().expect("just pushed").1
+            }
+            None => return,
+        };
+        if buffers.len() < SMALL_BUFFERS_PER_CAPACITY {
+            self.small_bytes += bytes;
+            buffers.push(buffer);
+        }
     }
 
     /// The smallest free buffer with room for `n` elements and at most twice that, with the
@@ -58,17 +102,24 @@ pub(crate) fn take<F: Float>(n: usize) -> Option<Vec<F>> {
 /// A buffer with room for `n` elements from this thread's pool, if one is there, still holding
 /// what its last tensor left in it.
 pub(crate) fn take_used<F: Float>(n: usize) -> Option<Vec<F>> {
-    if n.saturating_mul(size_of::<F>()) < MIN_POOLED_BYTES {
-        return None;
+    let bytes = n.saturating_mul(size_of::<F>());
+    if bytes < MIN_SMALL_POOLED_BYTES {
+        None
+    } else if bytes < MIN_POOLED_BYTES {
+        F::with_pool(|pool| pool.take_small(n)).flatten()
+    } else {
+        F::with_pool(|pool| pool.take(n)).flatten()
     }
-    F::with_pool(|pool| pool.take(n)).flatten()
 }
 
 /// Hands `buffer` to this thread's pool when it is large enough to be worth keeping.
 pub(crate) fn give<F: Float>(buffer: Vec<F>) {
-    if buffer.capacity() * size_of::<F>() >= MIN_POOLED_BYTES {
-        // A thread that is exiting has no pool: the buffer is freed as it drops here.
+    let bytes = buffer.capacity() * size_of::<F>();
+    // A thread that is exiting has no pool: the buffer is freed as it drops here.
+    if bytes >= MIN_POOLED_BYTES {
         F::with_pool(|pool| pool.keep(buffer));
+    } else if bytes >= MIN_SMALL_POOLED_BYTES {
+        F::with_pool(|pool| pool.keep_small(buffer));
     }
 }
 
@@ -77,7 +128,8 @@ pub(crate) fn give<F: Float>(buffer: Vec<F>) {
 ///
 /// Tensor buffers of 32 KiB and more are kept when dropped, up to 256 MiB per thread and
 /// element type, so the next training step reuses them instead of asking the kernel for
-/// zeroed pages again. A program that is done with large tensors can give the memory back.
+/// zeroed pages again; buffers from 1 KiB to 32 KiB are kept too, up to 4 MiB. A program that
+/// is done with its tensors can give the memory back.
 ///
 /// ```
 /// use tapegrad_graph::{release_pooled_buffers, Tensor};
@@ -89,9 +141,50 @@ pub fn release_pooled_buffers() -> usize {
     fn release<F: Float>() -> usize {
         F::with_pool(|pool| {
             pool.free.clear();
-            std::mem::take(&mut pool.bytes)
+            pool.small.clear();
+            std::mem::take(&mut pool.bytes) + std::mem::take(&mut pool.small_bytes)
         })
         .unwrap_or(0)
     }
     release::<f32>() + release::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_buffers_come_back_for_their_exact_capacity_within_the_limits() {
+        release_pooled_buffers();
+        let n = 1600; // 6.4 KiB of f32: a batch of 100 rows of 16
+        let kept = Vec::<f32>::with_capacity(n);
+        let address = kept.as_ptr();
+        give(kept);
+        assert!(take::<f32>(n - 1).is_none(), "only the exact capacity is handed out");
+        let again = take::<f32>(n).expect("the kept buffer");
+        assert_eq!((again.as_ptr(), again.capacity(), again.len()), (address, n, 0));
+        assert!(take::<f32>(n).is_none(), "handed out once");
+
+        // Below the small threshold nothing is kept.
+        give(Vec::<f32>::with_capacity(100));
+        assert_eq!(release_pooled_buffers(), 0);
+
+        // At most SMALL_BUFFERS_PER_CAPACITY of one capacity.
+        let bytes = |capacity: usize| capacity * size_of::<f32>();
+        (0..SMALL_BUFFERS_PER_CAPACITY + 5).for_each(|_| give(Vec::<f32>::with_capacity(n)));
+        assert_eq!(release_pooled_buffers(), SMALL_BUFFERS_PER_CAPACITY * bytes(n));
+
+        // At most SMALL_CAPACITIES capacities.
+        let capacities = || (0..SMALL_CAPACITIES + 5).map(|c| 300 + c);
+        capacities().for_each(|c| give(Vec::<f32>::with_capacity(c)));
+        assert_eq!(release_pooled_buffers(), capacities().take(SMALL_CAPACITIES).map(bytes).sum::<usize>());
+
+        // At most MAX_SMALL_POOLED_BYTES in all.
+        let large = MIN_POOLED_BYTES / size_of::<f32>() - 1;
+        for c in 0..4 {
+            (0..SMALL_BUFFERS_PER_CAPACITY).for_each(|_| give(Vec::<f32>::with_capacity(large - c)));
+        }
+        let kept = release_pooled_buffers();
+        assert!(kept <= MAX_SMALL_POOLED_BYTES && kept > MAX_SMALL_POOLED_BYTES - bytes(large), "{kept} bytes kept");
+    }
 }
