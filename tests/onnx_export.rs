@@ -101,6 +101,7 @@ const STANDARD_OPS: &[&str] = &[
     "Softplus",
     "Erf",
     "LayerNormalization",
+    "Softmax",
     "Sign",
     "LeakyRelu",
     "Clip",

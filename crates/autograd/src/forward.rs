@@ -153,6 +153,9 @@ fn node_tangent<'g, F: Float>(
             let dims = y.shape();
             moved(0)?.try_fold(window, [dims.dims()[2], dims.dims()[3]])?
         }
+        // Softmax's Jacobian diag(y) − y·yᵀ is symmetric: its backward rule, fed the tangent,
+        // is the forward derivative.
+        Op::Softmax(_, axis) => crate::rules::softmax::softmax(*axis, &y, &moved(0)?),
         Op::Custom(_) | Op::BatchNorm(_) | Op::LayerNorm(_) => {
             let xs = inputs.iter().map(|&id| value(id)).collect::<tapegrad_graph::Result<Vec<_>>>()?;
             let ts = (0..inputs.len()).map(&moved).collect::<Result<Vec<_>>>()?;

@@ -135,7 +135,8 @@ pub fn registry() -> Vec<OpCase> {
         case("min_axis", Any, REDUCE_SHAPES, |_, v| v[0].min_axis(0, true)).recording("min"),
         case("logsumexp", Any, REDUCE_SHAPES, |_, v| v[0].logsumexp_axis(-1, false)).recording("log"),
         case("var", Any, REDUCE_SHAPES, |_, v| v[0].var_axis(-1, true)).recording("sum"),
-        case("softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]], |_, v| v[0].softmax(-1)).recording("exp"),
+        case("softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[2, 1, 3]]], |_, v| v[0].softmax(-1)),
+        case("softmax_inner_axis", Any, &[&[&[3, 2]], &[&[2, 3, 2]]], |_, v| v[0].softmax(-2)).recording("softmax"),
         case("log_softmax", Any, &[&[&[2, 3]], &[&[4]], &[&[3, 2]]], |_, v| v[0].log_softmax(0)).recording("exp"),
         case("matmul", Any, &[&[&[2, 3], &[3, 4]], &[&[1, 3], &[3, 1]]], |_, v| v[0].matmul(v[1])),
         case("matmul_batched", Any, &[&[&[2, 2, 3], &[2, 3, 2]], &[&[2, 2, 3], &[3, 2]]], |_, v| v[0].matmul(v[1]))

@@ -128,6 +128,9 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// Layer normalization's gradients from one fused kernel, as
     /// [`TensorAlgebra::fused_batch_norm_grads`].
     fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
+    /// Softmax's input gradient `self·(g − Σ g·self)` along `axis`, from its output `self`, in
+    /// one fused kernel for tensors ([`Tensor::softmax_grad`]); `None` for recorded values.
+    fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self>;
     /// `Σ op(self)ᵢ·op(b)ᵢ` over the batch dims `summed`, each product added in place, for
     /// values that have such a kernel (tensors: [`Tensor::matmul_t_summed`]); `None` for
     /// recorded values, whose rule joins the summed dims into one product instead.
@@ -346,6 +349,9 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
         Some(kernel(self.layer_norm_grads(weight, g, eps, need)))
     }
+    fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self> {
+        Some(kernel(self.softmax_grad(g, axis as isize)))
+    }
     fn fused_summed_product(&self, ta: bool, b: &Self, tb: bool, summed: &[usize]) -> Option<Self> {
         Some(kernel(self.matmul_t_summed(ta, b, tb, summed)))
     }
@@ -462,6 +468,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         None
     }
     fn fused_layer_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
+        None
+    }
+    fn fused_softmax_grad(&self, _: &Self, _: usize) -> Option<Self> {
         None
     }
     fn fused_summed_product(&self, _: bool, _: &Self, _: bool, _: &[usize]) -> Option<Self> {

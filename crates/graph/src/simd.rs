@@ -24,6 +24,18 @@ pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) 
     map_loop(out, a, f)
 }
 
+/// `values[k] = f(values[k])`.
+#[inline(always)]
+pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+        unsafe { map_in_place_avx2(values, f) };
+        return;
+    }
+    map_in_place_loop(values, f)
+}
+
 /// `out[k] = g[k]·slope(x[k], y[k])`.
 #[inline(always)]
 pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
@@ -46,6 +58,11 @@ fn map_loop<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
 }
 
 #[inline(always)]
+fn map_in_place_loop<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
+    values.iter_mut().for_each(|v| *v = f.at(*v))
+}
+
+#[inline(always)]
 fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], [g, x, y]: [&[F]; 3], slope: &S) {
     let inputs = g.iter().zip(x).zip(y);
     out.iter_mut().zip(inputs).for_each(|(o, ((&g, &x), &y))| *o = g * slope.at(x, y))
@@ -55,6 +72,12 @@ fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F
 #[target_feature(enable = "avx2")]
 fn map_into_avx2<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
     map_loop(out, a, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn map_in_place_avx2<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
+    map_in_place_loop(values, f)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -84,6 +107,10 @@ mod tests {
         map_loop(&mut narrow, &a, &Square);
         assert_eq!(wide, narrow);
         assert_eq!(wide[1], 6.25);
+        map_in_place(&mut wide, &Square);
+        map_in_place_loop(&mut narrow, &Square);
+        assert_eq!(wide, narrow);
+        assert_eq!(wide[1], 39.0625);
         let twice = |x: f32, _: f32| 2.0 * x;
         mul_slope_into(&mut wide, [&a, &a, &a], &twice);
         mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);

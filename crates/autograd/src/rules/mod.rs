@@ -7,6 +7,7 @@ pub mod matmul;
 pub mod norm;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod window;
 
 use smallvec::SmallVec;
@@ -63,6 +64,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::LayerNorm(args) => {
             norm::layer_norm(args.eps, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
         }
+        Op::Softmax(_, axis) => one(softmax::softmax(*axis, y, g)),
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);

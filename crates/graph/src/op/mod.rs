@@ -88,6 +88,8 @@ op_kinds!(
         BatchNorm => "batch_norm",
         /// each row (the last dim) normalized by its own statistics, then scaled and shifted
         LayerNorm => "layer_norm",
+        /// exponentials along an axis divided by their sum
+        Softmax => "softmax",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -168,6 +170,8 @@ pub enum Op<F> {
     /// biased variance), scaled by the second input and shifted by the third (both `[C]`, C the
     /// last dim).
     LayerNorm(Box<NormArgs>),
+    /// Softmax along an axis (resolved).
+    Softmax(NodeId, usize),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -298,7 +302,8 @@ impl<F: Float> Op<F> {
             | Op::Lookup(..)
             | Op::StopGradient(..)
             | Op::BatchNorm(..)
-            | Op::LayerNorm(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::LayerNorm(..)
+            | Op::Softmax(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -335,6 +340,7 @@ impl<F: Float> Op<F> {
             Op::StopGradient(..) => StructuralOp::StopGradient,
             Op::BatchNorm(..) => StructuralOp::BatchNorm,
             Op::LayerNorm(..) => StructuralOp::LayerNorm,
+            Op::Softmax(..) => StructuralOp::Softmax,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -369,7 +375,8 @@ impl<F: Float> Op<F> {
             | Op::SumTo(..)
             | Op::Where(..)
             | Op::Lookup(..)
-            | Op::StopGradient(..) => false,
+            | Op::StopGradient(..)
+            | Op::Softmax(..) => false,
         }
     }
     /// Whether gradients flow from the op's output to its input `pos`: not to the ids of a
@@ -401,6 +408,7 @@ impl<F: Float> Op<F> {
             | Op::Fold(..)
             | Op::BatchNorm(..)
             | Op::LayerNorm(..)
+            | Op::Softmax(..)
             | Op::Custom(..) => true,
         }
     }
@@ -424,7 +432,8 @@ impl<F: Float> Op<F> {
             | Op::ScatterAdd(x, _)
             | Op::Unfold(x, _)
             | Op::Fold(x, _)
-            | Op::StopGradient(x, _) => Inputs(smallvec::smallvec![*x]),
+            | Op::StopGradient(x, _)
+            | Op::Softmax(x, _) => Inputs(smallvec::smallvec![*x]),
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),

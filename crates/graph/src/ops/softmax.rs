@@ -1,9 +1,11 @@
-//! Composite reductions built from recorded ops, so every order of derivative comes for free:
-//! logsumexp, variance, softmax and log_softmax (all stable for large inputs). Infinities and
+//! Softmax, one recorded op (its rule composes recorded ops, so it is differentiable again),
+//! and composite reductions built from recorded ops, so every order of derivative comes for
+//! free: logsumexp, variance and log_softmax. All are stable for large inputs; infinities and
 //! NaN give what PyTorch gives, and so do empty tensors.
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
+use crate::op::Op;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::var::Var;
@@ -51,7 +53,9 @@ impl<'g, F: Float> Var<'g, F> {
     }
 
     /// Softmax along `axis`: `exp(x − m) / Σ exp(x − m)` with `m` the maximum, stable for
-    /// large inputs.
+    /// large inputs. One recorded op, computed in one pass ([`Tensor::softmax`]); its gradient
+    /// `y·(g − Σ g·y)` is one pass too, and is composed of recorded ops when differentiated
+    /// again.
     ///
     /// ```
     /// use tapegrad_graph::{Graph, Tensor};
@@ -68,10 +72,8 @@ impl<'g, F: Float> Var<'g, F> {
     /// as in PyTorch.
     #[track_caller]
     pub fn try_softmax(self, axis: isize) -> Result<Var<'g, F>> {
-        let shape = self.shape();
-        let resolved = shape.axis("softmax", axis)?;
-        let shifted = (self - self.constant_max(&shape, &[resolved], false)?).exp();
-        Ok(shifted / shifted.try_sum_axes(&[axis], true)?)
+        let resolved = self.shape().axis("softmax", axis)?;
+        self.record_unary(Op::Softmax(self.id(), resolved), |x| x.softmax(axis))
     }
     /// log-softmax along `axis`: `(x − m) − log Σ exp(x − m)` with `m` the maximum.
     #[track_caller]

@@ -13,6 +13,7 @@ pub(crate) mod pool;
 mod reduce;
 mod select;
 mod small_matmul;
+mod softmax;
 mod walk;
 mod window;
 

@@ -550,6 +550,7 @@ impl<F: Float> Emitter<F> {
                 let attrs = vec![attr_int("axis", -1), attr_float("epsilon", args.eps as f32)];
                 (self.node("LayerNormalization", &x, attrs), axes[0])
             }
+            Op::Softmax(_, axis) => (self.node("Softmax", &x, vec![attr_int("axis", *axis as i64)]), axes[0]),
             Op::StopGradient(_, false) => (self.node("Identity", &x, vec![]), axes[0]),
             Op::StopGradient(_, true) => {
                 let (inf, nan) = (self.node("IsInf", &x, vec![]), self.node("IsNaN", &x, vec![]));
