@@ -28,6 +28,7 @@ struct Planes {
 }
 
 impl Planes {
+    /// The planes of a tensor with elements (so no product of its dims overflows).
     fn of(dims: &[usize], axis: usize) -> Planes {
         Planes { n: dims[axis], inner: dims[axis + 1..].iter().product() }
     }
@@ -49,12 +50,12 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn softmax(&self, axis: isize) -> Result<Tensor<F>> {
-        let planes = Planes::of(self.dims(), self.shape().axis("softmax", axis)?);
+        let axis = self.shape().axis("softmax", axis)?;
         let mut out = overwritable("softmax", self.shape())?;
         if out.is_empty() {
             return Ok(Tensor::from_parts(out, self.shape().clone()));
         }
-        let x = self.data();
+        let (planes, x) = (Planes::of(self.dims(), axis), self.data());
         crate::threads::split_pass(&mut out, planes.len(), |first, part| {
             let x = &x[first * planes.len()..][..part.len()];
             if planes.inner == 1 {
@@ -80,13 +81,13 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn softmax_grad(&self, g: &Tensor<F>, axis: isize) -> Result<Tensor<F>> {
-        let planes = Planes::of(self.dims(), self.shape().axis("softmax", axis)?);
+        let axis = self.shape().axis("softmax", axis)?;
         gradient_fits("softmax", self.shape(), g.shape())?;
         let mut out = overwritable("softmax", self.shape())?;
         if out.is_empty() {
             return Ok(Tensor::from_parts(out, self.shape().clone()));
         }
-        let (y, g) = (self.data(), g.data());
+        let (planes, y, g) = (Planes::of(self.dims(), axis), self.data(), g.data());
         crate::threads::split_pass(&mut out, planes.len(), |first, part| {
             let start = first * planes.len();
             let planes_in = y[start..].chunks_exact(planes.len()).zip(g[start..].chunks_exact(planes.len()));
@@ -209,6 +210,10 @@ mod tests {
             let y = Tensor::from_vec(row.to_vec(), [2]).unwrap().softmax(-1).unwrap();
             assert!(y.data().iter().all(|v| v.is_nan()), "{row:?} gives {:?}", y.to_vec());
         }
+        // No elements, however large the other dims (found by the fuzzer).
+        let huge = Tensor::<f64>::zeros([usize::MAX / 2, 0, usize::MAX / 2]);
+        assert_eq!(huge.softmax(0).unwrap().numel(), 0);
+        assert_eq!(huge.softmax_grad(&huge, 0).unwrap().numel(), 0);
         let empty = Tensor::<f32>::zeros([0, 3]);
         assert_eq!(empty.softmax(1).unwrap().dims(), &[0, 3]);
         assert_eq!(Tensor::<f32>::zeros([2, 0]).softmax(1).unwrap().dims(), &[2, 0]);
