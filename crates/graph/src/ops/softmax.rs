@@ -68,8 +68,8 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn softmax(self, axis: isize) -> Var<'g, F> {
         expect_op(self.try_softmax(axis))
     }
-    /// Softmax along `axis`, or a bad-axis error. An infinite or NaN input makes its row NaN,
-    /// as in PyTorch.
+    /// Softmax along `axis`, or a bad-axis error. A row holding +∞ or NaN, or only −∞, comes
+    /// out NaN, as in PyTorch.
     #[track_caller]
     pub fn try_softmax(self, axis: isize) -> Result<Var<'g, F>> {
         let resolved = self.shape().axis("softmax", axis)?;

@@ -10,7 +10,8 @@
 //!
 //! Smaller buffers from [`MIN_SMALL_POOLED_BYTES`] on (a batch of 100 rows of 16) are kept too,
 //! by exact capacity: a step asks for the same few sizes over and over, and for these glibc's
-//! `malloc` and `free` went through its bins and consolidation, 12 % of W3's step.
+//! `malloc` and `free` go through its bins and consolidation (the allocator was 12 % of W3's
+//! profile, part of it the GEMM's own packing buffers).
 
 use crate::float::Float;
 use std::mem::size_of;
@@ -26,8 +27,9 @@ const MAX_POOLED_BUFFERS: usize = 256;
 pub const MIN_SMALL_POOLED_BYTES: usize = 1 << 10;
 /// The most a thread keeps of the small buffers, per element type.
 const MAX_SMALL_POOLED_BYTES: usize = 4 << 20;
-/// Distinct capacities of small buffers kept, and buffers kept of each.
+/// Distinct capacities of small buffers kept at once.
 const SMALL_CAPACITIES: usize = 32;
+/// Small buffers kept of one capacity.
 const SMALL_BUFFERS_PER_CAPACITY: usize = 64;
 
 /// One thread's free buffers of one element type.
@@ -58,14 +60,18 @@ impl<F> Pool<F> {
         if self.small_bytes + bytes > MAX_SMALL_POOLED_BYTES {
             return;
         }
-        let buffers = match self.small.iter().position(|(c, _)| *c == capacity) {
-            Some(i) => &mut self.small[i].1,
-            None if self.small.len() < SMALL_CAPACITIES => {
+        // A capacity not seen yet takes a new entry, or one whose buffers are all handed out,
+        // so the sizes kept follow the program's when its shapes change.
+        let entry = self.small.iter().position(|(c, _)| *c == capacity).or_else(|| {
+            let unused = self.small.iter().position(|(_, buffers)| buffers.is_empty());
+            if unused.is_none() && self.small.len() < SMALL_CAPACITIES {
                 self.small.push((capacity, Vec::new()));
-                &mut self.small.last_mut().expect("just pushed").1
+                return Some(self.small.len() - 1);
             }
-            None => return,
-        };
+            unused.inspect(|&i| self.small[i].0 = capacity)
+        });
+        let Some(i) = entry else { return };
+        let buffers = &mut self.small[i].1;
         if buffers.len() < SMALL_BUFFERS_PER_CAPACITY {
             self.small_bytes += bytes;
             buffers.push(buffer);
@@ -174,10 +180,15 @@ mod tests {
         (0..SMALL_BUFFERS_PER_CAPACITY + 5).for_each(|_| give(Vec::<f32>::with_capacity(n)));
         assert_eq!(release_pooled_buffers(), SMALL_BUFFERS_PER_CAPACITY * bytes(n));
 
-        // At most SMALL_CAPACITIES capacities.
+        // At most SMALL_CAPACITIES capacities at once; a capacity whose buffers were all handed
+        // out makes room for a new one.
         let capacities = || (0..SMALL_CAPACITIES + 5).map(|c| 300 + c);
         capacities().for_each(|c| give(Vec::<f32>::with_capacity(c)));
-        assert_eq!(release_pooled_buffers(), capacities().take(SMALL_CAPACITIES).map(bytes).sum::<usize>());
+        assert!(take::<f32>(300).is_some());
+        give(Vec::<f32>::with_capacity(2000));
+        assert!(take::<f32>(2000).is_some(), "a new size took the emptied entry");
+        let kept = capacities().take(SMALL_CAPACITIES).skip(1).map(bytes).sum::<usize>();
+        assert_eq!(release_pooled_buffers(), kept);
 
         // At most MAX_SMALL_POOLED_BYTES in all.
         let large = MIN_POOLED_BYTES / size_of::<f32>() - 1;

@@ -39,9 +39,9 @@ impl Planes {
 
 impl<F: Float> Tensor<F> {
     /// Softmax along `axis` (negative counts from the end): `exp(x − m) / Σ exp(x − m)`, with
-    /// `m` the maximum along the axis, so large inputs do not overflow. A row holding an
-    /// infinity or NaN comes out NaN, as in PyTorch. An error for an axis the tensor does not
-    /// have.
+    /// `m` the maximum along the axis, so large inputs do not overflow. A row holding +∞ or
+    /// NaN, or only −∞, comes out NaN, as in PyTorch (a −∞ beside finite values gives 0). An
+    /// error for an axis the tensor does not have.
     ///
     /// ```
     /// use tapegrad_graph::Tensor;
