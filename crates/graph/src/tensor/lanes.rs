@@ -1,5 +1,5 @@
-//! Sums for the normalizations: terms added in `F` across 8 lanes, so the loop is SIMD, and
-//! the lanes' sums added in `f64`.
+//! Sums for the normalizations and softmax: terms added in `F` across 8 lanes, so the loop is SIMD,
+//! and the lanes' sums added in `f64`.
 
 use crate::float::Float;
 
