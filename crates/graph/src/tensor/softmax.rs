@@ -61,8 +61,9 @@ impl<F: Float> Tensor<F> {
             if planes.inner == 1 {
                 softmax_rows(x, part, planes.n);
             } else {
+                let mut scratch = [vec![F::ZERO; planes.inner], vec![F::ZERO; planes.inner]];
                 for (y, x) in part.chunks_exact_mut(planes.len()).zip(x.chunks_exact(planes.len())) {
-                    softmax_strided(x, y, planes.inner);
+                    softmax_strided(x, y, &mut scratch);
                 }
             }
         });
@@ -91,12 +92,13 @@ impl<F: Float> Tensor<F> {
         crate::threads::split_pass(&mut out, planes.len(), |first, part| {
             let start = first * planes.len();
             let planes_in = y[start..].chunks_exact(planes.len()).zip(g[start..].chunks_exact(planes.len()));
+            let mut sum = vec![F::ZERO; planes.inner];
             for (dx, (y, g)) in part.chunks_exact_mut(planes.len()).zip(planes_in) {
                 if planes.inner == 1 {
                     let sum = F::from_f64(lane_sum(g, y, y, |g, y, _| g * y));
                     dx.iter_mut().zip(y).zip(g).for_each(|((dx, &y), &g)| *dx = y * (g - sum));
                 } else {
-                    softmax_grad_strided(y, g, dx, planes.inner);
+                    softmax_grad_strided(y, g, dx, &mut sum);
                 }
             }
         });
@@ -120,32 +122,36 @@ fn softmax_rows<F: Float>(x: &[F], y: &mut [F], n: usize) {
 }
 
 /// The `inner` softmaxes of one plane whose elements are `inner` apart, taken side by side:
-/// each pass walks the plane's rows of `inner` consecutive elements.
-fn softmax_strided<F: Float>(x: &[F], y: &mut [F], inner: usize) {
-    let mut max = vec![F::NEG_INFINITY; inner];
+/// each pass walks the plane's rows of `inner` consecutive elements. `[max, sum]` are scratch
+/// rows of `inner`, allocated once per part of the planes.
+fn softmax_strided<F: Float>(x: &[F], y: &mut [F], [max, sum]: &mut [Vec<F>; 2]) {
+    let inner = max.len();
+    max.fill(F::NEG_INFINITY);
     for row in x.chunks_exact(inner) {
         max.iter_mut().zip(row).for_each(|(m, &v)| *m = m.max(v));
     }
-    let mut sum = vec![F::ZERO; inner];
+    sum.fill(F::ZERO);
     for (out, row) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
-        for (((o, &v), &m), s) in out.iter_mut().zip(row).zip(&max).zip(&mut sum) {
+        for (((o, &v), &m), s) in out.iter_mut().zip(row).zip(max.iter()).zip(sum.iter_mut()) {
             *o = (v - m).exp();
             *s += *o;
         }
     }
     for out in y.chunks_exact_mut(inner) {
-        out.iter_mut().zip(&sum).for_each(|(o, &s)| *o /= s);
+        out.iter_mut().zip(sum.iter()).for_each(|(o, &s)| *o /= s);
     }
 }
 
-/// [`softmax_strided`]'s gradient: `y · (g − Σ g·y)` for each of the plane's `inner` softmaxes.
-fn softmax_grad_strided<F: Float>(y: &[F], g: &[F], dx: &mut [F], inner: usize) {
-    let mut sum = vec![F::ZERO; inner];
+/// [`softmax_strided`]'s gradient: `y · (g − Σ g·y)` for each of the plane's `inner`
+/// softmaxes, `sum` a scratch row of `inner`.
+fn softmax_grad_strided<F: Float>(y: &[F], g: &[F], dx: &mut [F], sum: &mut [F]) {
+    let inner = sum.len();
+    sum.fill(F::ZERO);
     for (ys, gs) in y.chunks_exact(inner).zip(g.chunks_exact(inner)) {
         sum.iter_mut().zip(ys).zip(gs).for_each(|((s, &y), &g)| *s += g * y);
     }
     for ((out, ys), gs) in dx.chunks_exact_mut(inner).zip(y.chunks_exact(inner)).zip(g.chunks_exact(inner)) {
-        for (((o, &y), &g), &s) in out.iter_mut().zip(ys).zip(gs).zip(&sum) {
+        for (((o, &y), &g), &s) in out.iter_mut().zip(ys).zip(gs).zip(sum.iter()) {
             *o = y * (g - s);
         }
     }
