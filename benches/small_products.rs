@@ -16,6 +16,7 @@ fn small_products(c: &mut Criterion) {
         ("h·W3 100x16·16x1", matrix(100, 16), false, matrix(16, 1), false),
         ("xT·g 2x100·100x16", matrix(100, 2), true, matrix(100, 16), false),
         ("hT·g 16x100·100x1", matrix(100, 16), true, matrix(100, 1), false),
+        ("gT·x 16x100·100x2", matrix(100, 16), true, matrix(100, 2), false),
         ("g·W3T 100x1·1x16", matrix(100, 1), false, matrix(16, 1), true),
         ("h·W2 100x16·16x16", matrix(100, 16), false, matrix(16, 16), false),
         ("hT·g 16x100·100x16", matrix(100, 16), true, matrix(100, 16), false),

@@ -64,12 +64,33 @@ impl<F: Float> Tensor<F> {
         if k != k2 {
             return Err(mismatch(&format!("; inner dimensions {k} and {k2} differ")));
         }
+        let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
+        let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
+        if ad.len() == 2 && bd.len() == 2 {
+            // Two matrices: no batch to broadcast or walk (for a small product, that walk cost
+            // more than the arithmetic).
+            let out_shape = Shape::from([m, n]);
+            let work = m.saturating_mul(k).saturating_mul(n);
+            let mut out = overwritable("matmul", &out_shape)?;
+            if out.is_empty() {
+                return Ok(Tensor::from_parts(out, out_shape));
+            }
+            let (a, b) = (self.data(), other.data());
+            if k == 0 {
+                out.fill(F::ZERO);
+            } else if work <= SMALL_PRODUCT {
+                let a = Strided { data: a, rows: rsa as usize, cols: csa as usize };
+                let b = Strided { data: b, rows: rsb as usize, cols: csb as usize };
+                small_matmul((m, k, n), a, b, &mut out, Store::Overwrite);
+            } else {
+                large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &mut out, crate::threads::threads_for(work));
+            }
+            return Ok(Tensor::from_parts(out, out_shape));
+        }
         let a_batch = Shape::from(&ad[..ad.len() - 2]);
         let b_batch = Shape::from(&bd[..bd.len() - 2]);
         let batch =
             a_batch.broadcast(&b_batch, "matmul").map_err(|_| mismatch("; batch dimensions do not broadcast"))?;
-        let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
-        let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
         // Saturating: only an operand with no elements can overflow here, and then no
         // product is computed.
         let a_strides: SmallVec<[usize; 4]> = broadcast_strides(a_batch.dims(), batch.dims())

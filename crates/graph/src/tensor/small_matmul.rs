@@ -4,9 +4,9 @@
 //! When `n` is wide, the product runs in register blocks: [`BLOCK_ROWS`] rows of `c` by
 //! [`BLOCK_COLS`] columns are summed in registers over the whole inner dimension, reading `a`'s
 //! elements where they are (any strides) and `b`'s rows as slices, so only a transposed `b` is
-//! copied. Narrow products take dot products of `a`'s rows with `b`'s columns, except a
-//! one-column product whose `a` is stored transposed (a one-output layer's weight gradient),
-//! which runs as the row `cᵀ = bᵀ·aᵀ` in a register block. Both are compiled twice, as
+//! copied. Narrow products take dot products of `a`'s rows with `b`'s columns, except those
+//! whose `a` is stored transposed (the weight gradient of a layer with few inputs or outputs),
+//! which run as the wide `cᵀ = bᵀ·aᵀ` in register blocks. Both are compiled twice, as
 //! `simd.rs`'s loops are, and the AVX2 copy runs where the CPU has it.
 
 use crate::float::Float;
@@ -17,7 +17,7 @@ use std::borrow::Cow;
 pub(super) const SMALL_PRODUCT: usize = 4 * 1024;
 
 /// Lanes of independent partial sums: enough for the compiler to vectorize a dot product, and
-/// the narrowest `n` the register blocks are used for.
+/// the narrowest `n` the register blocks are used for (`dot` adds its 8 lanes pairwise).
 const LANES: usize = 8;
 /// Rows of `c` one register block sums at once.
 const BLOCK_ROWS: usize = 4;
@@ -77,10 +77,22 @@ pub(super) fn small_matmul<F: Float>(
     c: &mut [F],
     store: Store,
 ) {
-    if n == 1 && m >= LANES && a.transposed().row_major(k, m).is_some() {
-        // c is one column, laid out as the row cᵀ = bᵀ·aᵀ, whose right operand aᵀ is then
-        // read as rows where it is (the gradient of a one-output layer's weights, hᵀ·g).
-        return small_matmul((1, k, m), b.transposed(), a.transposed(), c, store);
+    if n < LANES && m >= LANES && a.transposed().row_major(k, m).is_some() {
+        // A narrow c whose a is stored transposed (a layer's weight gradient gᵀ·x with few
+        // inputs): cᵀ = bᵀ·aᵀ has the wide rows, and its right operand aᵀ is read as rows
+        // where it is. One column is already laid out as its transpose.
+        if n == 1 {
+            return small_matmul((1, k, m), b.transposed(), a.transposed(), c, store);
+        }
+        if m * n <= STACK_COPY {
+            let mut on_stack = [F::ZERO; STACK_COPY];
+            let transposed = &mut on_stack[..m * n];
+            small_matmul((n, k, m), b.transposed(), a.transposed(), transposed, Store::Overwrite);
+            for (i, row) in c.chunks_exact_mut(n).enumerate() {
+                row.iter_mut().enumerate().for_each(|(j, o)| store.put(o, transposed[j * m + i]));
+            }
+            return;
+        }
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -207,7 +219,9 @@ fn dot<F: Float>(x: &[F], y: &[F]) -> F {
             acc[l] += p[l] * q[l];
         }
     }
-    acc.iter().fold(tail, |s, &v| s + v)
+    // Added pairwise (three dependent additions, not eight).
+    let half: [F; 4] = std::array::from_fn(|l| acc[l] + acc[l + 4]);
+    tail + ((half[0] + half[2]) + (half[1] + half[3]))
 }
 
 /// The `rows × cols` strided matrix `x` as row-major rows: borrowed when it already is, copied
@@ -251,6 +265,9 @@ mod tests {
             (9, 5, 35),
             (100, 2, 16),
             (16, 100, 1),
+            (16, 100, 2),
+            (12, 5, 7),
+            (200, 3, 4),
             (20, 3, 1),
             (6, 4, 8),
         ] {
