@@ -101,6 +101,8 @@ pub(crate) struct TensorStep<F> {
     pub(crate) out: Slot,
     pub(crate) shape: Shape,
     pub(crate) grads: SmallVec<[Option<Accumulate>; 3]>,
+    /// Per input: whether a gradient flows to it (`grads[i].is_some()`, as the rules take it).
+    pub(crate) need: SmallVec<[bool; 3]>,
     pub(crate) backward: bool,
 }
 
@@ -532,6 +534,7 @@ pub(crate) fn plan<F: Float>(
                 inputs: node_inputs[head as usize].iter().map(|&x| slot(x)).collect(),
                 out: slot(head),
                 shape: tape.shape(head),
+                need: grads.iter().map(Option::is_some).collect(),
                 grads,
                 backward: on_backward,
             }),

@@ -116,11 +116,28 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
 }
 
 fn forward_tensor<F: Float>(t: &TensorStep<F>, scalars: &[F], tensors: &[Tensor<F>]) -> Result<Tensor<F>> {
-    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = t.inputs.iter().map(|&s| value(scalars, tensors, s)).collect();
-    let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
-    match &t.op {
-        Op::Custom(node) => crate::custom::forward(node, &refs),
-        op => Ok(op.eval(&refs, &t.shape)?),
+    with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
+        Op::Custom(node) => crate::custom::forward(node, refs),
+        op => Ok(op.eval(refs, &t.shape)?),
+    })
+}
+
+/// Runs `body` on the values in `slots`: borrowed where one or two tensors are all there is
+/// (most steps), collected otherwise.
+fn with_values<F: Float, R>(
+    slots: &[Slot],
+    scalars: &[F],
+    tensors: &[Tensor<F>],
+    body: impl FnOnce(&[&Tensor<F>]) -> R,
+) -> R {
+    match *slots {
+        [Slot::Tensor(a)] => body(&[&tensors[a as usize]]),
+        [Slot::Tensor(a), Slot::Tensor(b)] => body(&[&tensors[a as usize], &tensors[b as usize]]),
+        _ => {
+            let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = slots.iter().map(|&s| value(scalars, tensors, s)).collect();
+            let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+            body(&refs)
+        }
     }
 }
 
@@ -371,14 +388,11 @@ fn backward_tensor<F: Float>(t: &TensorStep<F>, program: &Program<F>, grads: &mu
             None => Tensor::zeros(t.shape.clone()),
         },
     };
-    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = t.inputs.iter().map(|&s| value(scalars, tensors, s)).collect();
-    let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
     let y = value(scalars, tensors, t.out);
-    let need: SmallVec<[bool; 3]> = t.grads.iter().map(Option::is_some).collect();
-    let ds: SmallVec<[Option<Tensor<F>>; 3]> = match &t.op {
-        Op::Custom(node) => crate::custom::tensor_grads(node, &refs, &y, &g).into_iter().collect(),
-        op => rules::input_grads::<F, Tensor<F>, _>(op, &refs, &y, &g, &need),
-    };
+    let ds: SmallVec<[Option<Tensor<F>>; 3]> = with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
+        Op::Custom(node) => crate::custom::tensor_grads(node, refs, &y, &g).into_iter().collect(),
+        op => rules::input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need),
+    });
     for ((d, mode), &slot) in ds.into_iter().zip(&t.grads).zip(&t.inputs) {
         let Some(mode) = *mode else { continue };
         match (slot, d) {
