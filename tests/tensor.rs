@@ -227,3 +227,16 @@ fn unfold_matches_its_definition_and_fold_is_its_adjoint() {
     }
     tapegrad::graph::set_num_threads(before);
 }
+
+#[test]
+fn sums_over_leading_axes_add_each_column_in_row_order() {
+    // Narrow rows are summed in register blocks of 16 columns (and the rest one by one), wide
+    // ones row by row: each column must still be added top to bottom, as a plain loop would.
+    for (rows, cols) in [(7, 40), (100, 16), (100, 1), (3, 300), (5, 17)] {
+        let values: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
+        let x = Tensor::from_vec(values.clone(), [rows, cols]).unwrap();
+        let plain: Vec<f32> = (0..cols).map(|j| (0..rows).fold(0.0, |s, i| s + values[i * cols + j])).collect();
+        assert_eq!(x.sum_to(&Shape::from([cols])).unwrap().to_vec(), plain, "[{rows}, {cols}] → [{cols}]");
+        assert_eq!(x.sum_axes(&[0], false).unwrap().to_vec(), plain, "[{rows}, {cols}] summed over rows");
+    }
+}

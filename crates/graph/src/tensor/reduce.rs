@@ -24,11 +24,7 @@ impl<F: Float> Tensor<F> {
                 let kept = self.numel() / group.max(1);
                 let mut acc = reserved(kept);
                 acc.resize(kept, init);
-                for row in data.chunks(acc.len().max(1)) {
-                    for (a, &v) in acc.iter_mut().zip(row) {
-                        *a = f(*a, v);
-                    }
-                }
+                fold_rows(&mut acc, data, f);
                 acc
             } else {
                 let mut sums = reserved(self.numel() / group.max(1));
@@ -110,3 +106,43 @@ impl<F: Float> Tensor<F> {
         summed.reshape(shape.clone())
     }
 }
+
+/// Columns of at most this many elements (a bias's gradient) are folded in blocks held in
+/// registers over all the rows; wider ones row by row, each row read once.
+const REGISTER_FOLD_COLUMNS: usize = 256;
+
+/// `acc[j] = f(acc[j], row[j])` for each row of `data` (rows of `acc.len()` elements) in turn.
+/// Every column is folded in row order either way; narrow ones keep [`FOLD_BLOCK`] columns in
+/// registers, where adding each row to `acc` in memory waited on the last row's store (a
+/// [100, 16] → [16] sum, a layer's bias gradient, took 0.7 µs).
+#[inline(always)]
+fn fold_rows<F: Float>(acc: &mut [F], data: &[F], f: impl Fn(F, F) -> F) {
+    let kept = acc.len();
+    if kept == 0 {
+        return;
+    }
+    let mut j = 0;
+    if kept <= REGISTER_FOLD_COLUMNS {
+        while j + FOLD_BLOCK <= kept {
+            let mut block: [F; FOLD_BLOCK] = std::array::from_fn(|l| acc[j + l]);
+            for row in data.chunks_exact(kept) {
+                let row = &row[j..j + FOLD_BLOCK];
+                for l in 0..FOLD_BLOCK {
+                    block[l] = f(block[l], row[l]);
+                }
+            }
+            acc[j..j + FOLD_BLOCK].copy_from_slice(&block);
+            j += FOLD_BLOCK;
+        }
+    }
+    if j < kept {
+        for row in data.chunks_exact(kept) {
+            for (a, &v) in acc[j..].iter_mut().zip(&row[j..]) {
+                *a = f(*a, v);
+            }
+        }
+    }
+}
+
+/// Columns [`fold_rows`] keeps in registers at once.
+const FOLD_BLOCK: usize = 16;
