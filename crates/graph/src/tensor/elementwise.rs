@@ -1,7 +1,7 @@
 //! Elementwise kernels: maps and broadcasting binary maps.
 
 use super::walk::{broadcast_strides, walk_runs};
-use super::{buffer, collected, overwritable, reserved, Tensor};
+use super::{buffer, collected, overwritable, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 use crate::shape::Shape;
@@ -70,16 +70,18 @@ impl<F: Float> Tensor<F> {
             return Ok(other.map(|b| f(a, b)));
         }
         if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
-            let mut data = reserved(self.numel());
-            for row in self.data().chunks_exact(other.numel()) {
-                data.extend(row.iter().zip(other.data()).map(|(&x, &y)| f(x, y)));
+            let (a, b) = (self.data(), other.data());
+            let mut data = pass_output(a.len());
+            for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+                out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
             }
             return Ok(Tensor::from_parts(data, shape));
         }
         if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
-            let mut data = reserved(other.numel());
-            for row in other.data().chunks_exact(self.numel()) {
-                data.extend(self.data().iter().zip(row).map(|(&x, &y)| f(x, y)));
+            let (a, b) = (self.data(), other.data());
+            let mut data = pass_output(b.len());
+            for (out, row) in data.chunks_exact_mut(a.len()).zip(b.chunks_exact(a.len())) {
+                out.iter_mut().zip(a).zip(row).for_each(|((o, &x), &y)| *o = f(x, y));
             }
             return Ok(Tensor::from_parts(data, shape));
         }
@@ -129,7 +131,7 @@ fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn
 /// An [`overwritable`] buffer of `n` elements for a pass that writes each of them. As large as
 /// an input, so it fits in memory (the fallback only spells that out).
 fn pass_output<F: Float>(n: usize) -> Vec<F> {
-    overwritable("map", &Shape::from(vec![n])).unwrap_or_else(|_| vec![F::ZERO; n])
+    overwritable("map", &Shape::from([n])).unwrap_or_else(|_| vec![F::ZERO; n])
 }
 
 /// True when `small`, without its leading 1s, is the non-empty tail of `big`: broadcasting
