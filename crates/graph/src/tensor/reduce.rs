@@ -111,6 +111,9 @@ impl<F: Float> Tensor<F> {
 /// registers over all the rows; wider ones row by row, each row read once.
 const REGISTER_FOLD_COLUMNS: usize = 256;
 
+/// Columns [`fold_rows`] keeps in registers at once.
+const FOLD_BLOCK: usize = 16;
+
 /// `acc[j] = f(acc[j], row[j])` for each row of `data` (rows of `acc.len()` elements) in turn.
 /// Every column is folded in row order either way; narrow ones keep [`FOLD_BLOCK`] columns in
 /// registers, where adding each row to `acc` in memory waited on the last row's store (a
@@ -143,6 +146,3 @@ fn fold_rows<F: Float>(acc: &mut [F], data: &[F], f: impl Fn(F, F) -> F) {
         }
     }
 }
-
-/// Columns [`fold_rows`] keeps in registers at once.
-const FOLD_BLOCK: usize = 16;

@@ -219,7 +219,7 @@ fn dot<F: Float>(x: &[F], y: &[F]) -> F {
             acc[l] += p[l] * q[l];
         }
     }
-    // Added pairwise (three dependent additions, not eight).
+    // Added pairwise: four dependent additions with the tail, not eight in a row.
     let half: [F; 4] = std::array::from_fn(|l| acc[l] + acc[l + 4]);
     tail + ((half[0] + half[2]) + (half[1] + half[3]))
 }
