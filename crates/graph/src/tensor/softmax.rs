@@ -92,7 +92,8 @@ impl<F: Float> Tensor<F> {
         crate::threads::split_pass(&mut out, planes.len(), |first, part| {
             let start = first * planes.len();
             let planes_in = y[start..].chunks_exact(planes.len()).zip(g[start..].chunks_exact(planes.len()));
-            let mut sum = vec![F::ZERO; planes.inner];
+            // A scratch row for the strided planes only (a last-axis softmax needs none).
+            let mut sum = if planes.inner == 1 { Vec::new() } else { vec![F::ZERO; planes.inner] };
             for (dx, (y, g)) in part.chunks_exact_mut(planes.len()).zip(planes_in) {
                 if planes.inner == 1 {
                     let sum = F::from_f64(lane_sum(g, y, y, |g, y, _| g * y));
