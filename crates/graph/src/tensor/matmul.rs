@@ -70,20 +70,15 @@ impl<F: Float> Tensor<F> {
             // Two matrices: no batch to broadcast or walk (for a small product, that walk cost
             // more than the arithmetic).
             let out_shape = Shape::from([m, n]);
-            let work = m.saturating_mul(k).saturating_mul(n);
             let mut out = overwritable("matmul", &out_shape)?;
             if out.is_empty() {
                 return Ok(Tensor::from_parts(out, out_shape));
             }
-            let (a, b) = (self.data(), other.data());
             if k == 0 {
                 out.fill(F::ZERO);
-            } else if work <= SMALL_PRODUCT {
-                let a = Strided { data: a, rows: rsa as usize, cols: csa as usize };
-                let b = Strided { data: b, rows: rsb as usize, cols: csb as usize };
-                small_matmul((m, k, n), a, b, &mut out, Store::Overwrite);
             } else {
-                large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &mut out, crate::threads::threads_for(work));
+                let threads = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n));
+                product((m, k, n), self.data(), (rsa, csa), other.data(), (rsb, csb), &mut out, threads);
             }
             return Ok(Tensor::from_parts(out, out_shape));
         }
@@ -124,20 +119,11 @@ impl<F: Float> Tensor<F> {
         let work = m.saturating_mul(k).saturating_mul(n);
         let threads =
             [crate::threads::threads_for(work.saturating_mul(starts.len())), crate::threads::threads_for(work)];
-        if work <= SMALL_PRODUCT {
-            let mut out = overwritable("matmul", &out_shape)?;
-            each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, _| {
-                let a = Strided { data: &a[ia..], rows: rsa as usize, cols: csa as usize };
-                let b = Strided { data: &b[ib..], rows: rsb as usize, cols: csb as usize };
-                small_matmul((m, k, n), a, b, c, Store::Overwrite)
-            });
-            return Ok(Tensor::from_parts(out, out_shape));
-        }
-        // The GEMM overwrites its output, so the buffer is not zeroed first (that was 4 % of
-        // W8's step).
+        // Every product overwrites its block, so the buffer is not zeroed first (that was 4 %
+        // of W8's step).
         let mut out = overwritable("matmul", &out_shape)?;
         each_product(&starts, &mut out, m * n, threads, |(ia, ib), c, threads| {
-            large_matmul((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads)
+            product((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads)
         });
         Ok(Tensor::from_parts(out, out_shape))
     }
@@ -269,18 +255,26 @@ fn each_product<T: Send>(
     }
 }
 
-/// `c = a·b` through the GEMM, with the rows of `c` split over up to `threads` threads (each
-/// part a serial GEMM: one split, no nested scheduling).
-fn large_matmul<F: Float>(
+/// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: in
+/// register blocks on one thread when the product is small, otherwise through the GEMM with
+/// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
+/// nested scheduling).
+fn product<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],
-    a_strides: (isize, isize),
+    (rsa, csa): (isize, isize),
     b: &[F],
-    b_strides: (isize, isize),
+    (rsb, csb): (isize, isize),
     c: &mut [F],
     threads: usize,
 ) {
-    summed_large_matmul((m, k, n), a, a_strides, b, b_strides, &[(0, 0)], c, threads);
+    if m.saturating_mul(k).saturating_mul(n) <= SMALL_PRODUCT {
+        let a = Strided { data: a, rows: rsa as usize, cols: csa as usize };
+        let b = Strided { data: b, rows: rsb as usize, cols: csb as usize };
+        small_matmul((m, k, n), a, b, c, Store::Overwrite);
+    } else {
+        summed_large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &[(0, 0)], c, threads);
+    }
 }
 
 /// `c = Σᵢ aᵢ·bᵢ` through the GEMM, where product i reads `a` from element `pairs[i].0` on and
