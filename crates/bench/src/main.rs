@@ -21,7 +21,7 @@ use report::{Outcome, Row};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use workloads::WORKLOADS;
+use workloads::{Workload, WORKLOADS};
 
 struct Options {
     python: Option<String>,
@@ -72,11 +72,10 @@ fn run(mut cmd: Command) -> Outcome {
 }
 
 /// The worker: time one workload in this process and print its line.
-fn worker(id: &str, threads: usize, repeats: usize, quick: bool) {
-    let w = WORKLOADS.iter().find(|w| w.id == id).unwrap_or_else(|| panic!("no workload {id}"));
+fn worker(w: &Workload, threads: usize, repeats: usize, quick: bool) {
     tapegrad::graph::set_num_threads(threads);
     let steps = if quick { (w.steps / 5).max(1) } else { w.steps };
-    let id = id.to_string();
+    let id = w.id.to_string();
     // W5 runs in a 256 KiB stack (the workload's point: no recursion); the rest on the main
     // thread, as a program would run them (a spawned thread allocates from another malloc
     // arena, which returns large blocks to the OS sooner and so page-faults more).
@@ -140,7 +139,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repeats: usize = value(&args, "--repeats").map_or(Ok(if quick { 3 } else { 7 }), str::parse)?;
     if let Some(id) = value(&args, "--worker") {
         let threads = value(&args, "--threads").map_or(Ok(1), str::parse)?;
-        worker(id, threads, repeats, quick);
+        let w = WORKLOADS.iter().find(|w| w.id == id).ok_or_else(|| format!("no workload {id}"))?;
+        worker(w, threads, repeats, quick);
         return Ok(());
     }
     let options = Options {
