@@ -211,17 +211,19 @@ fn copy_rows<F: Float>(x: Strided<'_, F>, rows: usize, cols: usize, out: &mut [F
 
 #[inline(always)]
 fn dot<F: Float>(x: &[F], y: &[F]) -> F {
+    let len = x.len().min(y.len());
+    let whole = len - len % LANES;
     let mut acc = [F::ZERO; LANES];
-    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
-    let tail: F = xc.remainder().iter().zip(yc.remainder()).map(|(&p, &q)| p * q).sum();
-    for (p, q) in xc.zip(yc) {
+    for (p, q) in x[..whole].chunks_exact(LANES).zip(y[..whole].chunks_exact(LANES)) {
         for l in 0..LANES {
             acc[l] += p[l] * q[l];
         }
     }
-    // Added pairwise: four dependent additions with the tail, not eight in a row.
-    let half: [F; 4] = std::array::from_fn(|l| acc[l] + acc[l + 4]);
-    tail + ((half[0] + half[2]) + (half[1] + half[3]))
+    let mut tail = F::ZERO;
+    for i in whole..len {
+        tail += x[i] * y[i];
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
 }
 
 /// The `rows × cols` strided matrix `x` as row-major rows: borrowed when it already is, copied
