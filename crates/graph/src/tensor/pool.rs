@@ -12,9 +12,14 @@
 //! by exact capacity: a step asks for the same few sizes over and over, and for these glibc's
 //! `malloc` and `free` go through its bins and consolidation (the allocator was 12 % of W3's
 //! profile, part of it the GEMM's own packing buffers).
+//!
+//! Every tensor also allocates its handle (the `Arc` its clones share). A dropped tensor that
+//! held the only one leaves it here, emptied, up to [`MAX_HANDLES`], for the next tensor.
 
+use super::Storage;
 use crate::float::Float;
 use std::mem::size_of;
+use std::sync::Arc;
 
 /// Buffers from this size on are kept for any request of about their size.
 pub const MIN_POOLED_BYTES: usize = 32 << 10;
@@ -39,11 +44,13 @@ pub struct Pool<F> {
     /// Small buffers by capacity: (capacity, buffers of exactly that capacity).
     small: Vec<(usize, Vec<Vec<F>>)>,
     small_bytes: usize,
+    /// Handles of dropped tensors, unshared and without elements.
+    handles: Vec<Arc<Storage<F>>>,
 }
 
 impl<F> Pool<F> {
     pub(crate) const fn new() -> Self {
-        Pool { free: Vec::new(), bytes: 0, small: Vec::new(), small_bytes: 0 }
+        Pool { free: Vec::new(), bytes: 0, small: Vec::new(), small_bytes: 0, handles: Vec::new() }
     }
 
     /// A small free buffer of capacity `n`, with the elements its last tensor left in it.
@@ -118,6 +125,24 @@ pub(crate) fn take_used<F: Float>(n: usize) -> Option<Vec<F>> {
     }
 }
 
+/// The most handles a thread keeps, per element type.
+const MAX_HANDLES: usize = 256;
+
+/// An unshared, empty handle a dropped tensor left, if this thread's pool has one.
+pub(super) fn take_handle<F: Float>() -> Option<Arc<Storage<F>>> {
+    F::with_pool(|pool| pool.handles.pop()).flatten()
+}
+
+/// Keeps a dropped tensor's unshared, emptied `handle` if there is room (frees it otherwise).
+pub(super) fn keep_handle<F: Float>(handle: Arc<Storage<F>>) {
+    debug_assert!(Arc::strong_count(&handle) == 1 && Arc::weak_count(&handle) == 0);
+    F::with_pool(|pool| {
+        if pool.handles.len() < MAX_HANDLES {
+            pool.handles.push(handle);
+        }
+    });
+}
+
 /// Hands `buffer` to this thread's pool when it is large enough to be worth keeping.
 pub(crate) fn give<F: Float>(buffer: Vec<F>) {
     let bytes = buffer.capacity() * size_of::<F>();
@@ -130,7 +155,7 @@ pub(crate) fn give<F: Float>(buffer: Vec<F>) {
 }
 
 /// Frees the buffers this thread keeps for reuse (of both element types), and returns how
-/// many bytes that was.
+/// many bytes of elements that was (the kept handles of dropped tensors go too).
 ///
 /// Tensor buffers of 32 KiB and more are kept when dropped, up to 256 MiB per thread and
 /// element type, so the next training step reuses them instead of asking the kernel for
@@ -148,6 +173,7 @@ pub fn release_pooled_buffers() -> usize {
         F::with_pool(|pool| {
             pool.free.clear();
             pool.small.clear();
+            pool.handles.clear();
             std::mem::take(&mut pool.bytes) + std::mem::take(&mut pool.small_bytes)
         })
         .unwrap_or(0)
@@ -197,5 +223,45 @@ mod tests {
         }
         let kept = release_pooled_buffers();
         assert!(kept <= MAX_SMALL_POOLED_BYTES && kept > MAX_SMALL_POOLED_BYTES - bytes(large), "{kept} bytes kept");
+    }
+
+    #[test]
+    fn an_unshared_tensor_leaves_its_handle_for_the_next_and_a_shared_one_keeps_it() {
+        use crate::tensor::Tensor;
+        fn kept<F: Float>() -> usize {
+            F::with_pool(|pool| pool.handles.len()).expect("this thread's pool")
+        }
+        let handles = kept::<f32>;
+        release_pooled_buffers();
+        let a = Tensor::<f32>::from_vec(vec![1.0, 2.0], [2]).unwrap();
+        let handle = Arc::as_ptr(&a.data);
+        let shared = a.clone();
+        drop(a);
+        assert_eq!(handles(), 0, "a clone still holds the handle");
+        assert_eq!(shared.to_vec(), vec![1.0, 2.0]);
+        let other = Tensor::<f32>::scalar(3.0);
+        assert_ne!(Arc::as_ptr(&other.data), handle);
+
+        drop(shared);
+        assert_eq!(handles(), 1);
+        let next = Tensor::<f32>::from_vec(vec![4.0, 5.0, 6.0], [3]).unwrap();
+        assert_eq!(Arc::as_ptr(&next.data), handle, "the kept handle holds the next tensor's elements");
+        assert_eq!((next.to_vec(), other.item()), (vec![4.0, 5.0, 6.0], 3.0));
+
+        // Writing to one of two clones copies the elements into a handle of its own.
+        let mut written = next.clone();
+        written.data_mut()[0] = -1.0;
+        assert_eq!((next.to_vec(), written.to_vec()), (vec![4.0, 5.0, 6.0], vec![-1.0, 5.0, 6.0]));
+
+        // Taking the elements out of an unshared tensor keeps its handle too.
+        drop(next);
+        assert_eq!(written.into_vec(), vec![-1.0, 5.0, 6.0]);
+        assert_eq!(handles(), 2);
+
+        // At most MAX_HANDLES are kept; releasing the pool frees them.
+        drop((0..MAX_HANDLES + 10).map(|i| Tensor::<f32>::scalar(i as f32)).collect::<Vec<_>>());
+        assert_eq!(handles(), MAX_HANDLES);
+        release_pooled_buffers();
+        assert_eq!(handles(), 0);
     }
 }
