@@ -1,5 +1,5 @@
 //! Losses against PyTorch (float64): values and input gradients to 1e-10
-//! (fixture: scripts/fixtures/torch_losses.py).
+//! (fixture: scripts/fixtures/torch_losses.py); one-op forms against the longer ones they replace.
 
 #[path = "common/fixture.rs"]
 mod fixture;
@@ -98,4 +98,26 @@ fn bad_loss_arguments() {
     assert!(loss::cross_entropy(logits, &[0, 3], 0.0).is_err(), "label 3 of 3 classes");
     assert!(loss::cross_entropy(logits, &[0, 1], 1.5).is_err(), "smoothing above 1");
     assert!(loss::mse(logits, g.constant(Tensor::zeros([4]))).is_err());
+}
+
+/// `square` is one op, and the hinge subtracts from 1 where it negated and added 1: the same
+/// values and gradients, bit for bit, as the forms they replace.
+#[test]
+fn square_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
+    use rand::{rngs::StdRng, SeedableRng};
+    let rng = &mut StdRng::seed_from_u64(7);
+    let (x, y) = (Tensor::<f32>::randn([100, 1], 0.0, 3.0, rng), Tensor::<f32>::randn([100, 1], 0.0, 1.0, rng));
+    let signs = y.map(|v| if v < 0.0 { -1.0 } else { 1.0 });
+    let g = Graph::<f32>::default();
+    let (s, labels) = (g.var(x), g.constant(signs));
+    let forms = [
+        (s.square().sum() * 0.5, (s * s).sum() * 0.5),
+        (loss::hinge(s, labels).unwrap(), (-(s * labels) + 1.0).relu().mean()),
+    ];
+    for (one_op, longer) in forms {
+        assert_eq!(one_op.item().to_bits(), longer.item().to_bits());
+        let (a, b) = (one_op.backward().wrt(s), longer.backward().wrt(s));
+        let bits = |t: &Tensor<f32>| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
+    }
 }

@@ -112,7 +112,7 @@ pub fn registry() -> Vec<OpCase> {
         case("log1p", Positive, UNARY_SHAPES, |_, v| v[0].log1p()),
         case("expm1", Any, UNARY_SHAPES, |_, v| v[0].expm1()),
         case("gelu", Any, UNARY_SHAPES, |_, v| v[0].gelu()),
-        case("square", Any, UNARY_SHAPES, |_, v| v[0].square()).recording("mul"),
+        case("square", Any, UNARY_SHAPES, |_, v| v[0].square()),
         case("powf", Positive, UNARY_SHAPES, |_, v| v[0].powf(2.5)),
         case("leaky_relu", NonZero, UNARY_SHAPES, |_, v| v[0].leaky_relu(0.1)),
         case("clamp", Any, UNARY_SHAPES, |_, v| v[0].clamp(-0.7, 0.9)),

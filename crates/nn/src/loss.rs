@@ -43,7 +43,8 @@ pub fn l1<'g, F: Float>(pred: Var<'g, F>, target: Var<'g, F>) -> Result<Var<'g, 
 
 /// The SVM max-margin loss for scores and ±1 labels, `mean(relu(1 − y·score))`.
 pub fn hinge<'g, F: Float>(scores: Var<'g, F>, labels: Var<'g, F>) -> Result<Var<'g, F>> {
-    Ok((-scores.try_mul(labels)? + F::ONE).relu().mean())
+    let one = scores.graph().constant_scalar(F::ONE);
+    Ok(one.try_sub(scores.try_mul(labels)?)?.relu().mean())
 }
 
 /// Binary cross-entropy on logits with targets in [0, 1], computed stably as
@@ -105,9 +106,10 @@ pub fn l1_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
     penalty(params, |p| p.abs().sum())
 }
 
-/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`).
+/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`, each p² one
+/// [`Var::square`]).
 pub fn l2_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
-    penalty(params, |p| (p * p).sum())
+    penalty(params, |p| p.square().sum())
 }
 
 fn penalty<'g, F: Float>(params: &[Var<'g, F>], term: impl Fn(Var<'g, F>) -> Var<'g, F>) -> Result<Var<'g, F>> {

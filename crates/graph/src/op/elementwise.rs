@@ -293,6 +293,14 @@ unary_ops! {
         derivative: |_, y, g| g.div(&y.scale(F::from_f64(2.0))),
         finite_output_finite_derivative: false,
     }
+    /// x², like `torch.square`: one op where `x · x` records a product whose rule returns
+    /// two gradients to add
+    Square square "square" {
+        forward: |x| x * x,
+        // 2x·g in one pass over tensors; the same value as the product's g·x + g·x.
+        derivative: |x, y, g| g.mul_slope(x, y, |v: F, _| v + v, |x| x.scale(F::from_f64(2.0))),
+        finite_output_finite_derivative: true,
+    }
     /// |x| (gradient 0 at 0 and at NaN, like PyTorch)
     Abs abs "abs" {
         forward: |x| x.abs(),

@@ -142,11 +142,6 @@ impl<'g, F: Float> Var<'g, F> {
         let value = crate::op::eval::clamp(&self.graph().tape().tensor_cow(self.id()), &bounds);
         expect_op(self.graph().record(Op::Clamp(self.id(), Box::new(bounds)), value, self.requires_grad()))
     }
-    /// self², as `self · self`.
-    #[track_caller]
-    pub fn square(self) -> Var<'g, F> {
-        self * self
-    }
 }
 
 macro_rules! comparisons {

@@ -374,6 +374,7 @@ impl<F: Float> Emitter<F> {
                     UnaryOp::Exp => single(self, "Exp"),
                     UnaryOp::Log => single(self, "Log"),
                     UnaryOp::Sqrt => single(self, "Sqrt"),
+                    UnaryOp::Square => self.node("Mul", &[x[0].clone(), x[0].clone()], vec![]),
                     UnaryOp::Abs => single(self, "Abs"),
                     UnaryOp::Sin => single(self, "Sin"),
                     UnaryOp::Cos => single(self, "Cos"),
