@@ -523,9 +523,11 @@ impl<F: Float> Pass<'_, F> {
 }
 
 fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
-    let input_grads = tensor_input_grads(tape, i, &grads.tensor_cow(tape, i));
-    for (x, d) in input_grads {
-        grads.add_tensor(tape, x, d);
+    let input_grads = input_grads_in_order(tape, i, &grads.tensor_cow(tape, i));
+    for (&x, d) in tape.op(i).inputs().iter().zip(input_grads) {
+        if let Some(d) = d {
+            grads.add_tensor(tape, x, d);
+        }
     }
 }
 
@@ -551,12 +553,17 @@ pub(crate) fn input_grads_in_order<F: Float>(
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
     let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
     let y = tape.tensor_cow(i);
-    let input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
+    let mut input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
         Op::Custom(node) => {
             let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
             crate::custom::tensor_grads(node, &refs, &y, g).into_iter().collect()
         }
         _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, g, &need),
     };
-    input_grads.into_iter().zip(need).map(|(d, needed)| if needed { d } else { None }).collect()
+    for (d, needed) in input_grads.iter_mut().zip(need) {
+        if !needed {
+            *d = None;
+        }
+    }
+    input_grads
 }
