@@ -52,7 +52,7 @@ impl<F> Clone for Tensor<F> {
 }
 
 /// A dropped tensor that held the only handle to its elements hands the elements to the
-/// [`pool`] and keeps the handle for the next tensor this thread makes, so making a tensor
+/// thread's pool and keeps the handle for the next tensor this thread makes, so making a tensor
 /// allocates at most its elements (a small MLP's replayed step went from 114 allocations to
 /// 56).
 impl<F> Drop for Tensor<F> {
