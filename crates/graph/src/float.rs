@@ -109,6 +109,9 @@ pub trait Float:
     fn max(self, o: Self) -> Self;
     /// The smaller of two values.
     fn min(self, o: Self) -> Self;
+    /// `self·a + b` rounded once (a fused multiply-add: one instruction where the CPU has FMA
+    /// and the calling code is compiled for it, a slow exact software routine otherwise).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// True when the value is NaN.
     fn is_nan(self) -> bool;
     /// True when the value is neither infinite nor NaN.
@@ -213,6 +216,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn min(self, o: Self) -> Self {
                 $t::min(self, o)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $t::mul_add(self, a, b)
             }
             #[inline(always)]
             fn is_nan(self) -> bool {
