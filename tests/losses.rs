@@ -100,10 +100,11 @@ fn bad_loss_arguments() {
     assert!(loss::mse(logits, g.constant(Tensor::zeros([4]))).is_err());
 }
 
-/// `square` is one op, and the hinge subtracts from 1 where it negated and added 1: the same
-/// values and gradients, bit for bit, as the forms they replace.
+/// `square` is one op, `sum_squares` (the L2 penalty's terms) one more, and the hinge subtracts
+/// from 1 where it negated and added 1: the same values and gradients, bit for bit, as the
+/// forms they replace.
 #[test]
-fn square_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
+fn square_sum_squares_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
     use rand::{rngs::StdRng, SeedableRng};
     let rng = &mut StdRng::seed_from_u64(7);
     let (x, y) = (Tensor::<f32>::randn([100, 1], 0.0, 3.0, rng), Tensor::<f32>::randn([100, 1], 0.0, 1.0, rng));
@@ -112,6 +113,8 @@ fn square_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
     let (s, labels) = (g.var(x), g.constant(signs));
     let forms = [
         (s.square().sum() * 0.5, (s * s).sum() * 0.5),
+        (s.sum_squares() * 0.5, s.square().sum() * 0.5),
+        (loss::l2_penalty(&[s, labels]).unwrap(), s.square().sum() + labels.square().sum()),
         (loss::hinge(s, labels).unwrap(), (-(s * labels) + 1.0).relu().mean()),
     ];
     for (one_op, longer) in forms {

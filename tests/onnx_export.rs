@@ -106,6 +106,7 @@ const STANDARD_OPS: &[&str] = &[
     "LeakyRelu",
     "Clip",
     "ReduceSum",
+    "ReduceSumSquare",
     "ReduceMax",
     "ReduceMin",
     "MatMul",

@@ -100,6 +100,7 @@ fn node_tangent<'g, F: Float>(
             let t = moved(0)?;
             match k {
                 ReduceOp::Sum => t.try_sum_axes(&axes_isize, axes.keepdim)?,
+                ReduceOp::SumSquares => x(0)?.try_mul(t)?.try_sum_axes(&axes_isize, axes.keepdim)? * F::from_f64(2.0),
                 ReduceOp::Max | ReduceOp::Min => {
                     // The backward rule with a gradient of ones gives each element's share.
                     let ones = graph.constant(Tensor::try_full(y.shape(), F::ONE)?);

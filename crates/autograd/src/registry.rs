@@ -127,6 +127,8 @@ pub fn registry() -> Vec<OpCase> {
         case("sum_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_axis(-1, false)).recording("sum"),
         case("sum_axes_keepdim", Any, &[&[&[2, 3, 2]]], |_, v| v[0].try_sum_axes(&[0, 2], true).unwrap())
             .recording("sum"),
+        case("sum_squares", Any, REDUCE_SHAPES, |_, v| v[0].sum_squares()),
+        case("sum_squares_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_squares_axis(-1, true)).recording("sum_squares"),
         case("mean", Any, REDUCE_SHAPES, |_, v| v[0].mean()).recording("sum"),
         case("mean_axis", Any, REDUCE_SHAPES, |_, v| v[0].mean_axis(0, true)).recording("sum"),
         case("max", Any, REDUCE_SHAPES, |_, v| v[0].max()),

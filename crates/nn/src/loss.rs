@@ -106,10 +106,10 @@ pub fn l1_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
     penalty(params, |p| p.abs().sum())
 }
 
-/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`, each p² one
-/// [`Var::square`]).
+/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`, each parameter's
+/// term one [`Var::sum_squares`]).
 pub fn l2_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
-    penalty(params, |p| p.square().sum())
+    penalty(params, |p| p.sum_squares())
 }
 
 fn penalty<'g, F: Float>(params: &[Var<'g, F>], term: impl Fn(Var<'g, F>) -> Var<'g, F>) -> Result<Var<'g, F>> {

@@ -4,7 +4,8 @@ use tapegrad_graph::op::{Axes, ReduceOp};
 use tapegrad_graph::Float;
 use tapegrad_graph::TensorAlgebra;
 
-/// ∂L/∂x for y = reduce(x over axes): the sum spreads g back over the reduced axes; max and
+/// ∂L/∂x for y = reduce(x over axes): the sum spreads g back over the reduced axes, the sum
+/// of squares spreads 2x·g; max and
 /// min send it to the elements equal to the result, shared equally among ties, and where the
 /// result is NaN, to the NaN elements (PyTorch's `max()`; `torch.amax` gives NaN there).
 pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y: &A, g: &A) -> A {
@@ -13,6 +14,8 @@ pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y
     let g = g.reshape(&kept);
     match op {
         ReduceOp::Sum => g.broadcast_to(&x_shape),
+        // 2x·g, as `square`'s rule gives (x + x)·g: doubling is exact.
+        ReduceOp::SumSquares => x.mul(&g.scale(F::from_f64(2.0))),
         ReduceOp::Max | ReduceOp::Min => {
             let hits =
                 x.zip_const(

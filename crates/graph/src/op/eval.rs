@@ -78,6 +78,7 @@ pub(crate) fn reduce<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes) -> Resu
     let keepdim = axes.keepdim;
     match op {
         ReduceOp::Sum => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b),
+        ReduceOp::SumSquares => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b * b),
         ReduceOp::Max | ReduceOp::Min => {
             t.check_nonempty(op.name(), &axes.axes)?;
             let signed: Vec<isize> = axes.axes.iter().map(|&a| a as isize).collect();

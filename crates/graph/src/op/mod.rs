@@ -42,6 +42,8 @@ op_kinds!(
         Max => "max",
         /// min
         Min => "min",
+        /// Σ x² (an L2 penalty's term in one op, where `square` then `sum` is two)
+        SumSquares => "sum_squares",
     }
 );
 

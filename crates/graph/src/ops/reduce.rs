@@ -1,4 +1,4 @@
-//! Reductions: sum, mean, max, min over every element or over given axes.
+//! Reductions: sum, sum of squares, mean, max, min over every element or over given axes.
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
@@ -31,6 +31,21 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn try_sum_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::Sum, axes, keepdim)
+    }
+    /// The sum of squares Σ x² over `axes` (one op, where `square` then `sum` records two;
+    /// an L2 penalty's term), or a bad-axis error.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::<f64>::new();
+    /// let x = g.var(Tensor::from_vec(vec![1.0, -2.0, 3.0], [3])?);
+    /// let y = x.try_sum_squares_axes(&[], false)?;
+    /// assert_eq!(y.item(), 14.0);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn try_sum_squares_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
+        self.try_reduce(ReduceOp::SumSquares, axes, keepdim)
     }
     /// The maximum over `axes` (values, like `torch.amax`; ties share the gradient equally),
     /// or a bad-axis or empty error.
@@ -85,6 +100,7 @@ macro_rules! reduction_forms {
 
 reduction_forms! {
     "sum": sum try_sum, sum_axis try_sum_axis, sum_axes try_sum_axes;
+    "sum of squares": sum_squares try_sum_squares, sum_squares_axis try_sum_squares_axis, sum_squares_axes try_sum_squares_axes;
     "mean": mean try_mean, mean_axis try_mean_axis, mean_axes try_mean_axes;
     "maximum": max try_max, max_axis try_max_axis, max_axes try_max_axes;
     "minimum": min try_min, min_axis try_min_axis, min_axes try_min_axes;

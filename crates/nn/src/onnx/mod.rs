@@ -442,6 +442,7 @@ impl<F: Float> Emitter<F> {
                 }
                 let t = match k {
                     ReduceOp::Sum => "ReduceSum",
+                    ReduceOp::SumSquares => "ReduceSumSquare",
                     ReduceOp::Max => "ReduceMax",
                     ReduceOp::Min => "ReduceMin",
                 };
