@@ -60,31 +60,38 @@ impl<F: Float> Tensor<F> {
             });
             return Ok(Tensor::from_parts(data, self.shape().clone()));
         }
+        // An operand of no more dims than the other that is one element, or the other's last
+        // dims (a bias), broadcasts to the other's shape: no need to work the shape out.
+        let (self_dims, other_dims) = (self.dims(), other.dims());
+        if other_dims.len() <= self_dims.len() {
+            if other.numel() == 1 {
+                let b = other.data()[0];
+                return Ok(self.map(|a| f(a, b)));
+            }
+            if is_trailing(other_dims, self_dims) {
+                let (a, b) = (self.data(), other.data());
+                let mut data = pass_output(a.len());
+                for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+                    out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
+                }
+                return Ok(Tensor::from_parts(data, self.shape().clone()));
+            }
+        }
+        if self_dims.len() <= other_dims.len() {
+            if self.numel() == 1 {
+                let a = self.data()[0];
+                return Ok(other.map(|b| f(a, b)));
+            }
+            if is_trailing(self_dims, other_dims) {
+                let (a, b) = (self.data(), other.data());
+                let mut data = pass_output(b.len());
+                for (out, row) in data.chunks_exact_mut(a.len()).zip(b.chunks_exact(a.len())) {
+                    out.iter_mut().zip(a).zip(row).for_each(|((o, &x), &y)| *o = f(x, y));
+                }
+                return Ok(Tensor::from_parts(data, other.shape().clone()));
+            }
+        }
         let shape = self.shape().broadcast(other.shape(), op)?;
-        if other.numel() == 1 && &shape == self.shape() {
-            let b = other.data()[0];
-            return Ok(self.map(|a| f(a, b)));
-        }
-        if self.numel() == 1 && &shape == other.shape() {
-            let a = self.data()[0];
-            return Ok(other.map(|b| f(a, b)));
-        }
-        if &shape == self.shape() && is_trailing(other.dims(), self.dims()) {
-            let (a, b) = (self.data(), other.data());
-            let mut data = pass_output(a.len());
-            for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-                out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
-            }
-            return Ok(Tensor::from_parts(data, shape));
-        }
-        if &shape == other.shape() && is_trailing(self.dims(), other.dims()) {
-            let (a, b) = (self.data(), other.data());
-            let mut data = pass_output(b.len());
-            for (out, row) in data.chunks_exact_mut(a.len()).zip(b.chunks_exact(a.len())) {
-                out.iter_mut().zip(a).zip(row).for_each(|((o, &x), &y)| *o = f(x, y));
-            }
-            return Ok(Tensor::from_parts(data, shape));
-        }
         let sa = broadcast_strides(self.dims(), shape.dims());
         let sb = broadcast_strides(other.dims(), shape.dims());
         let (da, db) = (self.data(), other.data());
