@@ -60,36 +60,11 @@ impl<F: Float> Tensor<F> {
             });
             return Ok(Tensor::from_parts(data, self.shape().clone()));
         }
-        // An operand of no more dims than the other that is one element, or the other's last
-        // dims (a bias), broadcasts to the other's shape: no need to work the shape out.
-        let (self_dims, other_dims) = (self.dims(), other.dims());
-        if other_dims.len() <= self_dims.len() {
-            if other.numel() == 1 {
-                let b = other.data()[0];
-                return Ok(self.map(|a| f(a, b)));
-            }
-            if is_trailing(other_dims, self_dims) {
-                let (a, b) = (self.data(), other.data());
-                let mut data = pass_output(a.len());
-                for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-                    out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
-                }
-                return Ok(Tensor::from_parts(data, self.shape().clone()));
-            }
+        if let Some(out) = onto(self, other, &f) {
+            return Ok(out);
         }
-        if self_dims.len() <= other_dims.len() {
-            if self.numel() == 1 {
-                let a = self.data()[0];
-                return Ok(other.map(|b| f(a, b)));
-            }
-            if is_trailing(self_dims, other_dims) {
-                let (a, b) = (self.data(), other.data());
-                let mut data = pass_output(b.len());
-                for (out, row) in data.chunks_exact_mut(a.len()).zip(b.chunks_exact(a.len())) {
-                    out.iter_mut().zip(a).zip(row).for_each(|((o, &x), &y)| *o = f(x, y));
-                }
-                return Ok(Tensor::from_parts(data, other.shape().clone()));
-            }
+        if let Some(out) = onto(other, self, |b, a| f(a, b)) {
+            return Ok(out);
         }
         let shape = self.shape().broadcast(other.shape(), op)?;
         let sa = broadcast_strides(self.dims(), shape.dims());
@@ -120,6 +95,29 @@ impl<F: Float> Tensor<F> {
             Ok(())
         }
     }
+}
+
+/// `f(x, y)` for each element `x` of `big` and `y` of `small` broadcast onto it, when `small`
+/// has no more dims than `big` and is one element or `big`'s last dims (a bias): then the
+/// result has `big`'s shape, and nothing else about the broadcast needs working out.
+#[inline(always)]
+fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sync) -> Option<Tensor<F>> {
+    if small.ndim() > big.ndim() {
+        return None;
+    }
+    if small.numel() == 1 {
+        let y = small.data()[0];
+        return Some(big.map(|x| f(x, y)));
+    }
+    if !is_trailing(small.dims(), big.dims()) {
+        return None;
+    }
+    let (a, b) = (big.data(), small.data());
+    let mut data = pass_output(a.len());
+    for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+        out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
+    }
+    Some(Tensor::from_parts(data, big.shape().clone()))
 }
 
 /// `n` elements: `items` on one thread, or, for a pass large enough to split, an
