@@ -14,10 +14,14 @@ mod sealed {
         /// Runs `f` on this thread's pool of `Self` buffers; `None` while the thread exits
         /// (its pool is gone) or if the pool is in use.
         fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R>;
+        /// The elements as `f32`s when `Self` is `f32` (for kernels written for it alone).
+        fn as_f32(data: &[Self]) -> Option<&[f32]>;
+        /// As [`Sealed::as_f32`], for writing.
+        fn as_f32_mut(data: &mut [Self]) -> Option<&mut [f32]>;
     }
 
     macro_rules! sealed {
-        ($t:ty, $pool:ident) => {
+        ($t:ty, $pool:ident, $as_f32:expr, $as_f32_mut:expr) => {
             thread_local! {
                 static $pool: RefCell<Pool<$t>> = const { RefCell::new(Pool::new()) };
             }
@@ -25,11 +29,17 @@ mod sealed {
                 fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R> {
                     $pool.try_with(|pool| pool.try_borrow_mut().ok().map(|mut pool| f(&mut pool))).ok().flatten()
                 }
+                fn as_f32(data: &[Self]) -> Option<&[f32]> {
+                    $as_f32(data)
+                }
+                fn as_f32_mut(data: &mut [Self]) -> Option<&mut [f32]> {
+                    $as_f32_mut(data)
+                }
             }
         };
     }
-    sealed!(f32, F32_POOL);
-    sealed!(f64, F64_POOL);
+    sealed!(f32, F32_POOL, Some, Some);
+    sealed!(f64, F64_POOL, |_| None, |_| None);
 }
 
 /// A floating-point element type: implemented for `f32` and `f64`, and sealed (no other crate

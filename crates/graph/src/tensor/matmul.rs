@@ -1,6 +1,7 @@
 //! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, backed by
 //! the `gemm` crate (strided, so transposed operands are read without a copy).
 
+use super::panel_matmul::{panel_matmul, PANEL_PRODUCT};
 use super::small_matmul::{small_matmul, Store, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
 use super::{filled, overwritable, Tensor};
@@ -256,7 +257,8 @@ fn each_product<T: Send>(
 }
 
 /// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: in
-/// register blocks on one thread when the product is small, otherwise through the GEMM with
+/// register blocks on one thread when the product is small, in 6×16 blocks of AVX2 registers
+/// when it is of middling size (`f32`, whole groups of 8 columns), otherwise through the GEMM with
 /// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
 /// nested scheduling).
 fn product<F: Float>(
@@ -268,11 +270,14 @@ fn product<F: Float>(
     c: &mut [F],
     threads: usize,
 ) {
-    if m.saturating_mul(k).saturating_mul(n) <= SMALL_PRODUCT {
-        let a = Strided { data: a, rows: rsa as usize, cols: csa as usize };
-        let b = Strided { data: b, rows: rsb as usize, cols: csb as usize };
-        small_matmul((m, k, n), a, b, c, Store::Overwrite);
-    } else {
+    let work = m.saturating_mul(k).saturating_mul(n);
+    let (sa, sb) = (
+        Strided { data: a, rows: rsa as usize, cols: csa as usize },
+        Strided { data: b, rows: rsb as usize, cols: csb as usize },
+    );
+    if work <= SMALL_PRODUCT {
+        small_matmul((m, k, n), sa, sb, c, Store::Overwrite);
+    } else if !(work <= PANEL_PRODUCT && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite)) {
         summed_large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &[(0, 0)], c, threads);
     }
 }

@@ -35,7 +35,7 @@ pub(super) struct Strided<'a, F> {
 
 impl<'a, F: Copy> Strided<'a, F> {
     #[inline(always)]
-    fn at(&self, i: usize, j: usize) -> F {
+    pub(super) fn at(&self, i: usize, j: usize) -> F {
         self.data[i * self.rows + j * self.cols]
     }
 

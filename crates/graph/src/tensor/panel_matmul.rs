@@ -1,0 +1,276 @@
+//! `f32` products of middling size, between [`SMALL_PRODUCT`](super::small_matmul::SMALL_PRODUCT)
+//! and [`PANEL_PRODUCT`] multiply-adds (a batch of 100 rows through a 16-wide layer, and its
+//! gradients): too large for the register blocks of `small_matmul`, too small for the GEMM's
+//! packing and set-up (about 4,000 instructions a call) to pay.
+//!
+//! `c` is computed 6 rows by 16 columns at a time, in 12 AVX2 registers summed over the whole
+//! inner dimension with fused multiply-adds, as the GEMM's own kernel does: each step
+//! broadcasts one element of each of `a`'s 6 rows (read where they are, at any strides) and
+//! loads 16 elements of one row of `b`. A `b` whose rows are not contiguous (a transposed one)
+//! is copied first. Each element of `c` is `Σ a·b` fused in order of the inner index from 0,
+//! as in the GEMM, then stored or added to `c`.
+
+use super::small_matmul::{Store, Strided};
+use crate::float::Float;
+
+/// Products up to this many multiply-adds may use [`panel_matmul`] (from 4,097 on; a
+/// 100×16·16×16 product is 25,600). The copy of a transposed `b` and `c`'s 16 columns held in
+/// registers are sized for inner dimensions of a few hundred.
+pub(super) const PANEL_PRODUCT: usize = 64 * 1024;
+
+/// Rows of `c` one block sums at once: 12 accumulators, 2 rows of `b` and a broadcast fill 15
+/// of the 16 AVX2 registers.
+const ROWS: usize = 6;
+
+/// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
+/// `m×n` in rows; `false`, with `c` untouched, unless the elements are `f32`, `n` is a multiple
+/// of 8 and the CPU has AVX2 and FMA (then the caller runs another kernel).
+pub(super) fn panel_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    store: Store,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (Some(a_data), Some(b_data), Some(c)) = (F::as_f32(a.data), F::as_f32(b.data), F::as_f32_mut(c)) else {
+            return false;
+        };
+        if m == 0 || k == 0 || n == 0 || !n.is_multiple_of(8) {
+            return false;
+        }
+        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+            return false;
+        }
+        assert!(
+            spans(a_data.len(), (m, a.rows), (k, a.cols))
+                && spans(b_data.len(), (k, b.rows), (n, b.cols))
+                && c.len() == m * n,
+            "panel_matmul: a {m}×{k} times {k}×{n} product does not fit buffers of {}, {} and {} elements",
+            a_data.len(),
+            b_data.len(),
+            c.len()
+        );
+        // `b`'s rows as contiguous runs of n: where they are, or copied (into a buffer from
+        // the pool, handed back below).
+        let mut copied = Vec::new();
+        let (b_rows, row_stride) = if b.cols == 1 {
+            (b_data, b.rows)
+        } else {
+            copied = super::reserved(k * n);
+            copied.resize(k * n, 0.0);
+            for (p, row) in copied.chunks_exact_mut(n).enumerate() {
+                let start = p * b.rows;
+                for (j, element) in row.iter_mut().enumerate() {
+                    *element = b_data[start + j * b.cols];
+                }
+            }
+            (&copied[..], n)
+        };
+        // SAFETY: AVX2 and FMA were detected on the running CPU just above. The assertion
+        // proves that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a_data` and
+        // `c` holds `m×n`; `b_rows` holds `k` rows of `n` elements, `row_stride` apart
+        // (asserted for `b` as it is, built so for the copy). The kernel reads and writes no
+        // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
+        unsafe {
+            kernel(
+                (m, k, n),
+                a_data.as_ptr(),
+                (a.rows, a.cols),
+                b_rows.as_ptr(),
+                row_stride,
+                c.as_mut_ptr(),
+                matches!(store, Store::Add),
+            )
+        };
+        super::pool::give(copied);
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = ((m, k, n), a, b, c, store);
+        false
+    }
+}
+
+/// True when a matrix of `rows` rows `row_stride` apart and `cols` columns `col_stride` apart
+/// (both counts non-zero) lies inside a buffer of `len` elements.
+#[cfg(target_arch = "x86_64")]
+fn spans(len: usize, (rows, row_stride): (usize, usize), (cols, col_stride): (usize, usize)) -> bool {
+    let last =
+        (rows - 1).checked_mul(row_stride).zip((cols - 1).checked_mul(col_stride)).and_then(|(r, c)| r.checked_add(c));
+    last.is_some_and(|last| last < len)
+}
+
+/// The blocks of `c`: 16 columns at a time (8 for the last when `n` is an odd multiple of 8),
+/// [`ROWS`] rows at a time (fewer for the last).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds `k`
+/// rows of `n` elements `rsb` apart, `c` holds `m×n` in rows and overlaps neither; `n` is a
+/// multiple of 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel(
+    (m, k, n): (usize, usize, usize),
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    b: *const f32,
+    rsb: usize,
+    c: *mut f32,
+    add: bool,
+) {
+    let mut j = 0;
+    while j < n {
+        let wide = n - j >= 16;
+        let mut i = 0;
+        while i < m {
+            let rows = (m - i).min(ROWS);
+            // SAFETY (for every call below): rows i..i + rows of `a` and `c` and columns
+            // j..j + 8 or j + 16 of `b` and `c` are inside the matrices the caller vouches for.
+            let (a, b, c) = unsafe { (a.add(i * rsa), b.add(j), c.add(i * n + j)) };
+            macro_rules! block {
+                ($width:literal) => {
+                    match rows {
+                        6 => unsafe { block::<6, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                        5 => unsafe { block::<5, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                        4 => unsafe { block::<4, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                        3 => unsafe { block::<3, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                        2 => unsafe { block::<2, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                        _ => unsafe { block::<1, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
+                    }
+                };
+            }
+            if wide {
+                block!(2)
+            } else {
+                block!(1)
+            }
+            i += rows;
+        }
+        j += if wide { 16 } else { 8 };
+    }
+}
+
+/// One block of `R` rows by `W` registers of 8 columns: `c (+)= Σₚ a[·, p]·b[p, ·]`.
+///
+/// # Safety
+/// As for [`kernel`], for `R` rows of `a` and `c` from the pointers given and `8·W` columns of
+/// `b` and `c`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block<const R: usize, const W: usize>(
+    k: usize,
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    b: *const f32,
+    rsb: usize,
+    c: *mut f32,
+    rsc: usize,
+    add: bool,
+) {
+    use std::arch::x86_64::{
+        _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    };
+    // SAFETY: every pointer below stays inside the rows and columns the caller vouches for.
+    unsafe {
+        let mut sums = [[_mm256_setzero_ps(); W]; R];
+        let (mut a_column, mut b_row) = (a, b);
+        for _ in 0..k {
+            let mut b_parts = [_mm256_setzero_ps(); W];
+            for (w, part) in b_parts.iter_mut().enumerate() {
+                *part = _mm256_loadu_ps(b_row.add(8 * w));
+            }
+            for (r, row_sums) in sums.iter_mut().enumerate() {
+                let x = _mm256_set1_ps(*a_column.add(r * rsa));
+                for (sum, &part) in row_sums.iter_mut().zip(&b_parts) {
+                    *sum = _mm256_fmadd_ps(x, part, *sum);
+                }
+            }
+            a_column = a_column.add(csa);
+            b_row = b_row.add(rsb);
+        }
+        for (r, row_sums) in sums.iter().enumerate() {
+            for (w, &sum) in row_sums.iter().enumerate() {
+                let out = c.add(r * rsc + 8 * w);
+                _mm256_storeu_ps(out, if add { _mm256_add_ps(_mm256_loadu_ps(out), sum) } else { sum });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
+    }
+
+    /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0.
+    fn fused_definition(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: Strided<'_, f32>,
+        b: Strided<'_, f32>,
+        c: &mut [f32],
+        add: bool,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let sum = (0..k).fold(0.0f32, |s, p| a.at(i, p).mul_add(b.at(p, j), s));
+                c[i * n + j] = if add { c[i * n + j] + sum } else { sum };
+            }
+        }
+    }
+
+    #[test]
+    fn every_block_shape_and_layout_matches_the_fused_definition_exactly() {
+        let detected = cfg!(target_arch = "x86_64")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        for (m, k, n) in [(100, 16, 16), (16, 100, 16), (13, 7, 24), (6, 41, 8), (1, 5, 40), (11, 300, 16), (5, 1, 32)]
+        {
+            let (a, b) = (values(m * k + 3 * m, 1), values(k * n + 2 * n, 2));
+            // a in rows, as its transpose, and with rows spread apart; b in rows and transposed.
+            let a_layouts = [
+                Strided { data: &a[..], rows: k, cols: 1 },
+                Strided { data: &a[..], rows: 1, cols: m },
+                Strided { data: &a[..], rows: k + 3, cols: 1 },
+            ];
+            let b_layouts = [Strided { data: &b[..], rows: n, cols: 1 }, Strided { data: &b[..], rows: 1, cols: k }];
+            for (la, &a) in a_layouts.iter().enumerate() {
+                for (lb, &b) in b_layouts.iter().enumerate() {
+                    for add in [false, true] {
+                        let start = values(m * n, 3);
+                        let (mut got, mut want) = (start.clone(), start);
+                        let store = if add { Store::Add } else { Store::Overwrite };
+                        let ran = panel_matmul((m, k, n), a, b, &mut got, store);
+                        assert_eq!(ran, detected, "{m}×{k}×{n}: runs exactly where the CPU has AVX2 and FMA");
+                        if ran {
+                            fused_definition(m, k, n, a, b, &mut want, add);
+                            assert_eq!(got, want, "{m}×{k}×{n}, a layout {la}, b layout {lb}, add {add}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_cover() {
+        let x = values(64, 0);
+        let s = Strided { data: &x[..], rows: 8, cols: 1 };
+        let mut c = vec![7.0f32; 8 * 4];
+        // Columns not a multiple of 8.
+        assert!(!panel_matmul((8, 8, 4), s, Strided { data: &x[..], rows: 4, cols: 1 }, &mut c, Store::Overwrite));
+        assert!(c.iter().all(|&v| v == 7.0), "declined products leave c untouched");
+        // Elements that are not f32.
+        let y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let s64 = Strided { data: &y[..], rows: 8, cols: 1 };
+        assert!(!panel_matmul((8, 8, 8), s64, s64, &mut vec![0.0f64; 64], Store::Overwrite));
+    }
+}
