@@ -256,9 +256,10 @@ fn each_product<T: Send>(
     }
 }
 
-/// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: in
-/// register blocks on one thread when the product is small, in 6×16 blocks of AVX2 registers
-/// when it is of middling size (`f32`, whole groups of 8 columns), otherwise through the GEMM with
+/// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
+/// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
+/// columns, AVX2 and FMA), else in register blocks on one thread when the product is small,
+/// otherwise through the GEMM with
 /// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
 /// nested scheduling).
 fn product<F: Float>(
@@ -275,9 +276,12 @@ fn product<F: Float>(
         Strided { data: a, rows: rsa as usize, cols: csa as usize },
         Strided { data: b, rows: rsb as usize, cols: csb as usize },
     );
+    if work <= PANEL_PRODUCT && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite) {
+        return;
+    }
     if work <= SMALL_PRODUCT {
         small_matmul((m, k, n), sa, sb, c, Store::Overwrite);
-    } else if !(work <= PANEL_PRODUCT && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite)) {
+    } else {
         summed_large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &[(0, 0)], c, threads);
     }
 }

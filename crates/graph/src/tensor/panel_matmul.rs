@@ -1,21 +1,21 @@
-//! `f32` products of middling size, between [`SMALL_PRODUCT`](super::small_matmul::SMALL_PRODUCT)
-//! and [`PANEL_PRODUCT`] multiply-adds (a batch of 100 rows through a 16-wide layer, and its
-//! gradients): too large for the register blocks of `small_matmul`, too small for the GEMM's
-//! packing and set-up (about 4,000 instructions a call) to pay.
+//! `f32` products of up to [`PANEL_PRODUCT`] multiply-adds with whole groups of 8 columns (a
+//! batch of 100 rows through a 16-wide layer and its gradients, attention's 16×16 heads): for
+//! them the GEMM's packing and set-up (about 4,000 instructions a call) cost more than the
+//! arithmetic, and the portable register blocks of `small_matmul` run at half the speed.
 //!
 //! `c` is computed 6 rows by 16 columns at a time, in 12 AVX2 registers summed over the whole
 //! inner dimension with fused multiply-adds, as the GEMM's own kernel does: each step
 //! broadcasts one element of each of `a`'s 6 rows (read where they are, at any strides) and
 //! loads 16 elements of one row of `b`. A `b` whose rows are not contiguous (a transposed one)
 //! is copied first. Each element of `c` is `Σ a·b` fused in order of the inner index from 0,
-//! as in the GEMM, then stored or added to `c`.
+//! as in the GEMM and in `small_matmul`'s copy for FMA, then stored or added to `c`.
 
 use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
-/// Products up to this many multiply-adds may use [`panel_matmul`] (from 4,097 on; a
-/// 100×16·16×16 product is 25,600). The copy of a transposed `b` and `c`'s 16 columns held in
-/// registers are sized for inner dimensions of a few hundred.
+/// Products up to this many multiply-adds may use [`panel_matmul`] (a 100×16·16×16 product is
+/// 25,600). It keeps no cache blocks: `b`'s 16 columns are read once per 6 rows of `a`, which
+/// stays in cache for inner dimensions of a few hundred.
 pub(super) const PANEL_PRODUCT: usize = 64 * 1024;
 
 /// Rows of `c` one block sums at once: 12 accumulators, 2 rows of `b` and a broadcast fill 15
