@@ -36,6 +36,19 @@ pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
     map_in_place_loop(values, f)
 }
 
+/// `out[k] = f(a[k], b[k mod b.len()])`: `b` as long as `a`, or repeated along it (a bias
+/// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
+#[inline(always)]
+pub(crate) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+        unsafe { zip_into_avx2(out, a, b, f) };
+        return;
+    }
+    zip_loop(out, a, b, f)
+}
+
 /// `out[k] = g[k]·slope(x[k], y[k])`.
 #[inline(always)]
 pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
@@ -58,6 +71,16 @@ fn map_loop<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
 }
 
 #[inline(always)]
+fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
+    if b.is_empty() {
+        return;
+    }
+    for (out, a) in out.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+        out.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y))
+    }
+}
+
+#[inline(always)]
 fn map_in_place_loop<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
     values.iter_mut().for_each(|v| *v = f.at(*v))
 }
@@ -72,6 +95,12 @@ fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F
 #[target_feature(enable = "avx2")]
 fn map_into_avx2<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
     map_loop(out, a, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn zip_into_avx2<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
+    zip_loop(out, a, b, f)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -116,5 +145,20 @@ mod tests {
         mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
         assert_eq!(wide, narrow);
         assert_eq!(wide[1], 12.5);
+    }
+
+    #[test]
+    fn zip_repeats_the_shorter_operand_along_the_longer() {
+        let a: Vec<f32> = (0..48).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let bias: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let add = |x: f32, y: f32| x + y;
+        let (mut wide, mut narrow) = (vec![0.0; 48], vec![0.0; 48]);
+        zip_into(&mut wide, &a, &bias, &add);
+        zip_loop(&mut narrow, &a, &bias, &add);
+        assert_eq!(wide, narrow);
+        let by_definition: Vec<f32> = a.iter().enumerate().map(|(k, &x)| x + bias[k % 16]).collect();
+        assert_eq!(wide, by_definition);
+        zip_into(&mut wide, &a, &a, &|x: f32, y: f32| x * y);
+        assert_eq!(wide[1], 6.25, "operands of one length zip element by element");
     }
 }

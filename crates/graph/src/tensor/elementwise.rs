@@ -55,10 +55,12 @@ impl<F: Float> Tensor<F> {
     pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F + Sync) -> Result<Tensor<F>> {
         if self.shape() == other.shape() {
             let (a, b) = (self.data(), other.data());
-            let data = elementwise(a.len(), a.iter().zip(b).map(|(&x, &y)| f(x, y)), |start, out| {
-                out.iter_mut().zip(&a[start..]).zip(&b[start..]).for_each(|((o, &x), &y)| *o = f(x, y))
+            let mut out = pass_output(a.len());
+            crate::threads::split_pass(&mut out, 1, |start, part| {
+                let range = start..start + part.len();
+                crate::simd::zip_into(part, &a[range.clone()], &b[range], &f)
             });
-            return Ok(Tensor::from_parts(data, self.shape().clone()));
+            return Ok(Tensor::from_parts(out, self.shape().clone()));
         }
         if let Some(out) = onto(self, other, &f) {
             return Ok(out);
@@ -114,9 +116,7 @@ fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sy
     }
     let (a, b) = (big.data(), small.data());
     let mut data = pass_output(a.len());
-    for (out, row) in data.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-        out.iter_mut().zip(row).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
-    }
+    crate::simd::zip_into(&mut data, a, b, &f);
     Some(Tensor::from_parts(data, big.shape().clone()))
 }
 
