@@ -10,6 +10,7 @@
 //! `simd.rs`'s loops are, and the copy for AVX2 and FMA runs where the CPU has both: there
 //! each term is a fused multiply-add, rounded once, as in the GEMM's kernels.
 
+use super::panel_matmul::panel_matmul;
 use crate::float::Float;
 use std::borrow::Cow;
 
@@ -81,14 +82,20 @@ pub(super) fn small_matmul<F: Float>(
     if n < LANES && m >= LANES && a.transposed().row_major(k, m).is_some() {
         // A narrow c whose a is stored transposed (a layer's weight gradient gᵀ·x with few
         // inputs): cᵀ = bᵀ·aᵀ has the wide rows, and its right operand aᵀ is read as rows
-        // where it is. One column is already laid out as its transpose.
+        // where it is (on the panel kernel where that runs). One column is already laid out
+        // as its transpose.
+        let wide = |c: &mut [F], store| {
+            if !panel_matmul((n, k, m), b.transposed(), a.transposed(), c, store) {
+                small_matmul((n, k, m), b.transposed(), a.transposed(), c, store)
+            }
+        };
         if n == 1 {
-            return small_matmul((1, k, m), b.transposed(), a.transposed(), c, store);
+            return wide(c, store);
         }
         if m * n <= STACK_COPY {
             let mut on_stack = [F::ZERO; STACK_COPY];
             let transposed = &mut on_stack[..m * n];
-            small_matmul((n, k, m), b.transposed(), a.transposed(), transposed, Store::Overwrite);
+            wide(transposed, Store::Overwrite);
             for (i, row) in c.chunks_exact_mut(n).enumerate() {
                 row.iter_mut().enumerate().for_each(|(j, o)| store.put(o, transposed[j * m + i]));
             }
