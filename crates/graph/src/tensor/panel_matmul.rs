@@ -174,7 +174,9 @@ unsafe fn block<const R: usize, const W: usize>(
     use std::arch::x86_64::{
         _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
     };
-    // SAFETY: every pointer below stays inside the rows and columns the caller vouches for.
+    // SAFETY: every pointer read or written below is inside the rows and columns the caller
+    // vouches for: row r < R of `a` at column p < k, row p of `b` and row r of `c` at columns
+    // below 8·W.
     unsafe {
         let mut sums = [[_mm256_setzero_ps(); W]; R];
         let (mut a_column, mut b_row) = (a, b);
@@ -189,8 +191,10 @@ unsafe fn block<const R: usize, const W: usize>(
                     *sum = _mm256_fmadd_ps(x, part, *sum);
                 }
             }
-            a_column = a_column.add(csa);
-            b_row = b_row.add(rsb);
+            // Past the last column and row these point outside the matrices (never read):
+            // `wrapping_add`, as `add` may not leave its allocation.
+            a_column = a_column.wrapping_add(csa);
+            b_row = b_row.wrapping_add(rsb);
         }
         for (r, row_sums) in sums.iter().enumerate() {
             for (w, &sum) in row_sums.iter().enumerate() {
