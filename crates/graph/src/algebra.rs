@@ -278,7 +278,7 @@ impl<F: Float> Algebra<F> for Tensor<F> {
         kernel(self.zip_with(o, "mask", f))
     }
     fn mul_mask(&self, x: &Self, mask: impl Fn(F) -> F + Sync) -> Self {
-        if self.shape() == x.shape() {
+        if self.shape() == x.shape() && self.numel() >= crate::tensor::ONE_PASS_FROM {
             // A mask is a slope that ignores y: the same one pass, compiled for AVX2 too.
             return self.mul_slope_in_one_loop(x, x, |v, _| mask(v));
         }

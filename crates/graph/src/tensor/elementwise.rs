@@ -7,6 +7,12 @@ use crate::float::Float;
 use crate::shape::Shape;
 use crate::simd::Pointwise;
 
+/// Binary passes over fewer elements than this (a 1-element op, a column of 100) collect
+/// their results in one loop: the AVX2 pass's set-up (a buffer to overwrite, the thread split,
+/// the feature check) cost more than it saved there (one recorded product of 1-element
+/// tensors took 1,469 instructions against 1,053).
+pub(crate) const ONE_PASS_FROM: usize = 256;
+
 impl<F: Float> Tensor<F> {
     /// Applies `f` to every element (split over threads for a large tensor).
     pub fn map(&self, f: impl Fn(F) -> F + Sync) -> Tensor<F> {
@@ -55,6 +61,10 @@ impl<F: Float> Tensor<F> {
     pub fn zip_with(&self, other: &Tensor<F>, op: &'static str, f: impl Fn(F, F) -> F + Sync) -> Result<Tensor<F>> {
         if self.shape() == other.shape() {
             let (a, b) = (self.data(), other.data());
+            if a.len() < ONE_PASS_FROM {
+                let data = collected(a.len(), a.iter().zip(b).map(|(&x, &y)| f(x, y)));
+                return Ok(Tensor::from_parts(data, self.shape().clone()));
+            }
             let mut out = pass_output(a.len());
             crate::threads::split_pass(&mut out, 1, |start, part| {
                 let range = start..start + part.len();

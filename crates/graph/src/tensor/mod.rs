@@ -18,6 +18,7 @@ mod softmax;
 mod walk;
 mod window;
 
+pub(crate) use elementwise::ONE_PASS_FROM;
 pub use index::Indices;
 pub use norm::ChannelStats;
 pub use pool::release_pooled_buffers;
