@@ -1,5 +1,7 @@
 //! Products too small for the GEMM (attention's 16×16 heads, a tiny MLP's layers): for them
-//! the GEMM's packing and dispatch (about 0.4 µs a call) cost more than the arithmetic.
+//! the GEMM's packing and dispatch (about 0.4 µs a call) cost more than the arithmetic. Where
+//! the panel kernel (`panel_matmul.rs`) runs — `f32`, columns in groups of 8, AVX2 and FMA —
+//! it takes them first; these blocks serve the rest.
 //!
 //! When `n` is wide, the product runs in register blocks: [`BLOCK_ROWS`] rows of `c` by
 //! [`BLOCK_COLS`] columns are summed in registers over the whole inner dimension, reading `a`'s
