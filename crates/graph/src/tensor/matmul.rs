@@ -1,6 +1,8 @@
-//! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, backed by
-//! the `gemm` crate (strided, so transposed operands are read without a copy).
+//! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, on strided
+//! operands (transposed ones are read without a copy). Large `f32` products run on the packed
+//! AVX2 GEMM of `packed_matmul` where the CPU has it; the rest on the `gemm` crate.
 
+use super::packed_matmul::packed_matmul;
 use super::panel_matmul::{panel_matmul, PANEL_PRODUCT};
 use super::small_matmul::{small_matmul, Store, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
@@ -259,9 +261,8 @@ fn each_product<T: Send>(
 /// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
 /// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
 /// columns, AVX2 and FMA), else in register blocks on one thread when the product is small,
-/// otherwise through the GEMM with
-/// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
-/// nested scheduling).
+/// otherwise through a GEMM ([`summed_large_matmul`]) with the rows of `c` split over up to
+/// `threads` threads (each part a serial GEMM: one split, no nested scheduling).
 fn product<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],
@@ -286,7 +287,8 @@ fn product<F: Float>(
     }
 }
 
-/// `c = Σᵢ aᵢ·bᵢ` through the GEMM, where product i reads `a` from element `pairs[i].0` on and
+/// `c = Σᵢ aᵢ·bᵢ` through a GEMM (the packed AVX2 one for `f32` where the CPU has AVX2 and
+/// FMA, else the `gemm` crate's), where product i reads `a` from element `pairs[i].0` on and
 /// `b` from `pairs[i].1` on, each product added into `c` in place; the rows of `c` are split
 /// over up to `threads` threads, each running every product on its rows.
 #[allow(clippy::too_many_arguments)]
@@ -318,6 +320,14 @@ fn summed_large_matmul<F: Float>(
     let run = |first_row: usize, c: &mut [F]| {
         let rows = c.len() / n;
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
+            // The strides are non-negative (`fits` said so above) and the first of this part's
+            // rows lies inside `a`.
+            let a_rows = Strided { data: &a[ia + first_row * rsa as usize..], rows: rsa as usize, cols: csa as usize };
+            let b_all = Strided { data: &b[ib..], rows: rsb as usize, cols: csb as usize };
+            let store = if i > 0 { Store::Add } else { Store::Overwrite };
+            if packed_matmul((rows, k, n), a_rows, b_all, c, store) {
+                continue;
+            }
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
             // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
             // `m × n` (the first product overwrites it, and later ones add to what it wrote);

@@ -9,6 +9,7 @@ mod layer_norm;
 mod layout;
 mod matmul;
 mod norm;
+mod packed_matmul;
 mod panel_matmul;
 pub(crate) mod pool;
 mod reduce;

@@ -44,8 +44,8 @@ pub(super) fn panel_matmul<F: Float>(
             return false;
         }
         assert!(
-            spans(a_data.len(), (m, a.rows), (k, a.cols))
-                && spans(b_data.len(), (k, b.rows), (n, b.cols))
+            Strided { data: a_data, rows: a.rows, cols: a.cols }.holds(m, k)
+                && Strided { data: b_data, rows: b.rows, cols: b.cols }.holds(k, n)
                 && c.len() == m * n,
             "panel_matmul: a {m}×{k} times {k}×{n} product does not fit buffers of {}, {} and {} elements",
             a_data.len(),
@@ -92,15 +92,6 @@ pub(super) fn panel_matmul<F: Float>(
         let _ = ((m, k, n), a, b, c, store);
         false
     }
-}
-
-/// True when a matrix of `rows` rows `row_stride` apart and `cols` columns `col_stride` apart
-/// (both counts non-zero) lies inside a buffer of `len` elements.
-#[cfg(target_arch = "x86_64")]
-fn spans(len: usize, (rows, row_stride): (usize, usize), (cols, col_stride): (usize, usize)) -> bool {
-    let last =
-        (rows - 1).checked_mul(row_stride).zip((cols - 1).checked_mul(col_stride)).and_then(|(r, c)| r.checked_add(c));
-    last.is_some_and(|last| last < len)
 }
 
 /// The blocks of `c`: 16 columns at a time (8 for the last when `n` is an odd multiple of 8),

@@ -42,6 +42,15 @@ impl<'a, F: Copy> Strided<'a, F> {
         self.data[i * self.rows + j * self.cols]
     }
 
+    /// True when a `rows × cols` matrix (both non-zero) at these strides lies inside `data`.
+    pub(super) fn holds(&self, rows: usize, cols: usize) -> bool {
+        let last = (rows - 1)
+            .checked_mul(self.rows)
+            .zip((cols - 1).checked_mul(self.cols))
+            .and_then(|(r, c)| r.checked_add(c));
+        last.is_some_and(|last| last < self.data.len())
+    }
+
     /// The same elements read as the transpose.
     fn transposed(self) -> Self {
         Strided { data: self.data, rows: self.cols, cols: self.rows }

@@ -1,0 +1,484 @@
+//! `f32` products too large for [`panel_matmul`](super::panel_matmul) on CPUs with AVX2 and FMA:
+//! the blocked GEMM of BLIS (Goto's algorithm), with the panel kernel's 6×16 block of 12
+//! registers as its kernel.
+//!
+//! The inner dimension is cut into slices of [`DEPTH`]. For each slice, [`COLUMN_BLOCK`]
+//! columns of `b` are copied into panels of 16 columns, each panel's rows one after another
+//! (with an 8×8 transpose in registers when `b` is stored transposed). The kernel then runs
+//! over [`ROW_BLOCK`] rows of `a` at a time, panel of `b` by panel: a panel (32 KiB) stays in
+//! the first-level cache while the kernel broadcasts `a`'s elements where they are (6 rows at a
+//! time; the last rows, when fewer than 6 are left, from a zero-padded copy). Copying `a`'s
+//! blocks too, as BLIS does, added 19 % to the instructions of the conv net's step, whose
+//! products are 16 to 64 columns wide, and made the 1024³ product no faster.
+//!
+//! On one core of the AMD EPYC this crate is benchmarked on (92 GFLOP/s peak) it ran a 1024³
+//! product at 57–67 GFLOP/s against the `gemm` crate's 49–50, interleaved, and the MLP
+//! workload's products with 7 % fewer instructions (see `docs/DESIGN.md`).
+//!
+//! Each element of `c` is its old value (when adding) or 0, then `a[i, p]·b[p, j]` fused in
+//! order of `p` from 0: slices after the first continue from the sums the one before stored.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
+    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+};
+
+use super::small_matmul::{Store, Strided};
+use crate::float::Float;
+
+/// Rows of `c` the kernel sums at once (12 accumulators, 2 rows of `b` and a broadcast fill 15
+/// of the 16 AVX2 registers).
+const ROWS: usize = 6;
+/// Columns of `c` the kernel sums at once: two AVX2 registers.
+const COLUMNS: usize = 16;
+/// Steps of the inner dimension per slice: a `b` panel of `DEPTH × 16` elements fills the
+/// 32 KiB first-level cache. Under Miri, small blocks let small shapes cross every boundary.
+const DEPTH: usize = if cfg!(miri) { 8 } else { 512 };
+/// Rows of `a` each panel of `b` meets in turn: their `ROW_BLOCK × DEPTH` elements (96 KiB)
+/// stay in the second-level cache while the panels pass.
+const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
+/// Columns of `b` copied at a time: `DEPTH × COLUMN_BLOCK` elements (2 MiB), read from the
+/// third-level cache.
+const COLUMN_BLOCK: usize = if cfg!(miri) { 32 } else { 1024 };
+
+/// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
+/// `m×n` in rows; `false`, with `c` untouched, unless the elements are `f32`, no dimension is 0
+/// and the CPU has AVX2 and FMA (then the caller runs another GEMM).
+pub(super) fn packed_matmul<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: &mut [F],
+    store: Store,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (Some(a_data), Some(b_data), Some(c)) = (F::as_f32(a.data), F::as_f32(b.data), F::as_f32_mut(c)) else {
+            return false;
+        };
+        if m == 0 || k == 0 || n == 0 {
+            return false;
+        }
+        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+            return false;
+        }
+        let a = Strided { data: a_data, rows: a.rows, cols: a.cols };
+        let b = Strided { data: b_data, rows: b.rows, cols: b.cols };
+        assert!(
+            a.holds(m, k) && b.holds(k, n) && c.len() == m * n,
+            "packed_matmul: a {m}×{k} times {k}×{n} product does not fit buffers of {}, {} and {} elements",
+            a.data.len(),
+            b.data.len(),
+            c.len()
+        );
+        PANELS.with_borrow_mut(|panels| {
+            let depth = k.min(DEPTH);
+            let a_len = ROWS * depth;
+            let b_len = n.min(COLUMN_BLOCK).next_multiple_of(COLUMNS) * depth;
+            if panels.a.len() < a_len {
+                panels.a.resize(a_len, 0.0);
+            }
+            if panels.b.len() < b_len {
+                panels.b.resize(b_len, 0.0);
+            }
+            // SAFETY: AVX2 and FMA were detected on the running CPU just above. The assertion
+            // proves that `a`'s `m×k` elements at its strides lie inside `a.data`, `b`'s `k×n`
+            // inside `b.data`, and that `c` holds `m×n`; the copies hold a panel of `a` and a
+            // column block of `b`, for one slice each (sized just above). `blocked` reads and writes no
+            // other elements, and `c` and the panels are `&mut` borrows, so they overlap
+            // nothing else.
+            unsafe {
+                blocked(
+                    (m, k, n),
+                    a.data.as_ptr(),
+                    (a.rows, a.cols),
+                    b.data.as_ptr(),
+                    (b.rows, b.cols),
+                    c.as_mut_ptr(),
+                    matches!(store, Store::Add),
+                    (&mut panels.a, &mut panels.b),
+                )
+            }
+        });
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = ((m, k, n), a, b, c, store);
+        false
+    }
+}
+
+/// Each thread's copies of a panel of `a` and a block of `b`, kept across calls (they grow to the
+/// largest blocks used and are overwritten before every read).
+#[cfg(target_arch = "x86_64")]
+#[derive(Default)]
+struct Panels {
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    static PANELS: std::cell::RefCell<Panels> = std::cell::RefCell::default();
+}
+
+/// Goto's loops: column blocks, slices of the inner dimension, row blocks, then the kernel over
+/// each 16-column panel of `b`'s copy and each 6-row panel of `a`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds `k×n`
+/// at `(rsb, csb)`, `c` holds `m×n` in rows and overlaps neither; the panels hold
+/// [`ROWS`] rows and `min(n, COLUMN_BLOCK)` columns rounded up to whole panels, each times
+/// `min(k, DEPTH)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked(
+    (m, k, n): (usize, usize, usize),
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    b: *const f32,
+    (rsb, csb): (usize, usize),
+    c: *mut f32,
+    add: bool,
+    (a_panel_copy, b_panels): (&mut [f32], &mut [f32]),
+) {
+    // SAFETY (for the whole body): every block, slice and panel below starts inside the
+    // matrices and is cut short at their ends, so each pointer formed is to an element of
+    // `a`, `b`, `c` or the panels the caller vouches for.
+    unsafe {
+        for first_column in (0..n).step_by(COLUMN_BLOCK) {
+            let columns = (n - first_column).min(COLUMN_BLOCK);
+            for first_step in (0..k).step_by(DEPTH) {
+                let depth = (k - first_step).min(DEPTH);
+                let b_block = b.add(first_step * rsb + first_column * csb);
+                pack_b(depth, columns, b_block, (rsb, csb), b_panels.as_mut_ptr());
+                let continues = add || first_step > 0;
+                for first_row in (0..m).step_by(ROW_BLOCK) {
+                    let rows = (m - first_row).min(ROW_BLOCK);
+                    let a_block = a.add(first_row * rsa + first_step * csa);
+                    // `a` is read where it is, but for its last rows when fewer than 6 are
+                    // left: those are copied, with zero rows under them.
+                    let whole_rows = rows - rows % ROWS;
+                    if whole_rows < rows {
+                        let last = a_block.add(whole_rows * rsa);
+                        pack_partial_a(rows - whole_rows, depth, last, (rsa, csa), a_panel_copy.as_mut_ptr());
+                    }
+                    for panel_column in (0..columns).step_by(COLUMNS) {
+                        let width = (columns - panel_column).min(COLUMNS);
+                        let b_panel = b_panels.as_ptr().add(panel_column * depth);
+                        for panel_row in (0..rows).step_by(ROWS) {
+                            let height = (rows - panel_row).min(ROWS);
+                            let a_panel = if height < ROWS {
+                                (a_panel_copy.as_ptr(), (1, ROWS))
+                            } else {
+                                (a_block.add(panel_row * rsa), (rsa, csa))
+                            };
+                            let corner = c.add((first_row + panel_row) * n + first_column + panel_column);
+                            let next = if panel_row + ROWS < rows {
+                                corner.wrapping_add(ROWS * n)
+                            } else {
+                                c.wrapping_add(first_row * n + first_column + panel_column + COLUMNS)
+                            };
+                            prefetch_block(next, n);
+                            if height == ROWS && width == COLUMNS {
+                                kernel(depth, a_panel, b_panel, corner, n, continues);
+                            } else {
+                                // A block cut by the matrix's edge runs on a full-size copy.
+                                let mut tile = [0.0f32; ROWS * COLUMNS];
+                                if continues {
+                                    for r in 0..height {
+                                        for j in 0..width {
+                                            tile[r * COLUMNS + j] = *corner.add(r * n + j);
+                                        }
+                                    }
+                                }
+                                kernel(depth, a_panel, b_panel, tile.as_mut_ptr(), COLUMNS, continues);
+                                for r in 0..height {
+                                    for j in 0..width {
+                                        *corner.add(r * n + j) = tile[r * COLUMNS + j];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Asks the cache for the [`ROWS`] rows of [`COLUMNS`] elements from `corner`, `rsc` apart, the
+/// block of `c` after the current one: its old sums are then in cache when its kernel starts.
+/// Prefetching reads nothing and cannot fault, so `corner` may lie past the matrix's end.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_block(corner: *const f32, rsc: usize) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for r in 0..ROWS {
+        let row = corner.wrapping_add(r * rsc);
+        // SAFETY: a prefetch is a hint; it does not access memory, valid or not.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(row.cast());
+            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(COLUMNS - 1).cast());
+        }
+    }
+}
+
+/// Copies `height` (< [`ROWS`]) rows of `depth` elements of `a` into one panel, each step's
+/// elements side by side, the rows past `height` zero.
+///
+/// # Safety
+/// `a` holds `height × depth` elements at `(rsa, csa)`; `out` holds `ROWS × depth`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn pack_partial_a(height: usize, depth: usize, a: *const f32, (rsa, csa): (usize, usize), out: *mut f32) {
+    // SAFETY: row `r` < `height` of `a` at step `p` < `depth`, and element `p·ROWS + r` of `out`.
+    unsafe {
+        for r in 0..ROWS {
+            for p in 0..depth {
+                *out.add(p * ROWS + r) = if r < height { *a.add(r * rsa + p * csa) } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Copies `depth × columns` of `b` into panels of [`COLUMNS`] columns, each step's elements side
+/// by side, the columns past `columns` in the last panel zero.
+///
+/// # Safety
+/// The CPU has AVX2; `b` holds `depth × columns` elements at `(rsb, csb)`; `out` holds
+/// `columns` rounded up to [`COLUMNS`], times `depth`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn pack_b(depth: usize, columns: usize, b: *const f32, (rsb, csb): (usize, usize), out: *mut f32) {
+    // SAFETY: column `first + j` < `columns` of `b` at step `p` < `depth`, and element
+    // `first·depth + p·COLUMNS + j` of `out`, below columns rounded up × depth.
+    unsafe {
+        for first in (0..columns).step_by(COLUMNS) {
+            let width = (columns - first).min(COLUMNS);
+            let panel = out.add(first * depth);
+            if width == COLUMNS && csb == 1 {
+                for p in 0..depth {
+                    let row = b.add(p * rsb + first);
+                    _mm256_storeu_ps(panel.add(p * COLUMNS), _mm256_loadu_ps(row));
+                    _mm256_storeu_ps(panel.add(p * COLUMNS + 8), _mm256_loadu_ps(row.add(8)));
+                }
+            } else if width == COLUMNS && rsb == 1 {
+                // `b` stored transposed: its columns are contiguous, turned 8 by 8.
+                let whole = depth - depth % 8;
+                for p in (0..whole).step_by(8) {
+                    for half in 0..2 {
+                        let corner = b.add((first + 8 * half) * csb + p);
+                        let mut rows = [_mm256_setzero_ps(); 8];
+                        for (q, row) in rows.iter_mut().enumerate() {
+                            *row = _mm256_loadu_ps(corner.add(q * csb));
+                        }
+                        for (q, row) in transpose8(rows).into_iter().enumerate() {
+                            _mm256_storeu_ps(panel.add((p + q) * COLUMNS + 8 * half), row);
+                        }
+                    }
+                }
+                for p in whole..depth {
+                    for j in 0..COLUMNS {
+                        *panel.add(p * COLUMNS + j) = *b.add((first + j) * csb + p);
+                    }
+                }
+            } else {
+                for j in 0..COLUMNS {
+                    let column = b.add((first + j.min(width - 1)) * csb);
+                    for p in 0..depth {
+                        *panel.add(p * COLUMNS + j) = if j < width { *column.add(p * rsb) } else { 0.0 };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The 8×8 transpose of eight rows of 8 elements.
+///
+/// # Safety
+/// The CPU has AVX.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: these intrinsics only move register lanes, on a CPU with AVX (the caller's word).
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+}
+
+/// One 6×16 block of `c`: `Σₚ a[·, p]·b_panel[p]` over `depth` steps, started from the
+/// block's stored sums when `continues`, else from 0, and stored back. `a`'s 6 rows are read
+/// at strides `(row, step)`: `(1, ROWS)` in a copied panel.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds [`ROWS`] rows of `depth` elements at its strides,
+/// `b_panel` `depth × COLUMNS` elements; `c` holds [`ROWS`] rows of [`COLUMNS`] elements, `rsc`
+/// apart.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn kernel(
+    depth: usize,
+    (a, (row, step_stride)): (*const f32, (usize, usize)),
+    b_panel: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    continues: bool,
+) {
+    // SAFETY: step `p` < `depth` reads `a[r·row + p·step_stride]` for r < ROWS and
+    // `b_panel[p·COLUMNS..][..COLUMNS]`; the block's rows are `c[r·rsc..][..COLUMNS]`.
+    unsafe {
+        let mut sums = [[_mm256_setzero_ps(); 2]; ROWS];
+        if continues {
+            for (r, sum) in sums.iter_mut().enumerate() {
+                *sum = [_mm256_loadu_ps(c.add(r * rsc)), _mm256_loadu_ps(c.add(r * rsc + 8))];
+            }
+        }
+        // Four steps per turn of the loop: fewer counter updates between the multiply-adds.
+        let whole = depth - depth % 4;
+        for p in (0..whole).step_by(4) {
+            for p in p..p + 4 {
+                step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS));
+            }
+        }
+        for p in whole..depth {
+            step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS));
+        }
+        for (r, sum) in sums.iter().enumerate() {
+            _mm256_storeu_ps(c.add(r * rsc), sum[0]);
+            _mm256_storeu_ps(c.add(r * rsc + 8), sum[1]);
+        }
+    }
+}
+
+/// One step of [`kernel`]: each of the 6 rows' sums gains `a[r·row]·b[0..16]`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds [`ROWS`] elements `row` apart and `b` [`COLUMNS`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn step(sums: &mut [[__m256; 2]; ROWS], (a, row): (*const f32, usize), b: *const f32) {
+    // SAFETY: reads `a[r·row]` for r < ROWS and `b[..COLUMNS]`, as the caller vouches.
+    unsafe {
+        let (low, high) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
+        for (r, sum) in sums.iter_mut().enumerate() {
+            let x = _mm256_broadcast_ss(&*a.add(r * row));
+            sum[0] = _mm256_fmadd_ps(x, low, sum[0]);
+            sum[1] = _mm256_fmadd_ps(x, high, sum[1]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
+    }
+
+    /// `c (+)= a·b` as the kernel rounds it: from `c`'s old value or 0, each term fused in
+    /// order of the inner index from 0.
+    fn fused_definition(
+        (m, k, n): (usize, usize, usize),
+        a: Strided<'_, f32>,
+        b: Strided<'_, f32>,
+        c: &mut [f32],
+        add: bool,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let start = if add { c[i * n + j] } else { 0.0 };
+                c[i * n + j] = (0..k).fold(start, |s, p| a.at(i, p).mul_add(b.at(p, j), s));
+            }
+        }
+    }
+
+    #[test]
+    fn every_block_edge_and_layout_matches_the_fused_definition_exactly() {
+        let detected = cfg!(target_arch = "x86_64")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        // Shapes that cross the slice, row-block and column-block boundaries (small ones
+        // under Miri, whose blocks are small), end in partial panels of rows and of columns,
+        // and leave steps past the transposed copy's groups of 8.
+        let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+            &[(13, 19, 35), (6, 8, 16), (1, 3, 1), (7, 17, 33)]
+        } else {
+            &[(100, 16, 16), (53, 1100, 37), (7, 3, 1030), (6, 512, 16), (97, 515, 48), (1, 9, 1)]
+        };
+        for &(m, k, n) in shapes {
+            let (a, b) = (values(m * k + 3 * m, 1), values(k * n + 2 * n, 2));
+            // a in rows, as its transpose, and with rows spread apart; b in rows, transposed,
+            // and with columns spread apart.
+            let a_layouts = [
+                Strided { data: &a[..], rows: k, cols: 1 },
+                Strided { data: &a[..], rows: 1, cols: m },
+                Strided { data: &a[..], rows: k + 3, cols: 1 },
+            ];
+            let b_layouts = [
+                Strided { data: &b[..], rows: n, cols: 1 },
+                Strided { data: &b[..], rows: 1, cols: k },
+                Strided { data: &b[..], rows: 1, cols: k + 2 },
+            ];
+            for (la, &a) in a_layouts.iter().enumerate() {
+                for (lb, &b) in b_layouts.iter().enumerate() {
+                    for add in [false, true] {
+                        let start = values(m * n, 3);
+                        let (mut got, mut want) = (start.clone(), start);
+                        let store = if add { Store::Add } else { Store::Overwrite };
+                        let ran = packed_matmul((m, k, n), a, b, &mut got, store);
+                        assert_eq!(ran, detected, "{m}×{k}×{n}: runs exactly where the CPU has AVX2 and FMA");
+                        if ran {
+                            fused_definition((m, k, n), a, b, &mut want, add);
+                            assert_eq!(got, want, "{m}×{k}×{n}, a layout {la}, b layout {lb}, add {add}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_cover() {
+        let x = values(64, 0);
+        // An empty matrix.
+        let s = Strided { data: &x[..], rows: 8, cols: 1 };
+        assert!(!packed_matmul((0, 8, 8), s, s, &mut [], Store::Overwrite));
+        // Elements that are not f32.
+        let y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let s64 = Strided { data: &y[..], rows: 8, cols: 1 };
+        let mut c64 = vec![7.0f64; 64];
+        assert!(!packed_matmul((8, 8, 8), s64, s64, &mut c64, Store::Overwrite));
+        assert!(c64.iter().all(|&v| v == 7.0), "declined products leave c untouched");
+    }
+}
