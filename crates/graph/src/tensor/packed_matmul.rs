@@ -1,6 +1,7 @@
-//! `f32` products too large for [`panel_matmul`](super::panel_matmul) on CPUs with AVX2 and FMA:
-//! the blocked GEMM of BLIS (Goto's algorithm), with the panel kernel's 6×16 block of 12
-//! registers as its kernel.
+//! The `f32` products that neither [`panel_matmul`](super::panel_matmul) nor the register
+//! blocks of [`small_matmul`](super::small_matmul) take, on CPUs with AVX2 and FMA: the blocked
+//! GEMM of BLIS (Goto's algorithm), with the panel kernel's 6×16 block of 12 registers as its
+//! kernel.
 //!
 //! The inner dimension is cut into slices of [`DEPTH`]. For each slice, [`COLUMN_BLOCK`]
 //! columns of `b` are copied into panels of 16 columns, each panel's rows one after another
@@ -8,12 +9,12 @@
 //! over [`ROW_BLOCK`] rows of `a` at a time, panel of `b` by panel: a panel (32 KiB) stays in
 //! the first-level cache while the kernel broadcasts `a`'s elements where they are (6 rows at a
 //! time; the last rows, when fewer than 6 are left, from a zero-padded copy). Copying `a`'s
-//! blocks too, as BLIS does, added 19 % to the instructions of the conv net's step, whose
+//! blocks too, as BLIS does, added 18 % to the instructions of the conv net's step, whose
 //! products are 16 to 64 columns wide, and made the 1024³ product no faster.
 //!
-//! On one core of the AMD EPYC this crate is benchmarked on (92 GFLOP/s peak) it ran a 1024³
-//! product at 57–67 GFLOP/s against the `gemm` crate's 49–50, interleaved, and the MLP
-//! workload's products with 7 % fewer instructions (see `docs/DESIGN.md`).
+//! On one core of the AMD EPYC this crate is benchmarked on (92 GFLOP/s peak) it ran the
+//! 1024³ product of the W4 benchmark at 61 GFLOP/s against the `gemm` crate's 51, interleaved
+//! (`docs/DESIGN.md` has the other workloads).
 //!
 //! Each element of `c` is its old value (when adding) or 0, then `a[i, p]·b[p, j]` fused in
 //! order of `p` from 0: slices after the first continue from the sums the one before stored.
