@@ -34,49 +34,37 @@ pub(super) fn panel_matmul<F: Float>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let (Some(a_data), Some(b_data), Some(c)) = (F::as_f32(a.data), F::as_f32(b.data), F::as_f32_mut(c)) else {
+        if !n.is_multiple_of(8) {
+            return false;
+        }
+        let Some((a, b, c)) = super::small_matmul::avx2_f32_operands("panel_matmul", (m, k, n), a, b, c) else {
             return false;
         };
-        if m == 0 || k == 0 || n == 0 || !n.is_multiple_of(8) {
-            return false;
-        }
-        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
-            return false;
-        }
-        assert!(
-            Strided { data: a_data, rows: a.rows, cols: a.cols }.holds(m, k)
-                && Strided { data: b_data, rows: b.rows, cols: b.cols }.holds(k, n)
-                && c.len() == m * n,
-            "panel_matmul: a {m}×{k} times {k}×{n} product does not fit buffers of {}, {} and {} elements",
-            a_data.len(),
-            b_data.len(),
-            c.len()
-        );
         // `b`'s rows as contiguous runs of n: where they are, or copied (into a buffer from
         // the pool, handed back below).
         let mut copied = Vec::new();
         let (b_rows, row_stride) = if b.cols == 1 {
-            (b_data, b.rows)
+            (b.data, b.rows)
         } else {
             copied = super::reserved(k * n);
             copied.resize(k * n, 0.0);
             for (p, row) in copied.chunks_exact_mut(n).enumerate() {
                 let start = p * b.rows;
                 for (j, element) in row.iter_mut().enumerate() {
-                    *element = b_data[start + j * b.cols];
+                    *element = b.data[start + j * b.cols];
                 }
             }
             (&copied[..], n)
         };
-        // SAFETY: AVX2 and FMA were detected on the running CPU just above. The assertion
-        // proves that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a_data` and
+        // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU and asserted
+        // that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a.data` and
         // `c` holds `m×n`; `b_rows` holds `k` rows of `n` elements, `row_stride` apart
         // (asserted for `b` as it is, built so for the copy). The kernel reads and writes no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
             kernel(
                 (m, k, n),
-                a_data.as_ptr(),
+                a.data.as_ptr(),
                 (a.rows, a.cols),
                 b_rows.as_ptr(),
                 row_stride,
@@ -198,35 +186,28 @@ unsafe fn block<const R: usize, const W: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::small_matmul::check_avx2_kernel_exactly;
     use super::*;
 
-    fn values(len: usize, seed: usize) -> Vec<f32> {
-        (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
-    }
-
-    /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0.
+    /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0, then
+    /// stored or added to `c`.
     fn fused_definition(
-        m: usize,
-        k: usize,
-        n: usize,
+        (m, k, n): (usize, usize, usize),
         a: Strided<'_, f32>,
         b: Strided<'_, f32>,
         c: &mut [f32],
-        add: bool,
+        store: Store,
     ) {
         for i in 0..m {
             for j in 0..n {
                 let sum = (0..k).fold(0.0f32, |s, p| a.at(i, p).mul_add(b.at(p, j), s));
-                c[i * n + j] = if add { c[i * n + j] + sum } else { sum };
+                c[i * n + j] = if store == Store::Add { c[i * n + j] + sum } else { sum };
             }
         }
     }
 
     #[test]
     fn every_block_shape_and_layout_matches_the_fused_definition_exactly() {
-        let detected = cfg!(target_arch = "x86_64")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma");
         // Under Miri (run with AVX2 and FMA enabled at compile time, so the kernel runs there
         // too) small shapes that still end in blocks of every height from 1 to 6 rows.
         let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
@@ -234,36 +215,12 @@ mod tests {
         } else {
             &[(100, 16, 16), (16, 100, 16), (13, 7, 24), (6, 41, 8), (1, 5, 40), (11, 300, 16), (5, 1, 32)]
         };
-        for &(m, k, n) in shapes {
-            let (a, b) = (values(m * k + 3 * m, 1), values(k * n + 2 * n, 2));
-            // a in rows, as its transpose, and with rows spread apart; b in rows and transposed.
-            let a_layouts = [
-                Strided { data: &a[..], rows: k, cols: 1 },
-                Strided { data: &a[..], rows: 1, cols: m },
-                Strided { data: &a[..], rows: k + 3, cols: 1 },
-            ];
-            let b_layouts = [Strided { data: &b[..], rows: n, cols: 1 }, Strided { data: &b[..], rows: 1, cols: k }];
-            for (la, &a) in a_layouts.iter().enumerate() {
-                for (lb, &b) in b_layouts.iter().enumerate() {
-                    for add in [false, true] {
-                        let start = values(m * n, 3);
-                        let (mut got, mut want) = (start.clone(), start);
-                        let store = if add { Store::Add } else { Store::Overwrite };
-                        let ran = panel_matmul((m, k, n), a, b, &mut got, store);
-                        assert_eq!(ran, detected, "{m}×{k}×{n}: runs exactly where the CPU has AVX2 and FMA");
-                        if ran {
-                            fused_definition(m, k, n, a, b, &mut want, add);
-                            assert_eq!(got, want, "{m}×{k}×{n}, a layout {la}, b layout {lb}, add {add}");
-                        }
-                    }
-                }
-            }
-        }
+        check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
     }
 
     #[test]
     fn declines_what_it_does_not_cover() {
-        let x = values(64, 0);
+        let x: Vec<f32> = (0..64).map(|i| i as f32 * 0.5).collect();
         let s = Strided { data: &x[..], rows: 8, cols: 1 };
         let mut c = vec![7.0f32; 8 * 4];
         // Columns not a multiple of 8.

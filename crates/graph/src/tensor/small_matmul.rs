@@ -62,6 +62,35 @@ impl<'a, F: Copy> Strided<'a, F> {
     }
 }
 
+/// The operands of an `m×k` by `k×n` product as `f32`, for the AVX2 kernels (`panel_matmul`,
+/// `packed_matmul`): `None` unless the elements are `f32`, no dimension is 0 and the running
+/// CPU has AVX2 and FMA. Panics, naming `kernel`, if the operands do not span `m×k`, `k×n`
+/// and `m×n` elements of their buffers: the kernels' `unsafe` reads rely on it.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn avx2_f32_operands<'a, 'c, F: Float>(
+    kernel: &str,
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'a, F>,
+    b: Strided<'a, F>,
+    c: &'c mut [F],
+) -> Option<(Strided<'a, f32>, Strided<'a, f32>, &'c mut [f32])> {
+    let (a_data, b_data, c) = (F::as_f32(a.data)?, F::as_f32(b.data)?, F::as_f32_mut(c)?);
+    let has_avx2_fma = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    if m == 0 || k == 0 || n == 0 || !has_avx2_fma {
+        return None;
+    }
+    let a = Strided { data: a_data, rows: a.rows, cols: a.cols };
+    let b = Strided { data: b_data, rows: b.rows, cols: b.cols };
+    assert!(
+        a.holds(m, k) && b.holds(k, n) && c.len() == m * n,
+        "{kernel}: a {m}×{k} times {k}×{n} product does not fit buffers of {}, {} and {} elements",
+        a.data.len(),
+        b.data.len(),
+        c.len()
+    );
+    Some((a, b, c))
+}
+
 /// How a product meets what `c` holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Store {
@@ -291,6 +320,50 @@ fn contiguous<F: Float>(x: Strided<'_, F>, rows: usize, cols: usize) -> Cow<'_, 
     let mut out = vec![F::ZERO; rows * cols];
     copy_rows(x, rows, cols, &mut out);
     Cow::Owned(out)
+}
+
+/// The exact test both AVX2 kernels pass: every shape in every layout of `a` (in rows, as its
+/// transpose, rows spread apart) and of `b` (in rows, as its transpose, columns spread apart),
+/// overwriting and adding, against `definition` as the kernel rounds it, element for element.
+#[cfg(test)]
+pub(super) fn check_avx2_kernel_exactly(
+    shapes: &[(usize, usize, usize)],
+    kernel: fn((usize, usize, usize), Strided<'_, f32>, Strided<'_, f32>, &mut [f32], Store) -> bool,
+    definition: fn((usize, usize, usize), Strided<'_, f32>, Strided<'_, f32>, &mut [f32], Store),
+) {
+    let detected = cfg!(target_arch = "x86_64")
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma");
+    let values = |len: usize, seed: usize| -> Vec<f32> {
+        (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
+    };
+    for &(m, k, n) in shapes {
+        let (a, b) = (values(m * k + 3 * m, 1), values(k * n + 2 * n, 2));
+        let a_layouts = [
+            Strided { data: &a[..], rows: k, cols: 1 },
+            Strided { data: &a[..], rows: 1, cols: m },
+            Strided { data: &a[..], rows: k + 3, cols: 1 },
+        ];
+        let b_layouts = [
+            Strided { data: &b[..], rows: n, cols: 1 },
+            Strided { data: &b[..], rows: 1, cols: k },
+            Strided { data: &b[..], rows: 1, cols: k + 2 },
+        ];
+        for (la, &a) in a_layouts.iter().enumerate() {
+            for (lb, &b) in b_layouts.iter().enumerate() {
+                for store in [Store::Overwrite, Store::Add] {
+                    let start = values(m * n, 3);
+                    let (mut got, mut want) = (start.clone(), start);
+                    let ran = kernel((m, k, n), a, b, &mut got, store);
+                    assert_eq!(ran, detected, "{m}×{k}×{n}: runs exactly where the CPU has AVX2 and FMA");
+                    if ran {
+                        definition((m, k, n), a, b, &mut want, store);
+                        assert_eq!(got, want, "{m}×{k}×{n}, a layout {la}, b layout {lb}, {store:?}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
