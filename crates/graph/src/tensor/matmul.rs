@@ -2,7 +2,7 @@
 //! operands (transposed ones are read without a copy). Large `f32` products run on the packed
 //! AVX2 GEMM of `packed_matmul` where the CPU has it; the rest on the `gemm` crate.
 
-use super::packed_matmul::packed_matmul;
+use super::packed_matmul::packed_matmul_block;
 use super::panel_matmul::{panel_matmul, PANEL_PRODUCT};
 use super::small_matmul::{small_matmul, Store, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
@@ -289,8 +289,10 @@ fn product<F: Float>(
 
 /// `c = Σᵢ aᵢ·bᵢ` through a GEMM (the packed AVX2 one for `f32` where the CPU has AVX2 and
 /// FMA, else the `gemm` crate's), where product i reads `a` from element `pairs[i].0` on and
-/// `b` from `pairs[i].1` on, each product added into `c` in place; the rows of `c` are split
-/// over up to `threads` threads, each running every product on its rows.
+/// `b` from `pairs[i].1` on, each product added into `c` in place. On up to `threads` threads,
+/// each thread runs every product on its own part of `c`: a block of columns when `c` is at
+/// least [`COLUMN_SPLIT_FROM`] wide (each thread then copies only its columns of `b` into
+/// the GEMM's panels), else a block of rows.
 #[allow(clippy::too_many_arguments)]
 fn summed_large_matmul<F: Float>(
     (m, k, n): (usize, usize, usize),
@@ -302,8 +304,6 @@ fn summed_large_matmul<F: Float>(
     c: &mut [F],
     threads: usize,
 ) {
-    let parts = threads.min(m.div_ceil(16)).max(1);
-    let rows_per_part = m.div_ceil(parts);
     assert!(
         c.len() == m * n
             && pairs.iter().all(|&(ia, ib)| {
@@ -317,35 +317,37 @@ fn summed_large_matmul<F: Float>(
         b.len(),
         pairs.len()
     );
-    let run = |first_row: usize, c: &mut [F]| {
-        let rows = c.len() / n;
+    // The strides are non-negative (`fits` said so above).
+    let (rsa, csa, rsb, csb) = (rsa as usize, csa as usize, rsb as usize, csb as usize);
+    // Rows `rows` and columns `columns` of every product, summed into the block of `c` at
+    // `corner`, whose rows are `n` apart.
+    let run = |rows: std::ops::Range<usize>, columns: std::ops::Range<usize>, corner: *mut F| {
+        let dims = (rows.len(), k, columns.len());
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
-            // The strides are non-negative (`fits` said so above) and the first of this part's
-            // rows lies inside `a`.
-            let a_rows = Strided { data: &a[ia + first_row * rsa as usize..], rows: rsa as usize, cols: csa as usize };
-            let b_all = Strided { data: &b[ib..], rows: rsb as usize, cols: csb as usize };
+            let a_rows = Strided { data: &a[ia + rows.start * rsa..], rows: rsa, cols: csa };
+            let b_columns = Strided { data: &b[ib + columns.start * csb..], rows: rsb, cols: csb };
             let store = if i > 0 { Store::Add } else { Store::Overwrite };
-            if packed_matmul((rows, k, n), a_rows, b_all, c, store) {
+            // SAFETY: the caller of `run` vouches that `corner` points to this block of `c`
+            // (`dims.0` rows of `dims.2` elements, `n` apart) and that no other part touches it.
+            if unsafe { packed_matmul_block(dims, a_rows, b_columns, corner, n, store) } {
                 continue;
             }
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
-            // lies inside `a`, from `ib`, `k × n` at (rsb, csb) inside `b`, and that `c` holds
-            // `m × n` (the first product overwrites it, and later ones add to what it wrote);
-            // this part reads rows `first_row..first_row + rows` (≤ m) of each product's `a`,
-            // all of its `b`, and writes its own `rows × n` block of `c`, which no other part
-            // touches.
+            // lies inside `a` and, from `ib`, `k × n` at (rsb, csb) inside `b`, of which this
+            // block reads rows `rows` of `a` and columns `columns` of `b`; `corner` is as above
+            // (the first product overwrites the block, later ones add to what it wrote).
             unsafe {
                 F::gemm(
-                    rows,
+                    dims.0,
                     k,
-                    n,
-                    a.as_ptr().add(ia).offset(first_row as isize * rsa),
-                    rsa,
-                    csa,
-                    b.as_ptr().add(ib),
-                    rsb,
-                    csb,
-                    c.as_mut_ptr(),
+                    dims.2,
+                    a_rows.data.as_ptr(),
+                    rsa as isize,
+                    csa as isize,
+                    b_columns.data.as_ptr(),
+                    rsb as isize,
+                    csb as isize,
+                    corner,
                     n as isize,
                     1,
                     i > 0,
@@ -353,14 +355,55 @@ fn summed_large_matmul<F: Float>(
             }
         }
     };
+    let by_columns = n >= COLUMN_SPLIT_FROM;
+    let parts = threads.min(if by_columns { n / (COLUMN_SPLIT_FROM / 2) } else { m.div_ceil(16) }).max(1);
     if parts == 1 {
-        run(0, c);
-        return;
+        run(0..m, 0..n, c.as_mut_ptr());
+    } else if by_columns {
+        // Whole panels of 16 columns per part, but for the last.
+        let per_part = n.div_ceil(parts).next_multiple_of(16);
+        let c = SharedBlocks(c.as_mut_ptr());
+        crate::threads::for_each_part((0..n).step_by(per_part), |first| {
+            let columns = first..(first + per_part).min(n);
+            // SAFETY: `first` < `n`, so the block's corner lies inside `c` (`m × n` elements,
+            // asserted above); the parts' column ranges are disjoint, and `c` stays borrowed
+            // (`&mut`) until every part is done, so no one else touches it meanwhile.
+            run(0..m, columns, unsafe { c.at(first) })
+        });
+    } else {
+        let per_part = m.div_ceil(parts);
+        crate::threads::for_each_part(c.chunks_mut(per_part * n).enumerate(), |(part, block)| {
+            let first = part * per_part;
+            run(first..first + block.len() / n, 0..n, block.as_mut_ptr())
+        });
     }
-    crate::threads::for_each_part(c.chunks_mut(rows_per_part * n).enumerate(), |(part, block)| {
-        run(part * rows_per_part, block)
-    });
 }
+
+/// Products at least this many columns wide are split over threads by columns: each thread
+/// copies only its own columns of `b`, where a split by rows copies all of `b` on every
+/// thread. Narrower products split by rows, so each part keeps whole panels.
+/// Under Miri, a small width lets small products take the split.
+const COLUMN_SPLIT_FROM: usize = if cfg!(miri) { 32 } else { 128 };
+
+/// `c`'s elements, written by threads that each take their own columns of it.
+struct SharedBlocks<F>(*mut F);
+
+impl<F> SharedBlocks<F> {
+    /// The element `offset` elements on.
+    ///
+    /// # Safety
+    /// It lies inside `c`.
+    unsafe fn at(&self, offset: usize) -> *mut F {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { self.0.add(offset) }
+    }
+}
+
+// SAFETY: the pointer is only used to write disjoint blocks of one `&mut` borrow of `F`s,
+// which may be sent to other threads.
+unsafe impl<F: Send> Send for SharedBlocks<F> {}
+// SAFETY: as for `Send`: parts share the pointer, never an element.
+unsafe impl<F: Send> Sync for SharedBlocks<F> {}
 
 /// True when a `rows × cols` matrix at row and column strides `rs`, `cs` (non-negative) lies
 /// inside a buffer of `len` elements.
@@ -371,4 +414,47 @@ fn fits(len: usize, rows: usize, cols: usize, rs: isize, cs: isize) -> bool {
     let (Ok(rs), Ok(cs)) = (usize::try_from(rs), usize::try_from(cs)) else { return false };
     let last = (rows - 1).checked_mul(rs).zip((cols - 1).checked_mul(cs)).and_then(|(r, c)| r.checked_add(c));
     last.is_some_and(|last| last < len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two products summed (the second operands stored transposed), on one thread and split
+    /// over two, against the definition: small whole numbers and halves, so every sum is exact.
+    fn split_products_match_the_definition<F: Float>(shapes: &[(usize, usize, usize)]) {
+        for &(m, k, n) in shapes {
+            let a: Vec<F> = (0..2 * m * k).map(|i| F::from_f64((i % 7) as f64 - 3.0)).collect();
+            let b: Vec<F> = (0..2 * k * n).map(|i| F::from_f64((i % 5) as f64 * 0.5)).collect();
+            let pairs = [(0, 0), (m * k, k * n)];
+            let want: Vec<F> = (0..m * n)
+                .map(|e| {
+                    let (i, j) = (e / n, e % n);
+                    let terms =
+                        pairs.iter().flat_map(|&(ia, ib)| (0..k).map(move |p| (ia + i * k + p, ib + j * k + p)));
+                    terms.fold(F::ZERO, |s, (x, y)| s + a[x] * b[y])
+                })
+                .collect();
+            for threads in [1, 2] {
+                let mut c = vec![F::from_f64(7.0); m * n];
+                let (rsb, csb) = (1, k as isize);
+                summed_large_matmul((m, k, n), &a, (k as isize, 1), &b, (rsb, csb), &pairs, &mut c, threads);
+                assert!(c == want, "{m}×{k}×{n} on {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn products_split_over_threads_by_columns_or_by_rows_match_the_definition() {
+        // Split by columns (the last part narrower), and by rows.
+        let shapes: &[(usize, usize, usize)] =
+            if cfg!(miri) { &[(5, 3, 40), (20, 2, 8)] } else { &[(7, 30, 150), (40, 20, 24), (3, 600, 256)] };
+        split_products_match_the_definition::<f32>(shapes);
+        // Under Miri compiled for AVX2 (to run the packed GEMM), the `gemm` crate's `f64`
+        // dispatch fails (it unwraps a kernel Miri's feature detection does not offer); the
+        // plain Miri run covers the `f64` path.
+        if !(cfg!(miri) && cfg!(target_feature = "avx2")) {
+            split_products_match_the_definition::<f64>(shapes);
+        }
+    }
 }

@@ -46,18 +46,42 @@ const COLUMN_BLOCK: usize = if cfg!(miri) { 32 } else { 1024 };
 /// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
 /// `m×n` in rows; `false`, with `c` untouched, unless the elements are `f32`, no dimension is 0
 /// and the CPU has AVX2 and FMA (then the caller runs another GEMM).
-pub(super) fn packed_matmul<F: Float>(
+#[cfg(test)]
+fn packed_matmul<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: Strided<'_, F>,
     b: Strided<'_, F>,
     c: &mut [F],
     store: Store,
 ) -> bool {
+    assert_eq!(c.len(), m * n, "packed_matmul: c holds {} elements, not {m}×{n}", c.len());
+    // SAFETY: `c` holds the `m` rows of `n` elements, and as a `&mut` borrow nothing else
+    // reads or writes it during the call.
+    unsafe { packed_matmul_block((m, k, n), a, b, c.as_mut_ptr(), n, store) }
+}
+
+/// [`packed_matmul`] for an `m×n` block of a larger matrix: `c` points to the block's first
+/// element and its rows are `rsc` elements apart. Threads that split a product by columns
+/// each write their own block of the same rows.
+///
+/// # Safety
+/// `c` points to `m` rows of `n` elements, `rsc` apart, inside one allocation, which nothing
+/// else reads or writes during the call.
+pub(super) unsafe fn packed_matmul_block<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, F>,
+    b: Strided<'_, F>,
+    c: *mut F,
+    rsc: usize,
+    store: Store,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let Some((a, b, c)) = super::small_matmul::avx2_f32_operands("packed_matmul", (m, k, n), a, b, c) else {
+        let Some((a, b)) = super::small_matmul::avx2_f32_operands("packed_matmul", (m, k, n), a, b) else {
             return false;
         };
+        // `a` holds `f32`s, so `F` is `f32` and so are `c`'s elements.
+        let c = c.cast::<f32>();
         PANELS.with_borrow_mut(|panels| {
             let depth = k.min(DEPTH);
             let a_len = ROWS * depth;
@@ -69,11 +93,11 @@ pub(super) fn packed_matmul<F: Float>(
                 panels.b.resize(b_len, 0.0);
             }
             // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU and
-            // asserted that `a`'s `m×k` elements at its strides lie inside `a.data`, `b`'s `k×n`
-            // inside `b.data`, and that `c` holds `m×n`; the copies hold a panel of `a` and a
-            // column block of `b`, for one slice each (sized just above). `blocked` reads and
-            // writes no other elements, and `c` and the panels are `&mut` borrows, so they
-            // overlap nothing else.
+            // asserted that `a`'s `m×k` elements at its strides lie inside `a.data` and `b`'s
+            // `k×n` inside `b.data`; the caller vouches for `c`'s `m` rows of `n`, `rsc` apart,
+            // which nothing else touches; the copies hold a panel of `a` and a column block of
+            // `b`, for one slice each (sized just above), and are `&mut` borrows. `blocked`
+            // reads and writes no other elements.
             unsafe {
                 blocked(
                     (m, k, n),
@@ -81,7 +105,7 @@ pub(super) fn packed_matmul<F: Float>(
                     (a.rows, a.cols),
                     b.data.as_ptr(),
                     (b.rows, b.cols),
-                    c.as_mut_ptr(),
+                    (c, rsc),
                     matches!(store, Store::Add),
                     (&mut panels.a, &mut panels.b),
                 )
@@ -91,7 +115,7 @@ pub(super) fn packed_matmul<F: Float>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = ((m, k, n), a, b, c, store);
+        let _ = ((m, k, n), a, b, c, rsc, store);
         false
     }
 }
@@ -115,7 +139,8 @@ thread_local! {
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds `k×n`
-/// at `(rsb, csb)`, `c` holds `m×n` in rows and overlaps neither; the panels hold
+/// at `(rsb, csb)`, `c` holds `m` rows of `n` elements, `rsc` apart, and overlaps neither;
+/// the panels hold
 /// [`ROWS`] rows and `min(n, COLUMN_BLOCK)` columns rounded up to whole panels, each times
 /// `min(k, DEPTH)`.
 #[cfg(target_arch = "x86_64")]
@@ -127,7 +152,7 @@ unsafe fn blocked(
     (rsa, csa): (usize, usize),
     b: *const f32,
     (rsb, csb): (usize, usize),
-    c: *mut f32,
+    (c, rsc): (*mut f32, usize),
     add: bool,
     (a_panel_copy, b_panels): (&mut [f32], &mut [f32]),
 ) {
@@ -162,29 +187,29 @@ unsafe fn blocked(
                             } else {
                                 (a_block.add(panel_row * rsa), (rsa, csa))
                             };
-                            let corner = c.add((first_row + panel_row) * n + first_column + panel_column);
+                            let corner = c.add((first_row + panel_row) * rsc + first_column + panel_column);
                             let next = if panel_row + ROWS < rows {
-                                corner.wrapping_add(ROWS * n)
+                                corner.wrapping_add(ROWS * rsc)
                             } else {
-                                c.wrapping_add(first_row * n + first_column + panel_column + COLUMNS)
+                                c.wrapping_add(first_row * rsc + first_column + panel_column + COLUMNS)
                             };
-                            prefetch_block(next, n);
+                            prefetch_block(next, rsc);
                             if height == ROWS && width == COLUMNS {
-                                kernel(depth, a_panel, b_panel, corner, n, continues);
+                                kernel(depth, a_panel, b_panel, corner, rsc, continues);
                             } else {
                                 // A block cut by the matrix's edge runs on a full-size copy.
                                 let mut tile = [0.0f32; ROWS * COLUMNS];
                                 if continues {
                                     for r in 0..height {
                                         for j in 0..width {
-                                            tile[r * COLUMNS + j] = *corner.add(r * n + j);
+                                            tile[r * COLUMNS + j] = *corner.add(r * rsc + j);
                                         }
                                     }
                                 }
                                 kernel(depth, a_panel, b_panel, tile.as_mut_ptr(), COLUMNS, continues);
                                 for r in 0..height {
                                     for j in 0..width {
-                                        *corner.add(r * n + j) = tile[r * COLUMNS + j];
+                                        *corner.add(r * rsc + j) = tile[r * COLUMNS + j];
                                     }
                                 }
                             }

@@ -37,9 +37,12 @@ pub(super) fn panel_matmul<F: Float>(
         if !n.is_multiple_of(8) {
             return false;
         }
-        let Some((a, b, c)) = super::small_matmul::avx2_f32_operands("panel_matmul", (m, k, n), a, b, c) else {
+        let Some((a, b)) = super::small_matmul::avx2_f32_operands("panel_matmul", (m, k, n), a, b) else {
             return false;
         };
+        // `a` holds `f32`s, so `c` does too.
+        let Some(c) = F::as_f32_mut(c) else { return false };
+        assert_eq!(c.len(), m * n, "panel_matmul: c holds {} elements, not {m}×{n}", c.len());
         // `b`'s rows as contiguous runs of n: where they are, or copied (into a buffer from
         // the pool, handed back below).
         let mut copied = Vec::new();
@@ -57,8 +60,8 @@ pub(super) fn panel_matmul<F: Float>(
             (&copied[..], n)
         };
         // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU and asserted
-        // that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a.data` and
-        // `c` holds `m×n`; `b_rows` holds `k` rows of `n` elements, `row_stride` apart
+        // that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a.data`, and `c`
+        // holds `m×n` (asserted above); `b_rows` holds `k` rows of `n` elements, `row_stride` apart
         // (asserted for `b` as it is, built so for the copy). The kernel reads and writes no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
