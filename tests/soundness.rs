@@ -76,9 +76,9 @@ fn tensors_combine_with_vars_as_constants() {
 
 #[test]
 fn a_product_large_enough_for_the_gemm_call_matches_the_definition() {
-    // 20·17·19 multiply-adds: past the small kernel, so the unsafe GEMM call runs (under Miri
-    // too), with a transposed operand and a broadcast batch of one.
-    let (m, k, n) = (20, 17, 19);
+    // 17·16·16 multiply-adds: just past the small kernel, so the unsafe GEMM call runs (under
+    // Miri too), with a transposed operand and a broadcast batch of one.
+    let (m, k, n) = (17, 16, 16);
     let a = Tensor::from_vec((0..m * k).map(|i| (i % 7) as f64 - 3.0).collect(), [1, m, k]).unwrap();
     let b = Tensor::from_vec((0..n * k).map(|i| (i % 5) as f64 * 0.5).collect(), [n, k]).unwrap();
     let c = a.matmul_t(false, &b, true).unwrap();
@@ -96,7 +96,7 @@ fn a_product_large_enough_for_the_gemm_call_matches_the_definition() {
 fn a_summed_product_through_the_gemm_call_matches_the_definition() {
     // Two products added into one output (the first overwrites, the second adds),
     // each past the small kernel, the first operand transposed.
-    let (m, k, n) = (18, 16, 17);
+    let (m, k, n) = (17, 16, 16);
     let a = Tensor::from_vec((0..2 * k * m).map(|i| (i % 7) as f64 - 3.0).collect(), [2, k, m]).unwrap();
     let b = Tensor::from_vec((0..2 * k * n).map(|i| (i % 5) as f64 * 0.5).collect(), [2, k, n]).unwrap();
     let c = a.matmul_t_summed(true, &b, false, &[0]).unwrap();
