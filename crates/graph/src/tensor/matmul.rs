@@ -320,15 +320,16 @@ fn summed_large_matmul<F: Float>(
     // The strides are non-negative (`fits` said so above).
     let (rsa, csa, rsb, csb) = (rsa as usize, csa as usize, rsb as usize, csb as usize);
     // Rows `rows` and columns `columns` of every product, summed into the block of `c` at
-    // `corner`, whose rows are `n` apart.
+    // `corner`, whose rows are `n` apart. Each call below passes a `corner` inside `c` whose
+    // block no other part touches while it runs: all of `c`, a part's rows, or its columns.
     let run = |rows: std::ops::Range<usize>, columns: std::ops::Range<usize>, corner: *mut F| {
         let dims = (rows.len(), k, columns.len());
         for (i, &(ia, ib)) in pairs.iter().enumerate() {
             let a_rows = Strided { data: &a[ia + rows.start * rsa..], rows: rsa, cols: csa };
             let b_columns = Strided { data: &b[ib + columns.start * csb..], rows: rsb, cols: csb };
             let store = if i > 0 { Store::Add } else { Store::Overwrite };
-            // SAFETY: the caller of `run` vouches that `corner` points to this block of `c`
-            // (`dims.0` rows of `dims.2` elements, `n` apart) and that no other part touches it.
+            // SAFETY: `corner` points to this block of `c` (`dims.0` rows of `dims.2` elements,
+            // `n` apart), which no other part touches (the calls below).
             if unsafe { packed_matmul_block(dims, a_rows, b_columns, corner, n, store) } {
                 continue;
             }
