@@ -356,6 +356,7 @@ fn summed_large_matmul<F: Float>(
             }
         }
     };
+    // Column parts are at least half of `COLUMN_SPLIT_FROM` wide, row parts at least 16 rows.
     let by_columns = n >= COLUMN_SPLIT_FROM;
     let parts = threads.min(if by_columns { n / (COLUMN_SPLIT_FROM / 2) } else { m.div_ceil(16) }).max(1);
     if parts == 1 {
@@ -390,7 +391,8 @@ const COLUMN_SPLIT_FROM: usize = if cfg!(miri) { 32 } else { 128 };
 struct SharedBlocks<F>(*mut F);
 
 impl<F> SharedBlocks<F> {
-    /// The element `offset` elements on.
+    /// The element `offset` elements on. A method, so a closure that calls it captures the
+    /// whole `SharedBlocks` (which is `Sync`), not its raw pointer field (which is not).
     ///
     /// # Safety
     /// It lies inside `c`.

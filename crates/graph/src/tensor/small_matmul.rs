@@ -333,7 +333,7 @@ type Kernel = fn(Dims, Strided<'_, f32>, Strided<'_, f32>, &mut [f32], Store) ->
 /// overwriting and adding, against `definition` as the kernel rounds it, element for element.
 #[cfg(test)]
 pub(super) fn check_avx2_kernel_exactly(
-    shapes: &[(usize, usize, usize)],
+    shapes: &[Dims],
     kernel: Kernel,
     definition: fn(Dims, Strided<'_, f32>, Strided<'_, f32>, &mut [f32], Store),
 ) {
