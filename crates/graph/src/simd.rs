@@ -1,8 +1,10 @@
 //! Elementwise loops compiled twice, for the baseline x86-64 (SSE2, 4 `f32` lanes) and for
-//! AVX2 (8 lanes), the AVX2 copy run where the CPU has it (detected at run time, as the `gemm`
-//! crate does for its kernels). Only a loop whose body is inlined whole gains, which is why
-//! the functions come as [`Pointwise`] and [`Slope`] impls with `#[inline(always)]` `at`s:
-//! GELU's and erfc's kernels (`special.rs`) then run twice as fast.
+//! AVX2 with FMA (8 lanes, fused multiply-adds), the AVX2 copy run where the CPU has both
+//! (detected at run time, as the `gemm` crate does for its kernels). Only a loop whose body is
+//! inlined whole gains, which is why the functions come as [`Pointwise`] and [`Slope`] impls
+//! with `#[inline(always)]` `at`s: GELU's and erfc's kernels (`special.rs`) then run twice as
+//! fast. Their `mul_add`s round once in either copy (an FMA instruction here, libm's `fmaf` in
+//! the baseline one), so both copies give the same bits.
 
 use crate::algebra::Slope;
 
@@ -16,8 +18,9 @@ pub(crate) trait Pointwise<F>: Sync {
 #[inline(always)]
 pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
+        // just above.
         unsafe { map_into_avx2(out, a, f) };
         return;
     }
@@ -28,8 +31,9 @@ pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) 
 #[inline(always)]
 pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
+        // just above.
         unsafe { map_in_place_avx2(values, f) };
         return;
     }
@@ -41,8 +45,9 @@ pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
 #[inline(always)]
 pub(crate) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
+        // just above.
         unsafe { zip_into_avx2(out, a, b, f) };
         return;
     }
@@ -57,8 +62,9 @@ pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
     slope: &S,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: a function compiled for AVX2 may run where the CPU has AVX2, detected just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
+        // just above.
         unsafe { mul_slope_into_avx2(out, [g, x, y], slope) };
         return;
     }
@@ -92,25 +98,25 @@ fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn map_into_avx2<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
     map_loop(out, a, f)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn zip_into_avx2<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
     zip_loop(out, a, b, f)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn map_in_place_avx2<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
     map_in_place_loop(values, f)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn mul_slope_into_avx2<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], inputs: [&[F]; 3], slope: &S) {
     mul_slope_loop(out, inputs, slope)
 }
@@ -145,6 +151,26 @@ mod tests {
         mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
         assert_eq!(wide, narrow);
         assert_eq!(wide[1], 12.5);
+    }
+
+    struct Erfc;
+
+    impl Pointwise<f32> for Erfc {
+        #[inline(always)]
+        fn at(&self, x: f32) -> f32 {
+            crate::special::erfc_f32(x)
+        }
+    }
+
+    #[test]
+    fn both_copies_of_a_kernel_with_fused_multiply_adds_agree_to_the_bit() {
+        let a: Vec<f32> = (0..801).map(|i| i as f32 * 0.025 - 10.0).collect();
+        let (mut wide, mut narrow) = (vec![0.0; a.len()], vec![0.0; a.len()]);
+        map_into(&mut wide, &a, &Erfc);
+        map_loop(&mut narrow, &a, &Erfc);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&wide), bits(&narrow));
+        assert_eq!(wide[400], 1.0, "erfc(0)");
     }
 
     #[test]

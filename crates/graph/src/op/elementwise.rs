@@ -57,9 +57,9 @@ macro_rules! unary_ops {
                 match self { $(UnaryOp::$kind => { let ($dx, $dy, $dg) = (x, y, g); $derivative })* }
             }
             /// The op applied to each lane, `out[k] = op(x[k])`, with the op chosen once,
-            /// outside the loop (a compiled tape's lanes).
+            /// outside the loop (a compiled tape's lanes), compiled as a tensor's loop is.
             pub fn map_lanes<F: Float>(self, x: &[F], out: &mut [F]) {
-                match self { $(UnaryOp::$kind => for (o, &v) in out.iter_mut().zip(x) { *o = UnaryOp::$kind.apply(v) },)* }
+                match self { $(UnaryOp::$kind => crate::simd::map_into(out, x, &unary_kinds::$kind),)* }
             }
             /// ∂L/∂x of each lane, `out[k]`, the op chosen outside the loop.
             pub fn derivative_lanes<F: Float>(self, x: &[F], y: &[F], g: &[F], out: &mut [F]) {
