@@ -229,10 +229,40 @@ fn unfold_matches_its_definition_and_fold_is_its_adjoint() {
 }
 
 #[test]
+fn long_runs_are_summed_in_sixteen_chains_joined_pairwise() {
+    // A whole tensor, a single column or a row: element k goes to chain k mod 16, and the
+    // chains are joined in halves (0 + 8, …, then 0 + 4, …), so the sum waits on n/16 additions.
+    let by_definition = |values: &[f32]| {
+        if values.len() < 32 {
+            return values.iter().fold(0.0, |s, &v| s + v);
+        }
+        let mut chains = [0.0f32; 16];
+        values.iter().enumerate().for_each(|(k, &v)| chains[k % 16] += v);
+        for width in [8, 4, 2, 1] {
+            for l in 0..width {
+                chains[l] += chains[l + width];
+            }
+        }
+        chains[0]
+    };
+    for n in [1, 31, 32, 33, 100, 1000, 4099] {
+        let values: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
+        let want = by_definition(&values);
+        let column = Tensor::from_vec(values.clone(), [n, 1]).unwrap();
+        assert_eq!(column.sum_to(&Shape::from([1])).unwrap().to_vec(), vec![want], "[{n}, 1] → [1]");
+        assert_eq!(column.sum_axes(&[], false).unwrap().item(), want, "[{n}, 1] summed whole");
+        let rows = Tensor::from_vec([values.clone(), values.clone()].concat(), [2, n]).unwrap();
+        assert_eq!(rows.sum_axes(&[1], false).unwrap().to_vec(), vec![want, want], "[2, {n}] summed along rows");
+        let exact: f64 = values.iter().map(|&v| v as f64).sum();
+        assert!((want as f64 - exact).abs() <= 1e-6 * n as f64, "{n} elements: {want} against {exact}");
+    }
+}
+
+#[test]
 fn sums_over_leading_axes_add_each_column_in_row_order() {
     // Narrow rows are summed in register blocks of 16 columns (and the rest one by one), wide
     // ones row by row: each column must still be added top to bottom, as a plain loop would.
-    for (rows, cols) in [(7, 40), (100, 16), (100, 1), (3, 300), (5, 17)] {
+    for (rows, cols) in [(7, 40), (100, 16), (100, 2), (3, 300), (5, 17)] {
         let values: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
         let x = Tensor::from_vec(values.clone(), [rows, cols]).unwrap();
         let plain: Vec<f32> = (0..cols).map(|j| (0..rows).fold(0.0, |s, i| s + values[i * cols + j])).collect();

@@ -77,8 +77,8 @@ pub(crate) fn clamp<F: Float>(t: &Tensor<F>, bounds: &Bounds<F>) -> Tensor<F> {
 pub(crate) fn reduce<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes) -> Result<Tensor<F>> {
     let keepdim = axes.keepdim;
     match op {
-        ReduceOp::Sum => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b),
-        ReduceOp::SumSquares => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b * b),
+        ReduceOp::Sum => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b, |a, b| a + b),
+        ReduceOp::SumSquares => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b * b, |a, b| a + b),
         ReduceOp::Max | ReduceOp::Min => {
             t.check_nonempty(op.name(), &axes.axes)?;
             let signed: Vec<isize> = axes.axes.iter().map(|&a| a as isize).collect();

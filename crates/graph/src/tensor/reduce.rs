@@ -9,9 +9,18 @@ use smallvec::SmallVec;
 
 impl<F: Float> Tensor<F> {
     /// Folds the elements along `axes` (already resolved, sorted) with `f`, starting from
-    /// `init`; the result keeps the reduced axes as size 1 when `keepdim`. An error only when
-    /// the result does not fit in memory (an empty tensor can have a huge reduced shape).
-    pub(crate) fn fold_axes(&self, axes: &[usize], keepdim: bool, init: F, f: impl Fn(F, F) -> F) -> Result<Tensor<F>> {
+    /// `init`; the result keeps the reduced axes as size 1 when `keepdim`. A long contiguous
+    /// run is folded in [`FOLD_LANES`] interleaved chains, each from `init`, which `join`
+    /// combines (`init` is `join`'s identity). An error only when the result does not fit in
+    /// memory (an empty tensor can have a huge reduced shape).
+    pub(crate) fn fold_axes(
+        &self,
+        axes: &[usize],
+        keepdim: bool,
+        init: F,
+        f: impl Fn(F, F) -> F,
+        join: impl Fn(F, F) -> F,
+    ) -> Result<Tensor<F>> {
         let out_shape = self.shape().reduced(axes, keepdim);
         let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
         let trailing = axes.iter().rev().enumerate().all(|(i, &a)| a + i + 1 == self.ndim());
@@ -19,7 +28,7 @@ impl<F: Float> Tensor<F> {
             let group: usize = axes.iter().map(|&a| self.dims()[a]).product();
             let data = self.data();
             let out = if group == self.numel() {
-                vec![data.iter().fold(init, |a, &v| f(a, v))]
+                vec![fold_lanes(data, init, &f, &join)]
             } else if leading {
                 let kept = self.numel() / group.max(1);
                 let mut acc = reserved(kept);
@@ -28,7 +37,7 @@ impl<F: Float> Tensor<F> {
                 acc
             } else {
                 let mut sums = reserved(self.numel() / group.max(1));
-                sums.extend(data.chunks(group.max(1)).map(|chunk| chunk.iter().fold(init, |a, &v| f(a, v))));
+                sums.extend(data.chunks(group.max(1)).map(|chunk| fold_lanes(chunk, init, &f, &join)));
                 sums
             };
             return Ok(Tensor::from_parts(out, out_shape));
@@ -41,7 +50,7 @@ impl<F: Float> Tensor<F> {
         let mut out = filled("reduce", &kept, init)?;
         let data = self.data();
         walk_runs(self.dims(), [&in_strides, &out_strides], |[i, o], len, inner| match inner {
-            [1, 0] => out[o] = data[i..i + len].iter().fold(out[o], |a, &v| f(a, v)),
+            [1, 0] => out[o] = join(out[o], fold_lanes(&data[i..i + len], init, &f, &join)),
             [1, 1] => {
                 for (a, &v) in out[o..o + len].iter_mut().zip(&data[i..i + len]) {
                     *a = f(*a, v);
@@ -59,21 +68,23 @@ impl<F: Float> Tensor<F> {
     /// Sum over `axes` (negative counts from the end; empty means all).
     pub fn sum_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("sum", axes)?;
-        self.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b)
+        self.fold_axes(&axes, keepdim, F::ZERO, |a, b| a + b, |a, b| a + b)
     }
 
     /// Maximum over `axes`; an error on an empty reduction.
     pub fn max_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("max", axes)?;
         self.check_nonempty("max", &axes)?;
-        self.fold_axes(&axes, keepdim, F::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a })
+        let max = |a: F, b: F| if b > a || b.is_nan() { b } else { a };
+        self.fold_axes(&axes, keepdim, F::NEG_INFINITY, max, max)
     }
 
     /// Minimum over `axes`; an error on an empty reduction.
     pub fn min_axes(&self, axes: &[isize], keepdim: bool) -> Result<Tensor<F>> {
         let axes = self.shape().axes("min", axes)?;
         self.check_nonempty("min", &axes)?;
-        self.fold_axes(&axes, keepdim, F::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a })
+        let min = |a: F, b: F| if b < a || b.is_nan() { b } else { a };
+        self.fold_axes(&axes, keepdim, F::INFINITY, min, min)
     }
 
     /// An error when a reduced axis is empty (max and min of nothing are undefined); other
@@ -102,9 +113,41 @@ impl<F: Float> Tensor<F> {
         let lead = self.ndim() - shape.ndim();
         let axes: SmallVec<[usize; 4]> =
             (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
-        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b)?;
+        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b, |a, b| a + b)?;
         summed.reshape(shape.clone())
     }
+}
+
+/// Chains a long contiguous run is folded in: a sum of n elements waits on n/16 dependent
+/// additions, not n (a sum of 131,072 `f32` took 107 µs in one chain).
+const FOLD_LANES: usize = 16;
+
+/// `values` folded with `f` in [`FOLD_LANES`] chains, element k into chain k mod
+/// [`FOLD_LANES`], each from `init`; the chains are then joined pairwise with `join`. Fewer
+/// than two elements a chain are folded in one.
+#[inline(always)]
+fn fold_lanes<F: Float>(values: &[F], init: F, f: &impl Fn(F, F) -> F, join: &impl Fn(F, F) -> F) -> F {
+    if values.len() < 2 * FOLD_LANES {
+        return values.iter().fold(init, |a, &v| f(a, v));
+    }
+    let mut lanes = [init; FOLD_LANES];
+    let mut chunks = values.chunks_exact(FOLD_LANES);
+    for chunk in &mut chunks {
+        for l in 0..FOLD_LANES {
+            lanes[l] = f(lanes[l], chunk[l]);
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane = f(*lane, v);
+    }
+    let mut width = FOLD_LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            lanes[l] = join(lanes[l], lanes[l + width]);
+        }
+    }
+    lanes[0]
 }
 
 /// Columns of at most this many elements (a bias's gradient) are folded in blocks held in
