@@ -270,3 +270,40 @@ fn sums_over_leading_axes_add_each_column_in_row_order() {
         assert_eq!(x.sum_axes(&[0], false).unwrap().to_vec(), plain, "[{rows}, {cols}] summed over rows");
     }
 }
+
+#[test]
+fn the_gradient_of_a_max_or_min_is_shared_among_its_ties() {
+    // Values with ties (every third is a repeat) and a NaN, over each set of axes of a
+    // [3, 4, 5] tensor, against the definition: a group's hits share its gradient equally.
+    let mut values: Vec<f64> = (0..60).map(|i| ((i * 7) % 11 / 3) as f64 - 1.0).collect();
+    values[17] = f64::NAN;
+    let x = Tensor::from_vec(values.clone(), [3, 4, 5]).unwrap();
+    for axes in [vec![], vec![0], vec![1], vec![2], vec![0, 2], vec![1, 2], vec![-1]] {
+        for max in [true, false] {
+            let extremum = if max { x.max_axes(&axes, true) } else { x.min_axes(&axes, true) }.unwrap();
+            let g = Tensor::from_vec((0..extremum.numel()).map(|k| k as f64 - 1.5).collect(), extremum.dims()).unwrap();
+            let got = x.extremum_grad(&extremum, &g, &axes).unwrap();
+            // The group of each element: its index with the reduced axes zeroed.
+            let resolved: Vec<usize> =
+                if axes.is_empty() { vec![0, 1, 2] } else { axes.iter().map(|&a| a.rem_euclid(3) as usize).collect() };
+            let group = |k: usize| {
+                let mut at = [k / 20, k / 5 % 4, k % 5];
+                resolved.iter().for_each(|&a| at[a] = 0);
+                let kept = extremum.dims();
+                (at[0] * kept[1] + at[1]) * kept[2] + at[2]
+            };
+            let hit = |k: usize| {
+                let m = extremum.data()[group(k)];
+                values[k] == m || (values[k].is_nan() && m.is_nan())
+            };
+            let hits = |o: usize| (0..60).filter(|&k| group(k) == o && hit(k)).count() as f64;
+            let want: Vec<f64> =
+                (0..60).map(|k| g.data()[group(k)] * if hit(k) { 1.0 / hits(group(k)) } else { 0.0 }).collect();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got.to_vec()), bits(&want), "{} over {axes:?}", if max { "max" } else { "min" });
+        }
+    }
+    let wrong = Tensor::<f64>::zeros([3]);
+    let error = x.extremum_grad(&wrong, &wrong, &[1]).unwrap_err().to_string();
+    assert!(error.contains("reduced shape [3, 1, 5]"), "{error}");
+}

@@ -7,6 +7,7 @@
 //!   differentiated again.
 
 use crate::{Float, Indices, Shape, Tensor, Var, Window};
+use smallvec::SmallVec;
 
 /// Elementwise arithmetic (broadcasting where values have shapes).
 pub trait Algebra<F: Float>: Clone {
@@ -131,6 +132,10 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// Softmax's input gradient `self·(g − Σ g·self)` along `axis`, from its output `self`, in
     /// one fused kernel for tensors ([`Tensor::softmax_grad`]); `None` for recorded values.
     fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self>;
+    /// A max's or min's input gradient over `axes` from its input `self`, its values
+    /// `extremum` and their gradient `g`, in one kernel for tensors ([`Tensor::extremum_grad`]);
+    /// `None` for recorded values.
+    fn fused_extremum_grad(&self, extremum: &Self, g: &Self, axes: &[usize]) -> Option<Self>;
     /// `Σ op(self)ᵢ·op(b)ᵢ` over the batch dims `summed`, each product added in place, for
     /// values that have such a kernel (tensors: [`Tensor::matmul_t_summed`]); `None` for
     /// recorded values, whose rule joins the summed dims into one product instead.
@@ -356,6 +361,10 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self> {
         Some(kernel(self.softmax_grad(g, axis as isize)))
     }
+    fn fused_extremum_grad(&self, extremum: &Self, g: &Self, axes: &[usize]) -> Option<Self> {
+        let axes: SmallVec<[isize; 4]> = axes.iter().map(|&a| a as isize).collect();
+        Some(kernel(self.extremum_grad(extremum, g, &axes)))
+    }
     fn fused_summed_product(&self, ta: bool, b: &Self, tb: bool, summed: &[usize]) -> Option<Self> {
         Some(kernel(self.matmul_t_summed(ta, b, tb, summed)))
     }
@@ -475,6 +484,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         None
     }
     fn fused_softmax_grad(&self, _: &Self, _: usize) -> Option<Self> {
+        None
+    }
+    fn fused_extremum_grad(&self, _: &Self, _: &Self, _: &[usize]) -> Option<Self> {
         None
     }
     fn fused_summed_product(&self, _: bool, _: &Self, _: bool, _: &[usize]) -> Option<Self> {

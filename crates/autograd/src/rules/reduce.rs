@@ -17,6 +17,9 @@ pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y
         // 2x·g, as `square`'s rule gives (x + x)·g: doubling is exact.
         ReduceOp::SumSquares => x.mul(&g.scale(F::from_f64(2.0))),
         ReduceOp::Max | ReduceOp::Min => {
+            if let Some(dx) = x.fused_extremum_grad(y, &g, &axes.axes) {
+                return dx;
+            }
             let hits =
                 x.zip_const(
                     &y.reshape(&kept),

@@ -1,7 +1,7 @@
 //! Reduction kernels over sets of axes.
 
 use super::walk::walk_runs;
-use super::{filled, reserved, Tensor};
+use super::{filled, overwritable, reserved, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -63,6 +63,85 @@ impl<F: Float> Tensor<F> {
             }
         });
         Ok(Tensor::from_parts(out, out_shape))
+    }
+
+    /// The gradient of a max or min over `axes` (negative counts from the end; empty means
+    /// all) given its values `extremum` and the gradient `g` arriving at them, both in the
+    /// reduced shape (the reduced axes kept as 1 or dropped): the elements equal to their
+    /// group's extremum (NaN to a NaN one) share its gradient equally, `g·(1/hits)`, the others
+    /// take `g·0`, in one kernel: the rule of a recorded max or min (where the extremum is NaN,
+    /// the NaN elements take the gradient, as with PyTorch's `max()`).
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 3.0, 3.0, 2.0, 0.0, -1.0], [2, 3])?;
+    /// let max = x.max_axes(&[1], false)?;
+    /// let g = Tensor::from_vec(vec![1.0, 6.0], [2])?;
+    /// assert_eq!(x.extremum_grad(&max, &g, &[1])?.to_vec(), vec![0.0, 0.5, 0.5, 6.0, 0.0, 0.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn extremum_grad(&self, extremum: &Tensor<F>, g: &Tensor<F>, axes: &[isize]) -> Result<Tensor<F>> {
+        let axes = self.shape().axes("extremum_grad", axes)?;
+        let kept = self.shape().reduced(&axes, true);
+        for t in [extremum, g] {
+            if t.numel() != kept.numel() {
+                return Err(Error::ShapeMismatch {
+                    op: "extremum_grad",
+                    lhs: self.shape().clone(),
+                    rhs: t.shape().clone(),
+                    hint: format!("; the extremum and its gradient take the reduced shape {kept}"),
+                });
+            }
+        }
+        let (x, extremum, g) = (self.data(), extremum.data(), g.data());
+        let hit = |v: F, m: F| v == m || (v.is_nan() && m.is_nan());
+        let share_of = |v: F, m: F, share: F| if hit(v, m) { share } else { F::ZERO };
+        // Each group's hits, then the share of each hit, 1/hits, in place.
+        let mut share = filled("extremum_grad", &kept, F::ZERO)?;
+        let mut out = overwritable("extremum_grad", self.shape())?;
+        let consecutive = axes.last().is_some_and(|&last| last + 1 - axes[0] == axes.len());
+        if consecutive && !x.is_empty() {
+            // [outer, group, inner]: the groups' elements lie `inner` apart, so each row of
+            // `inner` elements is compared with the `inner` extrema side by side.
+            let inner: usize = self.dims()[axes[axes.len() - 1] + 1..].iter().product();
+            let block = x.len() / extremum.len() * inner;
+            for ((((x, out), m), share), g) in x
+                .chunks_exact(block)
+                .zip(out.chunks_exact_mut(block))
+                .zip(extremum.chunks_exact(inner))
+                .zip(share.chunks_exact_mut(inner))
+                .zip(g.chunks_exact(inner))
+            {
+                for row in x.chunks_exact(inner) {
+                    share.iter_mut().zip(row).zip(m).for_each(|((s, &v), &m)| *s += share_of(v, m, F::ONE));
+                }
+                share.iter_mut().for_each(|s| *s = F::ONE / *s);
+                for (out, row) in out.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
+                    for (((o, &v), &m), (&s, &g)) in out.iter_mut().zip(row).zip(m).zip(share.iter().zip(g)) {
+                        *o = g * share_of(v, m, s);
+                    }
+                }
+            }
+        } else {
+            let kept_strides = kept.strides();
+            let group_strides: SmallVec<[usize; 4]> =
+                (0..self.ndim()).map(|d| if axes.contains(&d) { 0 } else { kept_strides[d] }).collect();
+            let strides = [&self.shape().strides()[..], &group_strides[..]];
+            walk_runs(self.dims(), strides, |[i, o], len, [step_in, step_out]| {
+                for j in 0..len {
+                    let o = o + j * step_out;
+                    share[o] += share_of(x[i + j * step_in], extremum[o], F::ONE);
+                }
+            });
+            share.iter_mut().for_each(|s| *s = F::ONE / *s);
+            walk_runs(self.dims(), strides, |[i, o], len, [step_in, step_out]| {
+                for j in 0..len {
+                    let (i, o) = (i + j * step_in, o + j * step_out);
+                    out[i] = g[o] * share_of(x[i], extremum[o], share[o]);
+                }
+            });
+        }
+        Ok(Tensor::from_parts(out, self.shape().clone()))
     }
 
     /// Sum over `axes` (negative counts from the end; empty means all).
