@@ -106,3 +106,37 @@ fn a_scalar_node_on_the_tensor_path_adds_to_an_input_shared_with_scalar_nodes() 
     let grads = y.backward();
     assert_eq!(grads.scalar(w), 1.5);
 }
+
+#[test]
+fn slices_of_one_tensor_add_their_gradients_into_its_parts() {
+    // Three overlapping slices, as q, k and v are cut from one projection: the first slice's
+    // gradient is padded with zeros, the later ones are added into their parts in place.
+    let g = Graph::new();
+    let x = g.var(Tensor::from_vec((0..12).map(f64::from).collect(), [2, 6]).unwrap());
+    let weights = |v: f64, cols: usize| g.constant(Tensor::full([2, cols], v));
+    let (a, b, c) = (x.slice(-1, 0, 2), x.slice(-1, 2, 4), x.slice(-1, 1, 5));
+    let y = (a * weights(1.0, 2)).sum() + (b * weights(10.0, 2)).sum() + (c * weights(100.0, 4)).sum();
+    let grads = y.backward();
+    let row = [1.0, 101.0, 110.0, 110.0, 100.0, 0.0];
+    assert_eq!(grads.wrt(x).data(), [row, row].concat());
+    assert_eq!(grads.wrt(c).data(), &[100.0; 8], "the slice's own gradient is left as it was");
+    gradcheck(
+        |_, v| (v[0].slice(-1, 0, 2).sin().sum() + v[0].slice(-1, 1, 5).exp().sum()) * v[0].slice(-1, 4, 6).sum(),
+        &[Tensor::from_vec(vec![0.1, -0.4, 0.7, 0.2, -0.3, 0.5], [1, 6]).unwrap()],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_slice_adding_into_a_gradient_shared_with_another_node_leaves_that_one_alone() {
+    // `w = x + 1` hands its gradient to `x` uncopied; the slice, swept after it, must not add
+    // into `w`'s gradient through the shared buffer.
+    let g = Graph::new();
+    let x = g.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [4]).unwrap());
+    let part = x.slice(0, 1, 3);
+    let w = x + 1.0;
+    let y = (w * g.constant(Tensor::full([4], 2.0))).sum() + (part * g.constant(Tensor::full([2], 5.0))).sum();
+    let grads = y.backward();
+    assert_eq!(grads.wrt(x).data(), &[2.0, 7.0, 7.0, 2.0]);
+    assert_eq!(grads.wrt(w).data(), &[2.0; 4]);
+}

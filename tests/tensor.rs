@@ -307,3 +307,29 @@ fn the_gradient_of_a_max_or_min_is_shared_among_its_ties() {
     let error = x.extremum_grad(&wrong, &wrong, &[1]).unwrap_err().to_string();
     assert!(error.contains("reduced shape [3, 1, 5]"), "{error}");
 }
+
+#[test]
+fn adding_into_a_slice_is_adding_the_padded_part() {
+    let base = Tensor::from_vec((0..24).map(|v| v as f64 * 0.5 - 3.0).collect(), [2, 3, 4]).unwrap();
+    for (axis, start, len) in [(0, 1, 1), (1, 0, 2), (1, 1, 2), (-1, 3, 1), (-1, 0, 4)] {
+        let mut dims = base.dims().to_vec();
+        let resolved = if axis < 0 { 3 + axis } else { axis } as usize;
+        let after = dims[resolved] - start - len;
+        dims[resolved] = len;
+        let n: usize = dims.iter().product();
+        let part = Tensor::from_vec((0..n).map(|v| v as f64 + 0.25).collect(), dims).unwrap();
+        let mut added = base.clone();
+        added.add_into_slice(axis, start, &part).unwrap();
+        let padded = base.zip_with(&part.pad(axis, start, after).unwrap(), "add", |a, b| a + b).unwrap();
+        assert_eq!(added.data(), padded.data(), "axis {axis}, from {start}");
+    }
+    let mut sums = base.clone();
+    let err = sums.add_into_slice(1, 2, &Tensor::zeros([2, 2, 4])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "add_into_slice: shapes [2, 3, 4] and [2, 2, 4] are incompatible; the second must fit in the first from index 2 along axis 1"
+    );
+    assert!(sums.add_into_slice(1, 0, &Tensor::zeros([2, 2, 3])).is_err(), "other dims must agree");
+    assert!(sums.add_into_slice(3, 0, &Tensor::zeros([2, 3, 4])).is_err(), "no axis 3");
+    assert_eq!(sums.data(), base.data(), "a refused addition changes nothing");
+}

@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use tapegrad_graph::op::{BinaryOp, Op};
+use tapegrad_graph::op::{BinaryOp, Op, Range};
 use tapegrad_graph::{Float, NodeId, Tape, Tensor, Value, Var};
 
 /// The gradients of one backward pass, by node: returned by value, so nothing accumulates in
@@ -264,6 +264,24 @@ impl<F: Float> Gradients<F> {
                 let sum = e.get_mut().zip_assign(&d, "accumulate", |a, b| a + b);
                 debug_assert!(sum.is_ok());
             }
+        }
+    }
+    /// Adds slice node `i`'s gradient straight into the part `range` of its input `x`'s
+    /// gradient, when `x` has one already (the second and third of q, k and v cut from one
+    /// projection): the slice's rule would pad it with zeros to `x`'s whole size, and adding
+    /// that wrote every element. False when there is nothing to add into.
+    fn add_slice_gradient(&mut self, tape: &Tape<F>, i: NodeId, x: NodeId, range: &Range) -> bool {
+        if !tape.requires_grad(x) || !self.tensors.contains_key(&i) {
+            return false;
+        }
+        let g = self.tensors[&i].clone();
+        match self.tensors.get_mut(&x) {
+            Some(sum) => {
+                let added = sum.add_into_slice(range.axis as isize, range.start, &g);
+                debug_assert!(added.is_ok());
+                true
+            }
+            None => false,
         }
     }
     fn tensor_cow(&self, tape: &Tape<F>, id: NodeId) -> Cow<'_, Tensor<F>> {
@@ -523,6 +541,11 @@ impl<F: Float> Pass<'_, F> {
 }
 
 fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
+    if let Op::Slice(x, range) = tape.op(i) {
+        if grads.add_slice_gradient(tape, i, *x, range) {
+            return;
+        }
+    }
     let input_grads = input_grads_in_order(tape, i, &grads.tensor_cow(tape, i));
     for (&x, d) in tape.op(i).inputs().iter().zip(input_grads) {
         if let Some(d) = d {

@@ -147,6 +147,43 @@ impl<F: Float> Tensor<F> {
         }
         Ok(Tensor::from_parts(out, dims))
     }
+    /// Adds `part` into the elements with index `start..start + n` along `axis`, `n` being
+    /// `part`'s size there (its other dims are this tensor's): what adding
+    /// `part.pad(axis, start, …)` does, without the zeros (a slice's gradient accumulated).
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let mut sums = Tensor::<f64>::zeros([2, 3]);
+    /// sums.add_into_slice(-1, 1, &Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2])?)?;
+    /// assert_eq!(sums.data(), &[0.0, 1.0, 2.0, 0.0, 3.0, 4.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn add_into_slice(&mut self, axis: isize, start: usize, part: &Tensor<F>) -> Result<()> {
+        let axis = self.shape().axis("add_into_slice", axis)?;
+        let size = self.dims()[axis];
+        let fits = part.ndim() == self.ndim()
+            && part.dims().iter().zip(self.dims()).enumerate().all(|(k, (p, s))| k == axis || p == s)
+            && start.checked_add(part.dims()[axis]).is_some_and(|end| end <= size);
+        if !fits {
+            return Err(Error::ShapeMismatch {
+                op: "add_into_slice",
+                lhs: self.shape().clone(),
+                rhs: part.shape().clone(),
+                hint: format!("; the second must fit in the first from index {start} along axis {axis}"),
+            });
+        }
+        let (outer, inner) = outer_inner(self.dims(), axis);
+        let chunk = part.dims()[axis] * inner;
+        let src = part.data();
+        let dst = self.data_mut();
+        for o in 0..outer {
+            let at = o * size * inner + start * inner;
+            for (d, &p) in dst[at..at + chunk].iter_mut().zip(&src[o * chunk..(o + 1) * chunk]) {
+                *d += p;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `dst` (`cols × rows`) = `src` (`rows × cols`) transposed, in 32 × 32 tiles.
