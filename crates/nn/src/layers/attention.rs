@@ -75,11 +75,11 @@ impl<F: Float> Forward<F> for SelfAttention {
         let (q, k, v) = (head(0), head(1), head(2));
         let mut scores = q.matmul_t(false, k, true) * F::from_f64(1.0 / (d as f64).sqrt());
         if self.causal {
-            let visible =
-                Tensor::from_vec((0..t * t).map(|i| if i % t <= i / t { F::ONE } else { F::ZERO }).collect(), [t, t])
-                    .expect("a [T, T] mask");
-            let visible = x.graph().constant(visible).gt(F::ZERO);
-            scores = Var::where_cond(visible, scores, F::NEG_INFINITY);
+            // −∞ added where a query would see a later key: the same scores as selecting −∞
+            // there, and the addition's gradient is the incoming one, passed on uncopied.
+            let hidden = (0..t * t).map(|i| if i % t <= i / t { F::ZERO } else { F::NEG_INFINITY }).collect();
+            let hidden = Tensor::from_vec(hidden, [t, t]).expect("a [T, T] mask");
+            scores = scores + x.graph().constant(hidden);
         }
         let mixed = scores.softmax(-1).matmul(v).permute(&[0, 2, 1, 3]).reshape([b, t, c]);
         self.proj.forward(params, mixed)
