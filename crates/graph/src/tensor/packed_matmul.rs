@@ -1,7 +1,7 @@
 //! The `f32` products that neither [`panel_matmul`](super::panel_matmul) nor the register
 //! blocks of [`small_matmul`](super::small_matmul) take, on CPUs with AVX2 and FMA: the blocked
 //! GEMM of BLIS (Goto's algorithm), with the panel kernel's 6×16 block of 12 registers as its
-//! kernel.
+//! kernel, or a 12×32 block of 24 AVX-512 registers where the CPU has AVX-512F.
 //!
 //! The inner dimension is cut into slices of [`DEPTH`]. For each slice, [`COLUMN_BLOCK`]
 //! columns of `b` are copied into panels of 16 columns, each panel's rows one after another
@@ -12,9 +12,11 @@
 //! blocks too, as BLIS does, added 18 % to the instructions of the conv net's step, whose
 //! products are 16 to 64 columns wide, and made the 1024³ product no faster.
 //!
-//! On one core of the AMD EPYC this crate is benchmarked on (92 GFLOP/s peak) it ran the
-//! 1024³ product of the W4 benchmark at 61 GFLOP/s against the `gemm` crate's 51, interleaved
-//! (`docs/DESIGN.md` has the other workloads).
+//! On one core of an AMD EPYC (92 GFLOP/s peak) it ran the 1024³ product of the W4 benchmark
+//! at 61 GFLOP/s against the `gemm` crate's 51, interleaved (`docs/DESIGN.md` has the other
+//! workloads). Where the CPU has AVX-512F a second kernel runs the same loops: 12 rows by 32
+//! columns in 512-bit registers, with its own cache blocking (on one core of an Intel Xeon of
+//! the fifth generation, 113 → 202 GFLOP/s on the 1024³ product, against PyTorch's 231).
 //!
 //! Each element of `c` is its old value (when adding) or 0, then `a[i, p]·b[p, j]` fused in
 //! order of `p` from 0: slices after the first continue from the sums the one before stored.
@@ -22,26 +24,129 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
-/// Rows of `c` the kernel sums at once (12 accumulators, 2 rows of `b` and a broadcast fill 15
-/// of the 16 AVX2 registers).
-const ROWS: usize = 6;
-/// Columns of `c` the kernel sums at once: two AVX2 registers.
+/// Columns of a panel of `b`'s copy: two AVX2 registers, one AVX-512 register.
 const COLUMNS: usize = 16;
-/// Steps of the inner dimension per slice: a `b` panel of `DEPTH × 16` elements fills the
-/// 32 KiB first-level cache. Under Miri, small blocks let small shapes cross every boundary.
-const DEPTH: usize = if cfg!(miri) { 8 } else { 512 };
-/// Rows of `a` each panel of `b` meets in turn: their `ROW_BLOCK × DEPTH` elements (96 KiB)
-/// stay in the second-level cache while the panels pass.
-const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
-/// Columns of `b` copied at a time: `DEPTH × COLUMN_BLOCK` elements (2 MiB), read from the
-/// third-level cache.
+/// Columns of `b` copied at a time: `DEPTH × COLUMN_BLOCK` elements (2 MiB at the AVX2
+/// kernel's depth), read from the third-level cache.
 const COLUMN_BLOCK: usize = if cfg!(miri) { 32 } else { 1024 };
+
+/// A kernel of the blocked loops: the block of `c` it sums at once and the cache blocking
+/// that suits it. Each element it sums is `a[i, p]·b[p, j]` fused in order of `p`, so every
+/// kernel gives the same bits.
+#[cfg(target_arch = "x86_64")]
+trait Kernel {
+    /// Rows of `c` per call.
+    const ROWS: usize;
+    /// Panels of [`COLUMNS`] columns per call, at most.
+    const PANELS: usize;
+    /// Steps of the inner dimension per slice. Under Miri, small blocks let small shapes cross
+    /// every boundary.
+    const DEPTH: usize;
+    /// Rows of `a` each panel of `b` meets in turn, a multiple of `ROWS`.
+    const ROW_BLOCK: usize;
+    /// One block of `c`: `ROWS` rows of `panels · COLUMNS` (`panels` ≤ `PANELS`), as
+    /// [`kernel`] does for the AVX2 kernel's one panel.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's features; `a` holds `ROWS` rows of `depth` elements at its
+    /// strides; `b_panels` holds `panels` panels of `depth × COLUMNS`, `depth × COLUMNS`
+    /// apart; `c` holds `ROWS` rows of `panels · COLUMNS` elements, `rsc` apart.
+    unsafe fn run(
+        depth: usize,
+        a: (*const f32, (usize, usize)),
+        b_panels: *const f32,
+        panels: usize,
+        c: *mut f32,
+        rsc: usize,
+        continues: bool,
+    );
+}
+
+/// The AVX2 and FMA kernel: 6 rows of one panel (12 accumulators, 2 rows of `b` and a
+/// broadcast fill 15 of the 16 AVX2 registers). A `b` panel of 512 steps (32 KiB) fills the
+/// first-level cache; 48 rows of `a` of 512 steps (96 KiB) stay in the second-level cache
+/// while the panels pass.
+#[cfg(target_arch = "x86_64")]
+struct Avx2Kernel;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Avx2Kernel {
+    const ROWS: usize = 6;
+    const PANELS: usize = 1;
+    const DEPTH: usize = if cfg!(miri) { 8 } else { 512 };
+    const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
+    #[inline(always)]
+    unsafe fn run(
+        depth: usize,
+        a: (*const f32, (usize, usize)),
+        b_panels: *const f32,
+        _panels: usize,
+        c: *mut f32,
+        rsc: usize,
+        continues: bool,
+    ) {
+        // SAFETY: the caller's contract, for the one panel this kernel sums.
+        unsafe { kernel(depth, a, b_panels, c, rsc, continues) }
+    }
+}
+
+/// The AVX-512 kernel: 12 rows of two panels (24 accumulators of the 32 registers), twice the
+/// AVX2 kernel's multiply-adds per instruction where the CPU runs 512-bit FMAs at full rate
+/// (the Xeon this crate is benchmarked on: W4's 1024³ product on one core 113 → 202 GFLOP/s). Two panels of 256 steps (32 KiB) fill the 48 KiB first-level cache; 96 rows of `a`
+/// of 256 steps (96 KiB) stay in the second-level cache.
+#[cfg(target_arch = "x86_64")]
+struct Avx512Kernel;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Avx512Kernel {
+    const ROWS: usize = 12;
+    const PANELS: usize = 2;
+    const DEPTH: usize = if cfg!(miri) { 8 } else { 256 };
+    const ROW_BLOCK: usize = if cfg!(miri) { 24 } else { 96 };
+    #[inline(always)]
+    unsafe fn run(
+        depth: usize,
+        a: (*const f32, (usize, usize)),
+        b_panels: *const f32,
+        panels: usize,
+        c: *mut f32,
+        rsc: usize,
+        continues: bool,
+    ) {
+        // SAFETY: the caller's contract, for one or two panels.
+        unsafe {
+            if panels == 2 {
+                wide_kernel::<2>(depth, a, b_panels, c, rsc, continues)
+            } else {
+                wide_kernel::<1>(depth, a, b_panels, c, rsc, continues)
+            }
+        }
+    }
+}
+
+/// Whether the AVX-512 kernel runs: the CPU has AVX-512F (tests may turn it off on their
+/// thread, to run the AVX2 kernel on such a CPU too).
+#[cfg(target_arch = "x86_64")]
+fn wide_kernel_runs() -> bool {
+    #[cfg(test)]
+    if NARROW_ONLY.get() {
+        return false;
+    }
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+thread_local! {
+    /// Set by tests to run the AVX2 kernel where the CPU has AVX-512 too.
+    static NARROW_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
 /// `m×n` in rows; `false`, with `c` untouched, unless the elements are `f32`, no dimension is 0
@@ -82,9 +187,12 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
         };
         // `a` holds `f32`s, so `F` is `f32` and so are `c`'s elements.
         let c = c.cast::<f32>();
+        let wide = wide_kernel_runs();
+        let (rows, depth) =
+            if wide { (Avx512Kernel::ROWS, Avx512Kernel::DEPTH) } else { (Avx2Kernel::ROWS, Avx2Kernel::DEPTH) };
         PANELS.with_borrow_mut(|panels| {
-            let depth = k.min(DEPTH);
-            let a_len = ROWS * depth;
+            let depth = k.min(depth);
+            let a_len = rows * depth;
             let b_len = n.min(COLUMN_BLOCK).next_multiple_of(COLUMNS) * depth;
             if panels.a.len() < a_len {
                 panels.a.resize(a_len, 0.0);
@@ -92,23 +200,21 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
             if panels.b.len() < b_len {
                 panels.b.resize(b_len, 0.0);
             }
-            // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU and
-            // asserted that `a`'s `m×k` elements at its strides lie inside `a.data` and `b`'s
-            // `k×n` inside `b.data`; the caller vouches for `c`'s `m` rows of `n`, `rsc` apart,
-            // which nothing else touches; the copies hold a panel of `a` and a column block of
-            // `b`, for one slice each (sized just above), and are `&mut` borrows. `blocked`
-            // reads and writes no other elements.
+            let operands = (a.data.as_ptr(), (a.rows, a.cols), b.data.as_ptr(), (b.rows, b.cols));
+            let copies = (&mut panels.a[..], &mut panels.b[..]);
+            // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU (and
+            // `wide_kernel_runs` AVX-512F, for `blocked_wide`) and asserted that `a`'s `m×k`
+            // elements at its strides lie inside `a.data` and `b`'s `k×n` inside `b.data`; the
+            // caller vouches for `c`'s `m` rows of `n`, `rsc` apart, which nothing else
+            // touches; the copies hold a panel of `a` and a column block of `b`, for one slice
+            // of the kernel's depth each (sized just above), and are `&mut` borrows. The
+            // blocked loops read and write no other elements.
             unsafe {
-                blocked(
-                    (m, k, n),
-                    a.data.as_ptr(),
-                    (a.rows, a.cols),
-                    b.data.as_ptr(),
-                    (b.rows, b.cols),
-                    (c, rsc),
-                    matches!(store, Store::Add),
-                    (&mut panels.a, &mut panels.b),
-                )
+                if wide {
+                    blocked_wide((m, k, n), operands, (c, rsc), matches!(store, Store::Add), copies)
+                } else {
+                    blocked((m, k, n), operands, (c, rsc), matches!(store, Store::Add), copies)
+                }
             }
         });
         true
@@ -134,82 +240,124 @@ thread_local! {
     static PANELS: std::cell::RefCell<Panels> = std::cell::RefCell::default();
 }
 
-/// Goto's loops: column blocks, slices of the inner dimension, row blocks, then the kernel over
-/// each 16-column panel of `b`'s copy and each 6-row panel of `a`.
+/// `a` and its strides, `b` and its strides.
+#[cfg(target_arch = "x86_64")]
+type Operands = (*const f32, (usize, usize), *const f32, (usize, usize));
+
+/// [`blocked_loops`] with the AVX2 kernel.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds `k×n`
-/// at `(rsb, csb)`, `c` holds `m` rows of `n` elements, `rsc` apart, and overlaps neither;
-/// the panels hold
-/// [`ROWS`] rows and `min(n, COLUMN_BLOCK)` columns rounded up to whole panels, each times
-/// `min(k, DEPTH)`.
+/// The CPU has AVX2 and FMA; the rest is [`blocked_loops`]'s contract.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn blocked(
+    dims: (usize, usize, usize),
+    operands: Operands,
+    c: (*mut f32, usize),
+    add: bool,
+    copies: (&mut [f32], &mut [f32]),
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { blocked_loops::<Avx2Kernel>(dims, operands, c, add, copies) }
+}
+
+/// [`blocked_loops`] with the AVX-512 kernel.
+///
+/// # Safety
+/// The CPU has AVX-512F, AVX2 and FMA; the rest is [`blocked_loops`]'s contract.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn blocked_wide(
+    dims: (usize, usize, usize),
+    operands: Operands,
+    c: (*mut f32, usize),
+    add: bool,
+    copies: (&mut [f32], &mut [f32]),
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { blocked_loops::<Avx512Kernel>(dims, operands, c, add, copies) }
+}
+
+/// Goto's loops: column blocks, slices of the inner dimension, row blocks, then the kernel `K`
+/// over each `K::PANELS` 16-column panels of `b`'s copy and each `K::ROWS`-row panel of `a`.
+///
+/// # Safety
+/// The CPU has `K`'s features; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds
+/// `k×n` at `(rsb, csb)`, `c` holds `m` rows of `n` elements, `rsc` apart, and overlaps
+/// neither; the copies hold `K::ROWS` rows and `min(n, COLUMN_BLOCK)` columns rounded up to
+/// whole panels, each times `min(k, K::DEPTH)`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn blocked_loops<K: Kernel>(
     (m, k, n): (usize, usize, usize),
-    a: *const f32,
-    (rsa, csa): (usize, usize),
-    b: *const f32,
-    (rsb, csb): (usize, usize),
+    (a, (rsa, csa), b, (rsb, csb)): Operands,
     (c, rsc): (*mut f32, usize),
     add: bool,
     (a_panel_copy, b_panels): (&mut [f32], &mut [f32]),
 ) {
+    let width_per_call = K::PANELS * COLUMNS;
     // SAFETY (for the whole body): every block, slice and panel below starts inside the
     // matrices and is cut short at their ends, so each pointer formed is to an element of
-    // `a`, `b`, `c` or the panels the caller vouches for.
+    // `a`, `b`, `c` or the copies the caller vouches for.
     unsafe {
         for first_column in (0..n).step_by(COLUMN_BLOCK) {
             let columns = (n - first_column).min(COLUMN_BLOCK);
-            for first_step in (0..k).step_by(DEPTH) {
-                let depth = (k - first_step).min(DEPTH);
+            for first_step in (0..k).step_by(K::DEPTH) {
+                let depth = (k - first_step).min(K::DEPTH);
                 let b_block = b.add(first_step * rsb + first_column * csb);
                 pack_b(depth, columns, b_block, (rsb, csb), b_panels.as_mut_ptr());
                 let continues = add || first_step > 0;
-                for first_row in (0..m).step_by(ROW_BLOCK) {
-                    let rows = (m - first_row).min(ROW_BLOCK);
+                for first_row in (0..m).step_by(K::ROW_BLOCK) {
+                    let rows = (m - first_row).min(K::ROW_BLOCK);
                     let a_block = a.add(first_row * rsa + first_step * csa);
-                    // `a` is read where it is, but for its last rows when fewer than 6 are
-                    // left: those are copied, with zero rows under them.
-                    let whole_rows = rows - rows % ROWS;
+                    // `a` is read where it is, but for its last rows when fewer than
+                    // `K::ROWS` are left: those are copied, with zero rows under them.
+                    let whole_rows = rows - rows % K::ROWS;
                     if whole_rows < rows {
                         let last = a_block.add(whole_rows * rsa);
-                        pack_partial_a(rows - whole_rows, depth, last, (rsa, csa), a_panel_copy.as_mut_ptr());
+                        pack_partial_a(
+                            (rows - whole_rows, K::ROWS),
+                            depth,
+                            last,
+                            (rsa, csa),
+                            a_panel_copy.as_mut_ptr(),
+                        );
                     }
-                    for panel_column in (0..columns).step_by(COLUMNS) {
-                        let width = (columns - panel_column).min(COLUMNS);
+                    for panel_column in (0..columns).step_by(width_per_call) {
+                        let width = (columns - panel_column).min(width_per_call);
+                        let panels = width.div_ceil(COLUMNS);
                         let b_panel = b_panels.as_ptr().add(panel_column * depth);
-                        for panel_row in (0..rows).step_by(ROWS) {
-                            let height = (rows - panel_row).min(ROWS);
-                            let a_panel = if height < ROWS {
-                                (a_panel_copy.as_ptr(), (1, ROWS))
+                        for panel_row in (0..rows).step_by(K::ROWS) {
+                            let height = (rows - panel_row).min(K::ROWS);
+                            let a_panel = if height < K::ROWS {
+                                (a_panel_copy.as_ptr(), (1, K::ROWS))
                             } else {
                                 (a_block.add(panel_row * rsa), (rsa, csa))
                             };
                             let corner = c.add((first_row + panel_row) * rsc + first_column + panel_column);
-                            let next = if panel_row + ROWS < rows {
-                                corner.wrapping_add(ROWS * rsc)
+                            let next = if panel_row + K::ROWS < rows {
+                                corner.wrapping_add(K::ROWS * rsc)
                             } else {
-                                c.wrapping_add(first_row * rsc + first_column + panel_column + COLUMNS)
+                                c.wrapping_add(first_row * rsc + first_column + panel_column + width_per_call)
                             };
-                            prefetch_block(next, rsc);
-                            if height == ROWS && width == COLUMNS {
-                                kernel(depth, a_panel, b_panel, corner, rsc, continues);
+                            prefetch_block(next, rsc, K::ROWS, width_per_call);
+                            if height == K::ROWS && width == panels * COLUMNS {
+                                K::run(depth, a_panel, b_panel, panels, corner, rsc, continues);
                             } else {
                                 // A block cut by the matrix's edge runs on a full-size copy.
-                                let mut tile = [0.0f32; ROWS * COLUMNS];
+                                let mut tile = [0.0f32; MAX_TILE];
+                                let stride = panels * COLUMNS;
                                 if continues {
                                     for r in 0..height {
                                         for j in 0..width {
-                                            tile[r * COLUMNS + j] = *corner.add(r * rsc + j);
+                                            tile[r * stride + j] = *corner.add(r * rsc + j);
                                         }
                                     }
                                 }
-                                kernel(depth, a_panel, b_panel, tile.as_mut_ptr(), COLUMNS, continues);
+                                K::run(depth, a_panel, b_panel, panels, tile.as_mut_ptr(), stride, continues);
                                 for r in 0..height {
                                     for j in 0..width {
-                                        *corner.add(r * rsc + j) = tile[r * COLUMNS + j];
+                                        *corner.add(r * rsc + j) = tile[r * stride + j];
                                     }
                                 }
                             }
@@ -221,36 +369,56 @@ unsafe fn blocked(
     }
 }
 
-/// Asks the cache for the [`ROWS`] rows of [`COLUMNS`] elements from `corner`, `rsc` apart, the
+/// Elements of the largest block a kernel sums, held on the stack for blocks cut by the edge.
+#[cfg(target_arch = "x86_64")]
+const MAX_TILE: usize = {
+    let narrow = Avx2Kernel::ROWS * Avx2Kernel::PANELS * COLUMNS;
+    let wide = Avx512Kernel::ROWS * Avx512Kernel::PANELS * COLUMNS;
+    if narrow > wide {
+        narrow
+    } else {
+        wide
+    }
+};
+
+/// Asks the cache for the `rows` rows of `columns` elements from `corner`, `rsc` apart, the
 /// block of `c` after the current one: its old sums are then in cache when its kernel starts.
 /// Prefetching reads nothing and cannot fault, so `corner` may lie past the matrix's end.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn prefetch_block(corner: *const f32, rsc: usize) {
+fn prefetch_block(corner: *const f32, rsc: usize, rows: usize, columns: usize) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    for r in 0..ROWS {
+    for r in 0..rows {
         let row = corner.wrapping_add(r * rsc);
-        // SAFETY: a prefetch is a hint; it does not access memory, valid or not.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(row.cast());
-            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(COLUMNS - 1).cast());
+        for j in (0..columns).step_by(16) {
+            // SAFETY: a prefetch is a hint; it does not access memory, valid or not.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(j).cast());
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(j + 15).cast());
+            }
         }
     }
 }
 
-/// Copies `height` (< [`ROWS`]) rows of `depth` elements of `a` into one panel, each step's
-/// elements side by side, the rows past `height` zero.
+/// Copies `height` (< `rows`) rows of `depth` elements of `a` into one panel of `rows` rows,
+/// each step's elements side by side, the rows past `height` zero.
 ///
 /// # Safety
-/// `a` holds `height × depth` elements at `(rsa, csa)`; `out` holds `ROWS × depth`.
+/// `a` holds `height × depth` elements at `(rsa, csa)`; `out` holds `rows × depth`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn pack_partial_a(height: usize, depth: usize, a: *const f32, (rsa, csa): (usize, usize), out: *mut f32) {
-    // SAFETY: row `r` < `height` of `a` at step `p` < `depth`, and element `p·ROWS + r` of `out`.
+unsafe fn pack_partial_a(
+    (height, rows): (usize, usize),
+    depth: usize,
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    out: *mut f32,
+) {
+    // SAFETY: row `r` < `height` of `a` at step `p` < `depth`, and element `p·rows + r` of `out`.
     unsafe {
-        for r in 0..ROWS {
+        for r in 0..rows {
             for p in 0..depth {
-                *out.add(p * ROWS + r) = if r < height { *a.add(r * rsa + p * csa) } else { 0.0 };
+                *out.add(p * rows + r) = if r < height { *a.add(r * rsa + p * csa) } else { 0.0 };
             }
         }
     }
@@ -349,12 +517,11 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 
 /// One 6×16 block of `c`: `Σₚ a[·, p]·b_panel[p]` over `depth` steps, started from the
 /// block's stored sums when `continues`, else from 0, and stored back. `a`'s 6 rows are read
-/// at strides `(row, step)`: `(1, ROWS)` in a copied panel.
+/// at strides `(row, step)`: `(1, 6)` in a copied panel.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` holds [`ROWS`] rows of `depth` elements at its strides,
-/// `b_panel` `depth × COLUMNS` elements; `c` holds [`ROWS`] rows of [`COLUMNS`] elements, `rsc`
-/// apart.
+/// The CPU has AVX2 and FMA; `a` holds 6 rows of `depth` elements at its strides, `b_panel`
+/// `depth × COLUMNS` elements; `c` holds 6 rows of [`COLUMNS`] elements, `rsc` apart.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn kernel(
@@ -368,7 +535,7 @@ unsafe fn kernel(
     // SAFETY: step `p` < `depth` reads `a[r·row + p·step_stride]` for r < ROWS and
     // `b_panel[p·COLUMNS..][..COLUMNS]`; the block's rows are `c[r·rsc..][..COLUMNS]`.
     unsafe {
-        let mut sums = [[_mm256_setzero_ps(); 2]; ROWS];
+        let mut sums = [[_mm256_setzero_ps(); 2]; Avx2Kernel::ROWS];
         if continues {
             for (r, sum) in sums.iter_mut().enumerate() {
                 *sum = [_mm256_loadu_ps(c.add(r * rsc)), _mm256_loadu_ps(c.add(r * rsc + 8))];
@@ -394,17 +561,68 @@ unsafe fn kernel(
 /// One step of [`kernel`]: each of the 6 rows' sums gains `a[r·row]·b[0..16]`.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` holds [`ROWS`] elements `row` apart and `b` [`COLUMNS`].
+/// The CPU has AVX2 and FMA; `a` holds 6 elements `row` apart and `b` [`COLUMNS`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn step(sums: &mut [[__m256; 2]; ROWS], (a, row): (*const f32, usize), b: *const f32) {
-    // SAFETY: reads `a[r·row]` for r < ROWS and `b[..COLUMNS]`, as the caller vouches.
+unsafe fn step(sums: &mut [[__m256; 2]; Avx2Kernel::ROWS], (a, row): (*const f32, usize), b: *const f32) {
+    // SAFETY: reads `a[r·row]` for r < 6 and `b[..COLUMNS]`, as the caller vouches.
     unsafe {
         let (low, high) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
         for (r, sum) in sums.iter_mut().enumerate() {
             let x = _mm256_broadcast_ss(&*a.add(r * row));
             sum[0] = _mm256_fmadd_ps(x, low, sum[0]);
             sum[1] = _mm256_fmadd_ps(x, high, sum[1]);
+        }
+    }
+}
+
+/// One block of 12 rows by `P` panels of `c` (`P` of 1 or 2) for the AVX-512 kernel:
+/// `Σₚ a[·, p]·b[p]` over `depth` steps, as [`kernel`] sums its 6×16 block. Panel `q` of `b`
+/// starts `q·depth·COLUMNS` elements after the first.
+///
+/// # Safety
+/// The CPU has AVX-512F; `a` holds 12 rows of `depth` elements at its strides, `b_panels` `P`
+/// panels of `depth × COLUMNS`; `c` holds 12 rows of `P·COLUMNS` elements, `rsc` apart.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn wide_kernel<const P: usize>(
+    depth: usize,
+    (a, (row, step_stride)): (*const f32, (usize, usize)),
+    b_panels: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    continues: bool,
+) {
+    const ROWS: usize = Avx512Kernel::ROWS;
+    // SAFETY: step `p` < `depth` reads `a[r·row + p·step_stride]` for r < 12 and
+    // `b_panels[q·depth·COLUMNS + p·COLUMNS..][..COLUMNS]` for q < P; the block's rows are
+    // `c[r·rsc..][..P·COLUMNS]`.
+    unsafe {
+        let mut sums = [[_mm512_setzero_ps(); P]; ROWS];
+        if continues {
+            for (r, sum) in sums.iter_mut().enumerate() {
+                for (q, s) in sum.iter_mut().enumerate() {
+                    *s = _mm512_loadu_ps(c.add(r * rsc + q * COLUMNS));
+                }
+            }
+        }
+        for p in 0..depth {
+            let mut b = [_mm512_setzero_ps(); P];
+            for (q, b) in b.iter_mut().enumerate() {
+                *b = _mm512_loadu_ps(b_panels.add(q * depth * COLUMNS + p * COLUMNS));
+            }
+            let a = a.add(p * step_stride);
+            for (r, sum) in sums.iter_mut().enumerate() {
+                let x = _mm512_set1_ps(*a.add(r * row));
+                for (s, &b) in sum.iter_mut().zip(&b) {
+                    *s = _mm512_fmadd_ps(x, b, *s);
+                }
+            }
+        }
+        for (r, sum) in sums.iter().enumerate() {
+            for (q, &s) in sum.iter().enumerate() {
+                _mm512_storeu_ps(c.add(r * rsc + q * COLUMNS), s);
+            }
         }
     }
 }
@@ -433,16 +651,20 @@ mod tests {
 
     #[test]
     fn every_block_edge_and_layout_matches_the_fused_definition_exactly() {
-        // Shapes that cross the slice, row-block and column-block boundaries (small ones
-        // under Miri, whose blocks are small), end in partial panels of rows and of columns,
-        // and leave steps past the transposed copy's groups of 8; and one that ends on every
-        // boundary exactly.
+        // Shapes that cross the slice, row-block and column-block boundaries of both kernels
+        // (small ones under Miri, whose blocks are small), end in partial panels of rows and
+        // of columns, and leave steps past the transposed copy's groups of 8; and ones that end
+        // on every boundary of one kernel or the other exactly.
         let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
             &[(13, 17, 33), (6, 8, 16), (1, 3, 1)]
         } else {
-            &[(100, 16, 16), (53, 1100, 37), (7, 3, 1030), (6, 512, 16), (97, 515, 48), (1, 9, 1)]
+            &[(100, 16, 16), (53, 1100, 37), (7, 3, 1030), (6, 512, 16), (97, 515, 48), (1, 9, 1), (192, 256, 64)]
         };
         check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
+        // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
+        NARROW_ONLY.set(true);
+        check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
+        NARROW_ONLY.set(false);
     }
 
     #[test]
