@@ -1,10 +1,12 @@
-//! Elementwise loops compiled twice, for the baseline x86-64 (SSE2, 4 `f32` lanes) and for
-//! AVX2 with FMA (8 lanes, fused multiply-adds), the AVX2 copy run where the CPU has both
-//! (detected at run time, as the `gemm` crate does for its kernels). Only a loop whose body is
-//! inlined whole gains, which is why the functions come as [`Pointwise`] and [`Slope`] impls
-//! with `#[inline(always)]` `at`s: GELU's and erfc's kernels (`special.rs`) then run twice as
-//! fast. Their `mul_add`s round once in either copy (an FMA instruction here, libm's `fmaf` in
-//! the baseline one), so both copies give the same bits.
+//! Elementwise loops compiled three times, for the baseline x86-64 (SSE2, 4 `f32` lanes), for
+//! AVX2 with FMA (8 lanes, fused multiply-adds) and for AVX-512F (16 lanes), the widest copy
+//! the CPU has run (detected at run time, as the `gemm` crate does for its kernels). Only a
+//! loop whose body is inlined whole gains, which is why the functions come as [`Pointwise`]
+//! and [`Slope`] impls with `#[inline(always)]` `at`s: GELU's and erfc's kernels
+//! (`special.rs`) then run twice as fast in AVX2 as in SSE2 (W7 on one thread 4.03 → 3.93 ms
+//! with the AVX-512 copy, medians of 5 interleaved rounds on a Xeon). Their
+//! `mul_add`s round once in every copy (an FMA instruction in the vector ones, libm's `fmaf` in
+//! the baseline one), so every copy gives the same bits (tested).
 
 use crate::algebra::Slope;
 
@@ -14,66 +16,137 @@ pub(crate) trait Pointwise<F>: Sync {
     fn at(&self, x: F) -> F;
 }
 
+/// The copy of the loops that runs: the widest this CPU has. Only [`Copies::detect`] and
+/// [`Copies::narrower`] make one, so a copy other than the baseline one names features the
+/// running CPU has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Copies {
+    /// The baseline x86-64 copy (SSE2), or the only copy on other CPUs.
+    Baseline,
+    /// Compiled for AVX2 and FMA: 8 `f32` lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// Compiled for AVX-512F too: 16 `f32` lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Copies {
+    /// The widest copy the running CPU can run.
+    #[inline(always)]
+    fn detect() -> Copies {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return if std::arch::is_x86_feature_detected!("avx512f") { Copies::Avx512 } else { Copies::Avx2 };
+        }
+        Copies::Baseline
+    }
+    /// The next narrower copy, which a CPU that runs this one runs too.
+    #[cfg(test)]
+    fn narrower(self) -> Option<Copies> {
+        match self {
+            Copies::Baseline => None,
+            #[cfg(target_arch = "x86_64")]
+            Copies::Avx2 => Some(Copies::Baseline),
+            #[cfg(target_arch = "x86_64")]
+            Copies::Avx512 => Some(Copies::Avx2),
+        }
+    }
+}
+
 /// `out[k] = f(a[k])`.
 #[inline(always)]
 pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
-        // just above.
-        unsafe { map_into_avx2(out, a, f) };
-        return;
+    map_into_with(Copies::detect(), out, a, f)
+}
+
+#[inline(always)]
+fn map_into_with<F: Copy, P: Pointwise<F>>(copies: Copies, out: &mut [F], a: &[F], f: &P) {
+    // SAFETY (each arm): a function compiled for some features may run where the CPU has them,
+    // which `copies` names (see `Copies`).
+    match copies {
+        Copies::Baseline => map_loop(out, a, f),
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx2 => unsafe { map_into_avx2(out, a, f) },
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx512 => unsafe { map_into_avx512(out, a, f) },
     }
-    map_loop(out, a, f)
 }
 
 /// `values[k] = f(values[k])`.
 #[inline(always)]
 pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
-        // just above.
-        unsafe { map_in_place_avx2(values, f) };
-        return;
+    map_in_place_with(Copies::detect(), values, f)
+}
+
+#[inline(always)]
+fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: Copies, values: &mut [F], f: &P) {
+    // SAFETY (each arm): as in `map_into_with`.
+    match copies {
+        Copies::Baseline => map_in_place_loop(values, f),
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx2 => unsafe { map_in_place_avx2(values, f) },
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx512 => unsafe { map_in_place_avx512(values, f) },
     }
-    map_in_place_loop(values, f)
 }
 
 /// `out[k] = f(a[k], b[k mod b.len()])`: `b` as long as `a`, or repeated along it (a bias
 /// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
 #[inline(always)]
 pub(crate) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
-        // just above.
-        unsafe { zip_into_avx2(out, a, b, f) };
-        return;
+    zip_into_with(Copies::detect(), out, a, b, f)
+}
+
+#[inline(always)]
+fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(copies: Copies, out: &mut [F], a: &[F], b: &[F], f: &Z) {
+    // SAFETY (each arm): as in `map_into_with`.
+    match copies {
+        Copies::Baseline => zip_loop(out, a, b, f),
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx2 => unsafe { zip_into_avx2(out, a, b, f) },
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx512 => unsafe { zip_into_avx512(out, a, b, f) },
     }
-    zip_loop(out, a, b, f)
 }
 
 /// `out[k] = g[k]·slope(x[k], y[k])`.
 #[inline(always)]
 pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
     out: &mut [F],
-    [g, x, y]: [&[F]; 3],
+    inputs: [&[F]; 3],
     slope: &S,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both, detected
-        // just above.
-        unsafe { mul_slope_into_avx2(out, [g, x, y], slope) };
-        return;
-    }
-    mul_slope_loop(out, [g, x, y], slope)
+    mul_slope_into_with(Copies::detect(), out, inputs, slope)
 }
 
 #[inline(always)]
+fn mul_slope_into_with<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
+    copies: Copies,
+    out: &mut [F],
+    inputs: [&[F]; 3],
+    slope: &S,
+) {
+    // SAFETY (each arm): as in `map_into_with`.
+    match copies {
+        Copies::Baseline => mul_slope_loop(out, inputs, slope),
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx2 => unsafe { mul_slope_into_avx2(out, inputs, slope) },
+        #[cfg(target_arch = "x86_64")]
+        Copies::Avx512 => unsafe { mul_slope_into_avx512(out, inputs, slope) },
+    }
+}
+
+// The loops are `for` loops over indices or one slice, not iterator adapters: `Zip::fold` may
+// be left out of line, compiled without its caller's features (the AVX-512 copy of GELU then
+// called libm's `fmaf` for each element and W7 took 14 ms, not 3.7).
+#[inline(always)]
 fn map_loop<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
-    out.iter_mut().zip(a).for_each(|(o, &v)| *o = f.at(v))
+    let n = out.len().min(a.len());
+    let (out, a) = (&mut out[..n], &a[..n]);
+    for k in 0..n {
+        out[k] = f.at(a[k]);
+    }
 }
 
 #[inline(always)]
@@ -81,20 +154,29 @@ fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
     if b.is_empty() {
         return;
     }
-    for (out, a) in out.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
-        out.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y))
+    let (rows, width) = (out.len().min(a.len()) / b.len(), b.len());
+    for r in 0..rows {
+        let (out, a) = (&mut out[r * width..][..width], &a[r * width..][..width]);
+        for k in 0..width {
+            out[k] = f(a[k], b[k]);
+        }
     }
 }
 
 #[inline(always)]
 fn map_in_place_loop<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
-    values.iter_mut().for_each(|v| *v = f.at(*v))
+    for v in values.iter_mut() {
+        *v = f.at(*v);
+    }
 }
 
 #[inline(always)]
 fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], [g, x, y]: [&[F]; 3], slope: &S) {
-    let inputs = g.iter().zip(x).zip(y);
-    out.iter_mut().zip(inputs).for_each(|(o, ((&g, &x), &y))| *o = g * slope.at(x, y))
+    let n = out.len().min(g.len()).min(x.len()).min(y.len());
+    let (out, g, x, y) = (&mut out[..n], &g[..n], &x[..n], &y[..n]);
+    for k in 0..n {
+        out[k] = g[k] * slope.at(x[k], y[k]);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -121,6 +203,34 @@ fn mul_slope_into_avx2<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &m
     mul_slope_loop(out, inputs, slope)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn map_into_avx512<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
+    map_loop(out, a, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn zip_into_avx512<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
+    zip_loop(out, a, b, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn map_in_place_avx512<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
+    map_in_place_loop(values, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn mul_slope_into_avx512<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
+    out: &mut [F],
+    inputs: [&[F]; 3],
+    slope: &S,
+) {
+    mul_slope_loop(out, inputs, slope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,23 +244,30 @@ mod tests {
         }
     }
 
+    /// Every copy the running CPU has, widest first.
+    fn every_copy() -> Vec<Copies> {
+        std::iter::successors(Some(Copies::detect()), |c| c.narrower()).collect()
+    }
+
     #[test]
-    fn both_copies_compute_the_same() {
+    fn every_copy_computes_the_same() {
         let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
-        let (mut wide, mut narrow) = (vec![0.0; 37], vec![0.0; 37]);
-        map_into(&mut wide, &a, &Square);
-        map_loop(&mut narrow, &a, &Square);
-        assert_eq!(wide, narrow);
-        assert_eq!(wide[1], 6.25);
-        map_in_place(&mut wide, &Square);
-        map_in_place_loop(&mut narrow, &Square);
-        assert_eq!(wide, narrow);
-        assert_eq!(wide[1], 39.0625);
-        let twice = |x: f32, _: f32| 2.0 * x;
-        mul_slope_into(&mut wide, [&a, &a, &a], &twice);
-        mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
-        assert_eq!(wide, narrow);
-        assert_eq!(wide[1], 12.5);
+        for copies in every_copy() {
+            let (mut wide, mut narrow) = (vec![0.0; 37], vec![0.0; 37]);
+            map_into_with(copies, &mut wide, &a, &Square);
+            map_loop(&mut narrow, &a, &Square);
+            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide[1], 6.25);
+            map_in_place_with(copies, &mut wide, &Square);
+            map_in_place_loop(&mut narrow, &Square);
+            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide[1], 39.0625);
+            let twice = |x: f32, _: f32| 2.0 * x;
+            mul_slope_into_with(copies, &mut wide, [&a, &a, &a], &twice);
+            mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
+            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide[1], 12.5);
+        }
     }
 
     struct Erfc;
@@ -163,14 +280,17 @@ mod tests {
     }
 
     #[test]
-    fn both_copies_of_a_kernel_with_fused_multiply_adds_agree_to_the_bit() {
+    fn every_copy_of_a_kernel_with_fused_multiply_adds_agrees_to_the_bit() {
         let a: Vec<f32> = (0..801).map(|i| i as f32 * 0.025 - 10.0).collect();
-        let (mut wide, mut narrow) = (vec![0.0; a.len()], vec![0.0; a.len()]);
-        map_into(&mut wide, &a, &Erfc);
-        map_loop(&mut narrow, &a, &Erfc);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&wide), bits(&narrow));
-        assert_eq!(wide[400], 1.0, "erfc(0)");
+        let mut narrow = vec![0.0; a.len()];
+        map_loop(&mut narrow, &a, &Erfc);
+        assert_eq!(narrow[400], 1.0, "erfc(0)");
+        for copies in every_copy() {
+            let mut wide = vec![0.0; a.len()];
+            map_into_with(copies, &mut wide, &a, &Erfc);
+            assert_eq!(bits(&wide), bits(&narrow), "{copies:?}");
+        }
     }
 
     #[test]
@@ -178,13 +298,15 @@ mod tests {
         let a: Vec<f32> = (0..48).map(|i| i as f32 * 0.5 - 3.0).collect();
         let bias: Vec<f32> = (0..16).map(|i| i as f32).collect();
         let add = |x: f32, y: f32| x + y;
-        let (mut wide, mut narrow) = (vec![0.0; 48], vec![0.0; 48]);
-        zip_into(&mut wide, &a, &bias, &add);
-        zip_loop(&mut narrow, &a, &bias, &add);
-        assert_eq!(wide, narrow);
         let by_definition: Vec<f32> = a.iter().enumerate().map(|(k, &x)| x + bias[k % 16]).collect();
-        assert_eq!(wide, by_definition);
-        zip_into(&mut wide, &a, &a, &|x: f32, y: f32| x * y);
-        assert_eq!(wide[1], 6.25, "operands of one length zip element by element");
+        for copies in every_copy() {
+            let (mut wide, mut narrow) = (vec![0.0; 48], vec![0.0; 48]);
+            zip_into_with(copies, &mut wide, &a, &bias, &add);
+            zip_loop(&mut narrow, &a, &bias, &add);
+            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide, by_definition, "{copies:?}");
+            zip_into_with(copies, &mut wide, &a, &a, &|x: f32, y: f32| x * y);
+            assert_eq!(wide[1], 6.25, "operands of one length zip element by element");
+        }
     }
 }
