@@ -23,7 +23,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
+    __m256, __m512, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
     _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
@@ -606,7 +606,7 @@ unsafe fn wide_kernel<const P: usize>(
                 }
             }
         }
-        for p in 0..depth {
+        let step = |sums: &mut [[__m512; P]; ROWS], p: usize| {
             let mut b = [_mm512_setzero_ps(); P];
             for (q, b) in b.iter_mut().enumerate() {
                 *b = _mm512_loadu_ps(b_panels.add(q * depth * COLUMNS + p * COLUMNS));
@@ -618,6 +618,16 @@ unsafe fn wide_kernel<const P: usize>(
                     *s = _mm512_fmadd_ps(x, b, *s);
                 }
             }
+        };
+        // Four steps per turn of the loop, as in the AVX2 kernel.
+        let whole = depth - depth % 4;
+        for p in (0..whole).step_by(4) {
+            for p in p..p + 4 {
+                step(&mut sums, p);
+            }
+        }
+        for p in whole..depth {
+            step(&mut sums, p);
         }
         for (r, sum) in sums.iter().enumerate() {
             for (q, &s) in sum.iter().enumerate() {
