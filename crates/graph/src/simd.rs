@@ -67,9 +67,9 @@ fn map_into_with<F: Copy, P: Pointwise<F>>(copies: Copies, out: &mut [F], a: &[F
     match copies {
         Copies::Baseline => map_loop(out, a, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { map_into_avx2(out, a, f) },
+        Copies::Avx2 => unsafe { avx2::map_into(out, a, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { map_into_avx512(out, a, f) },
+        Copies::Avx512 => unsafe { avx512::map_into(out, a, f) },
     }
 }
 
@@ -85,9 +85,9 @@ fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: Copies, values: &mut [F],
     match copies {
         Copies::Baseline => map_in_place_loop(values, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { map_in_place_avx2(values, f) },
+        Copies::Avx2 => unsafe { avx2::map_in_place(values, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { map_in_place_avx512(values, f) },
+        Copies::Avx512 => unsafe { avx512::map_in_place(values, f) },
     }
 }
 
@@ -104,9 +104,9 @@ fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(copies: Copies, out: &mut [F], a: &[
     match copies {
         Copies::Baseline => zip_loop(out, a, b, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { zip_into_avx2(out, a, b, f) },
+        Copies::Avx2 => unsafe { avx2::zip_into(out, a, b, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { zip_into_avx512(out, a, b, f) },
+        Copies::Avx512 => unsafe { avx512::zip_into(out, a, b, f) },
     }
 }
 
@@ -131,9 +131,9 @@ fn mul_slope_into_with<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
     match copies {
         Copies::Baseline => mul_slope_loop(out, inputs, slope),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { mul_slope_into_avx2(out, inputs, slope) },
+        Copies::Avx2 => unsafe { avx2::mul_slope_into(out, inputs, slope) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { mul_slope_into_avx512(out, inputs, slope) },
+        Copies::Avx512 => unsafe { avx512::mul_slope_into(out, inputs, slope) },
     }
 }
 
@@ -179,57 +179,43 @@ fn mul_slope_loop<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn map_into_avx2<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
-    map_loop(out, a, f)
+/// The loops compiled for `$features`, as module `$copy`: each function is safe to call only
+/// where the CPU has those features.
+macro_rules! compiled_copy {
+    ($copy:ident, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $copy {
+            use super::*;
+
+            #[target_feature(enable = $features)]
+            pub(super) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
+                map_loop(out, a, f)
+            }
+
+            #[target_feature(enable = $features)]
+            pub(super) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
+                zip_loop(out, a, b, f)
+            }
+
+            #[target_feature(enable = $features)]
+            pub(super) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
+                map_in_place_loop(values, f)
+            }
+
+            #[target_feature(enable = $features)]
+            pub(super) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
+                out: &mut [F],
+                inputs: [&[F]; 3],
+                slope: &S,
+            ) {
+                mul_slope_loop(out, inputs, slope)
+            }
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn zip_into_avx2<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
-    zip_loop(out, a, b, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn map_in_place_avx2<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
-    map_in_place_loop(values, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn mul_slope_into_avx2<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(out: &mut [F], inputs: [&[F]; 3], slope: &S) {
-    mul_slope_loop(out, inputs, slope)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn map_into_avx512<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
-    map_loop(out, a, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn zip_into_avx512<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
-    zip_loop(out, a, b, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn map_in_place_avx512<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
-    map_in_place_loop(values, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn mul_slope_into_avx512<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
-    out: &mut [F],
-    inputs: [&[F]; 3],
-    slope: &S,
-) {
-    mul_slope_loop(out, inputs, slope)
-}
+compiled_copy!(avx2, "avx2,fma");
+compiled_copy!(avx512, "avx512f,avx2,fma");
 
 #[cfg(test)]
 mod tests {
