@@ -55,18 +55,30 @@ trait Kernel {
     /// [`kernel`] does for the AVX2 kernel's one panel.
     ///
     /// # Safety
-    /// The CPU has the kernel's features; `a` holds `ROWS` rows of `depth` elements at its
-    /// strides; `b_panels` holds `panels` panels of `depth × COLUMNS`, `depth × COLUMNS`
+    /// The CPU has the kernel's features; `block.a` holds `ROWS` rows of `depth` elements at
+    /// its strides; `b_panels` holds `panels` panels of `depth × COLUMNS`, `depth × COLUMNS`
     /// apart; `c` holds `ROWS` rows of `panels · COLUMNS` elements, `rsc` apart.
-    unsafe fn run(
-        depth: usize,
-        a: (*const f32, (usize, usize)),
-        b_panels: *const f32,
-        panels: usize,
-        c: *mut f32,
-        rsc: usize,
-        continues: bool,
-    );
+    unsafe fn run(block: Block);
+}
+
+/// One call of a [`Kernel`]: where its operands are and how many steps it sums.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Block {
+    /// Steps of the inner dimension.
+    depth: usize,
+    /// `a`'s first row and its strides (row, step).
+    a: (*const f32, (usize, usize)),
+    /// The first panel of `b`'s copy.
+    b_panels: *const f32,
+    /// Panels of [`COLUMNS`] summed.
+    panels: usize,
+    /// The block's first element of `c`.
+    c: *mut f32,
+    /// Elements between rows of `c`.
+    rsc: usize,
+    /// Whether to add to the sums `c` holds.
+    continues: bool,
 }
 
 /// The AVX2 and FMA kernel: 6 rows of one panel (12 accumulators, 2 rows of `b` and a
@@ -83,17 +95,9 @@ impl Kernel for Avx2Kernel {
     const DEPTH: usize = if cfg!(miri) { 8 } else { 512 };
     const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
     #[inline(always)]
-    unsafe fn run(
-        depth: usize,
-        a: (*const f32, (usize, usize)),
-        b_panels: *const f32,
-        _panels: usize,
-        c: *mut f32,
-        rsc: usize,
-        continues: bool,
-    ) {
+    unsafe fn run(b: Block) {
         // SAFETY: the caller's contract, for the one panel this kernel sums.
-        unsafe { kernel(depth, a, b_panels, c, rsc, continues) }
+        unsafe { kernel(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues) }
     }
 }
 
@@ -112,21 +116,13 @@ impl Kernel for Avx512Kernel {
     const DEPTH: usize = if cfg!(miri) { 8 } else { 256 };
     const ROW_BLOCK: usize = if cfg!(miri) { 24 } else { 96 };
     #[inline(always)]
-    unsafe fn run(
-        depth: usize,
-        a: (*const f32, (usize, usize)),
-        b_panels: *const f32,
-        panels: usize,
-        c: *mut f32,
-        rsc: usize,
-        continues: bool,
-    ) {
+    unsafe fn run(b: Block) {
         // SAFETY: the caller's contract, for one or two panels.
         unsafe {
-            if panels == 2 {
-                wide_kernel::<2>(depth, a, b_panels, c, rsc, continues)
+            if b.panels == 2 {
+                wide_kernel::<2>(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues)
             } else {
-                wide_kernel::<1>(depth, a, b_panels, c, rsc, continues)
+                wide_kernel::<1>(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues)
             }
         }
     }
@@ -343,7 +339,9 @@ unsafe fn blocked_loops<K: Kernel>(
                             };
                             prefetch_block(next, rsc, K::ROWS, width_per_call);
                             if height == K::ROWS && width == panels * COLUMNS {
-                                K::run(depth, a_panel, b_panel, panels, corner, rsc, continues);
+                                let block =
+                                    Block { depth, a: a_panel, b_panels: b_panel, panels, c: corner, rsc, continues };
+                                K::run(block);
                             } else {
                                 // A block cut by the matrix's edge runs on a full-size copy.
                                 let mut tile = [0.0f32; MAX_TILE];
@@ -355,7 +353,16 @@ unsafe fn blocked_loops<K: Kernel>(
                                         }
                                     }
                                 }
-                                K::run(depth, a_panel, b_panel, panels, tile.as_mut_ptr(), stride, continues);
+                                let c = tile.as_mut_ptr();
+                                K::run(Block {
+                                    depth,
+                                    a: a_panel,
+                                    b_panels: b_panel,
+                                    panels,
+                                    c,
+                                    rsc: stride,
+                                    continues,
+                                });
                                 for r in 0..height {
                                     for j in 0..width {
                                         *corner.add(r * rsc + j) = tile[r * stride + j];
