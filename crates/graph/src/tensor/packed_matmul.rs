@@ -523,6 +523,22 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     }
 }
 
+/// `step(p)` for each step `p` of `0..depth` in order, four per turn of the loop: fewer
+/// counter updates between a kernel's multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn in_fours(depth: usize, mut step: impl FnMut(usize)) {
+    let whole = depth - depth % 4;
+    for p in (0..whole).step_by(4) {
+        for p in p..p + 4 {
+            step(p);
+        }
+    }
+    for p in whole..depth {
+        step(p);
+    }
+}
+
 /// One 6×16 block of `c`: `Σₚ a[·, p]·b_panel[p]` over `depth` steps, started from the
 /// block's stored sums when `continues`, else from 0, and stored back. `a`'s 6 rows are read
 /// at strides `(row, step)`: `(1, 6)` in a copied panel.
@@ -549,16 +565,7 @@ unsafe fn kernel(
                 *sum = [_mm256_loadu_ps(c.add(r * rsc)), _mm256_loadu_ps(c.add(r * rsc + 8))];
             }
         }
-        // Four steps per turn of the loop: fewer counter updates between the multiply-adds.
-        let whole = depth - depth % 4;
-        for p in (0..whole).step_by(4) {
-            for p in p..p + 4 {
-                step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS));
-            }
-        }
-        for p in whole..depth {
-            step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS));
-        }
+        in_fours(depth, |p| step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS)));
         for (r, sum) in sums.iter().enumerate() {
             _mm256_storeu_ps(c.add(r * rsc), sum[0]);
             _mm256_storeu_ps(c.add(r * rsc + 8), sum[1]);
@@ -627,16 +634,7 @@ unsafe fn wide_kernel<const P: usize>(
                 }
             }
         };
-        // Four steps per turn of the loop, as in the AVX2 kernel.
-        let whole = depth - depth % 4;
-        for p in (0..whole).step_by(4) {
-            for p in p..p + 4 {
-                step(&mut sums, p);
-            }
-        }
-        for p in whole..depth {
-            step(&mut sums, p);
-        }
+        in_fours(depth, |p| step(&mut sums, p));
         for (r, sum) in sums.iter().enumerate() {
             for (q, &s) in sum.iter().enumerate() {
                 _mm512_storeu_ps(c.add(r * rsc + q * COLUMNS), s);
