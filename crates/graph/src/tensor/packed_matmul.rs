@@ -28,6 +28,8 @@ use std::arch::x86_64::{
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+#[cfg(target_arch = "x86_64")]
+use super::small_matmul::wide_kernel_runs;
 use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
@@ -126,23 +128,6 @@ impl Kernel for Avx512Kernel {
             }
         }
     }
-}
-
-/// Whether the AVX-512 kernel runs: the CPU has AVX-512F (tests may turn it off on their
-/// thread, to run the AVX2 kernel on such a CPU too).
-#[cfg(target_arch = "x86_64")]
-fn wide_kernel_runs() -> bool {
-    #[cfg(test)]
-    if NARROW_ONLY.get() {
-        return false;
-    }
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
-#[cfg(all(test, target_arch = "x86_64"))]
-thread_local! {
-    /// Set by tests to run the AVX2 kernel where the CPU has AVX-512 too.
-    static NARROW_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
@@ -527,7 +512,7 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 /// counter updates between a kernel's multiply-adds.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn in_fours(depth: usize, mut step: impl FnMut(usize)) {
+pub(super) fn in_fours(depth: usize, mut step: impl FnMut(usize)) {
     let whole = depth - depth % 4;
     for p in (0..whole).step_by(4) {
         for p in p..p + 4 {
@@ -645,7 +630,7 @@ unsafe fn wide_kernel<const P: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::small_matmul::check_avx2_kernel_exactly;
+    use super::super::small_matmul::{check_avx2_kernel_exactly, NARROW_ONLY};
     use super::*;
 
     /// `c (+)= a·b` as the kernel rounds it: from `c`'s old value or 0, each term fused in

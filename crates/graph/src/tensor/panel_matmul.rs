@@ -3,24 +3,30 @@
 //! them the GEMM's packing and set-up (about 4,000 instructions a call) cost more than the
 //! arithmetic, and the portable register blocks of `small_matmul` run at half the speed.
 //!
-//! `c` is computed 6 rows by 16 columns at a time, in 12 AVX2 registers summed over the whole
-//! inner dimension with fused multiply-adds, as the GEMM's own kernel does: each step
-//! broadcasts one element of each of `a`'s 6 rows (read where they are, at any strides) and
-//! loads 16 elements of one row of `b`. A `b` whose rows are not contiguous (a transposed one)
-//! is copied first. Each element of `c` is `Σ a·b` fused in order of the inner index from 0,
-//! as in the GEMM and in `small_matmul`'s copy for FMA, then stored or added to `c`.
+//! `c` is computed a block of rows by 16 or 32 columns at a time, in registers summed over the
+//! whole inner dimension with fused multiply-adds, as the GEMM's own kernels do: each step
+//! broadcasts one element of each of the block's rows of `a` (read where they are, at any
+//! strides) and loads one row of `b`'s columns. With AVX2 a block is 6 rows by 16 columns (12
+//! registers); where the CPU has AVX-512F, 12 rows by 32 columns (24 registers), the last 8
+//! columns of an odd multiple of 8 in AVX2 blocks. A `b` whose rows are not contiguous (a
+//! transposed one) is copied first. Each element of `c` is `Σ a·b` fused in order of the inner
+//! index from 0, as in the GEMM and in `small_matmul`'s copy for FMA, then stored or added to
+//! `c`, so both kernels give the same bits.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, __m512, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
+    _mm256_storeu_ps, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
+};
 
 use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
 /// Products up to this many multiply-adds may use [`panel_matmul`] (a 100×16·16×16 product is
-/// 25,600). It keeps no cache blocks: `b`'s 16 columns are read once per 6 rows of `a`, which
-/// stays in cache for inner dimensions of a few hundred.
+/// 25,600). It keeps no cache blocks: `b`'s columns are read once per block of rows of `a`,
+/// which stays in cache for inner dimensions of a few hundred.
 pub(super) const PANEL_PRODUCT: usize = 64 * 1024;
-
-/// Rows of `c` one block sums at once: 12 accumulators, 2 rows of `b` and a broadcast fill 15
-/// of the 16 AVX2 registers.
-const ROWS: usize = 6;
 
 /// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` and a `k×n` `b`, `c` holding
 /// `m×n` in rows; `false`, with `c` untouched, unless the elements are `f32`, `n` is a multiple
@@ -59,21 +65,27 @@ pub(super) fn panel_matmul<F: Float>(
             }
             (&copied[..], n)
         };
-        // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU and asserted
-        // that `a`'s `m×k` elements at strides (a.rows, a.cols) lie inside `a.data`, and `c`
-        // holds `m×n` (asserted above); `b_rows` holds `k` rows of `n` elements, `row_stride` apart
-        // (asserted for `b` as it is, built so for the copy). The kernel reads and writes no
+        let operands = Operands {
+            a: a.data.as_ptr(),
+            a_strides: (a.rows, a.cols),
+            b: b_rows.as_ptr(),
+            rsb: row_stride,
+            c: c.as_mut_ptr(),
+            rsc: n,
+            add: matches!(store, Store::Add),
+        };
+        // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU (and
+        // `wide_kernel_runs` AVX-512F, for `kernel_wide`) and asserted that `a`'s `m×k`
+        // elements at strides (a.rows, a.cols) lie inside `a.data`, and `c` holds `m×n`
+        // (asserted above); `b_rows` holds `k` rows of `n` elements, `row_stride` apart
+        // (asserted for `b` as it is, built so for the copy). The kernels read and write no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
-            kernel(
-                (m, k, n),
-                a.data.as_ptr(),
-                (a.rows, a.cols),
-                b_rows.as_ptr(),
-                row_stride,
-                c.as_mut_ptr(),
-                matches!(store, Store::Add),
-            )
+            if super::small_matmul::wide_kernel_runs() {
+                kernel_wide((m, k, n), operands)
+            } else {
+                kernel((m, k, n), operands)
+            }
         };
         super::pool::give(copied);
         true
@@ -85,103 +97,262 @@ pub(super) fn panel_matmul<F: Float>(
     }
 }
 
-/// The blocks of `c`: 16 columns at a time (8 for the last when `n` is an odd multiple of 8),
-/// [`ROWS`] rows at a time (fewer for the last).
-///
-/// # Safety
-/// The CPU has AVX2 and FMA; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds `k`
-/// rows of `n` elements `rsb` apart, `c` holds `m×n` in rows and overlaps neither; `n` is a
-/// multiple of 8.
+/// Where a kernel's operands are: `a` at strides (row, step), `b`'s rows `rsb` apart, `c`'s
+/// rows `rsc` apart, and whether the sums are added to `c` rather than stored.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(
-    (m, k, n): (usize, usize, usize),
+#[derive(Clone, Copy)]
+struct Operands {
     a: *const f32,
-    (rsa, csa): (usize, usize),
-    b: *const f32,
-    rsb: usize,
-    c: *mut f32,
-    add: bool,
-) {
-    let mut j = 0;
-    while j < n {
-        let wide = n - j >= 16;
-        let mut i = 0;
-        while i < m {
-            let rows = (m - i).min(ROWS);
-            // SAFETY (for every call below): rows i..i + rows of `a` and `c` and columns
-            // j..j + 8 or j + 16 of `b` and `c` are inside the matrices the caller vouches for.
-            let (a, b, c) = unsafe { (a.add(i * rsa), b.add(j), c.add(i * n + j)) };
-            macro_rules! block {
-                ($width:literal) => {
-                    match rows {
-                        6 => unsafe { block::<6, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                        5 => unsafe { block::<5, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                        4 => unsafe { block::<4, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                        3 => unsafe { block::<3, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                        2 => unsafe { block::<2, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                        _ => unsafe { block::<1, $width>(k, a, (rsa, csa), b, rsb, c, n, add) },
-                    }
-                };
-            }
-            if wide {
-                block!(2)
-            } else {
-                block!(1)
-            }
-            i += rows;
-        }
-        j += if wide { 16 } else { 8 };
-    }
-}
-
-/// One block of `R` rows by `W` registers of 8 columns: `c (+)= Σₚ a[·, p]·b[p, ·]`.
-///
-/// # Safety
-/// As for [`kernel`], for `R` rows of `a` and `c` from the pointers given and `8·W` columns of
-/// `b` and `c`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block<const R: usize, const W: usize>(
-    k: usize,
-    a: *const f32,
-    (rsa, csa): (usize, usize),
+    a_strides: (usize, usize),
     b: *const f32,
     rsb: usize,
     c: *mut f32,
     rsc: usize,
     add: bool,
-) {
-    use std::arch::x86_64::{
-        _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
-    };
-    // SAFETY: every pointer read or written below is inside the rows and columns the caller
-    // vouches for: row r < R of `a` at column p < k, row p of `b` and row r of `c` at columns
-    // below 8·W.
+}
+
+/// The AVX2 kernel over all of `c`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds `m×k` elements at its strides, `b` holds `k` rows of
+/// `n` elements, `c` holds `m` rows of `n` and overlaps neither; `n` is a multiple of 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel(dims: (usize, usize, usize), operands: Operands) {
+    // SAFETY: the caller's contract.
+    unsafe { blocks::<__m256>(dims, operands) }
+}
+
+/// The AVX-512 kernel over all of `c`: the columns in groups of 16 in 512-bit registers, the
+/// last 8 of an odd multiple of 8 in AVX2 blocks.
+///
+/// # Safety
+/// As for [`kernel`], and the CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn kernel_wide((m, k, n): (usize, usize, usize), operands: Operands) {
+    let wide = n - n % 16;
+    // SAFETY: the caller's contract, for columns 0..wide and then wide..n of `b` and `c`.
     unsafe {
-        let mut sums = [[_mm256_setzero_ps(); W]; R];
-        let (mut a_column, mut b_row) = (a, b);
-        for _ in 0..k {
-            let mut b_parts = [_mm256_setzero_ps(); W];
-            for (w, part) in b_parts.iter_mut().enumerate() {
-                *part = _mm256_loadu_ps(b_row.add(8 * w));
-            }
-            for (r, row_sums) in sums.iter_mut().enumerate() {
-                let x = _mm256_set1_ps(*a_column.add(r * rsa));
-                for (sum, &part) in row_sums.iter_mut().zip(&b_parts) {
-                    *sum = _mm256_fmadd_ps(x, part, *sum);
+        blocks::<__m512>((m, k, wide), operands);
+        if wide < n {
+            let (b, c) = (operands.b.add(wide), operands.c.add(wide));
+            blocks::<__m256>((m, k, n - wide), Operands { b, c, ..operands });
+        }
+    }
+}
+
+/// The blocks of `c`: two registers of columns at a time (one for the last when `n` is an odd
+/// multiple of a register's lanes), `V::ROWS` rows at a time (fewer for the last).
+///
+/// # Safety
+/// The CPU has `V`'s features; `a` holds `m×k` elements at its strides, `b` holds `k` rows of
+/// `n` elements, `c` holds `m` rows of `n` and overlaps neither; `n` is a multiple of
+/// `V::LANES`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn blocks<V: Register>((m, k, n): (usize, usize, usize), o: Operands) {
+    let mut j = 0;
+    while j < n {
+        let pair = n - j >= 2 * V::LANES;
+        let mut i = 0;
+        while i < m {
+            let rows = (m - i).min(V::ROWS);
+            // SAFETY: rows i..i + rows of `a` and `c` and the block's columns from j of `b`
+            // and `c` are inside the matrices the caller vouches for.
+            unsafe {
+                let block = Operands { a: o.a.add(i * o.a_strides.0), b: o.b.add(j), c: o.c.add(i * o.rsc + j), ..o };
+                if pair {
+                    V::block::<2>(rows, k, block)
+                } else {
+                    V::block::<1>(rows, k, block)
                 }
             }
-            // Past the last column and row these point outside the matrices (never read):
-            // `wrapping_add`, as `add` may not leave its allocation.
-            a_column = a_column.wrapping_add(csa);
-            b_row = b_row.wrapping_add(rsb);
+            i += rows;
         }
+        j += if pair { 2 * V::LANES } else { V::LANES };
+    }
+}
+
+/// A SIMD register of `f32` lanes and the instructions a block uses.
+#[cfg(target_arch = "x86_64")]
+trait Register: Copy {
+    /// `f32` lanes in one register.
+    const LANES: usize;
+    /// Rows of a full block: its `2·ROWS` accumulators, 2 rows of `b` and a broadcast fit in
+    /// the registers.
+    const ROWS: usize;
+    /// One block of `rows` (≤ `ROWS`) rows by `W` registers of columns: [`block`] for the
+    /// row count given at run time.
+    ///
+    /// # Safety
+    /// As for [`block`].
+    unsafe fn block<const W: usize>(rows: usize, k: usize, o: Operands);
+    /// # Safety
+    /// The CPU has the register's features (for this and the methods below).
+    unsafe fn zero() -> Self;
+    /// # Safety
+    /// `p` points to `LANES` readable elements.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` points to a readable element.
+    unsafe fn broadcast(p: *const f32) -> Self;
+    /// `a·b + c`, rounded once.
+    ///
+    /// # Safety
+    /// As for [`Register::zero`].
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
+    /// # Safety
+    /// As for [`Register::zero`].
+    unsafe fn add(a: Self, b: Self) -> Self;
+    /// # Safety
+    /// `p` points to `LANES` writable elements.
+    unsafe fn store(p: *mut f32, v: Self);
+}
+
+/// `Register::block` for each row count from 1 to the list's last.
+#[cfg(target_arch = "x86_64")]
+macro_rules! block_by_rows {
+    ($rows:expr, [$($r:literal)*], $args:expr) => {
+        match $rows {
+            $($r => block::<Self, $r, W>($args.0, $args.1),)*
+            rows => panic!("panel_matmul: a block of {rows} rows"),
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Register for __m256 {
+    const LANES: usize = 8;
+    const ROWS: usize = 6;
+    #[inline(always)]
+    unsafe fn block<const W: usize>(rows: usize, k: usize, o: Operands) {
+        // SAFETY: the caller's contract.
+        unsafe { block_by_rows!(rows, [1 2 3 4 5 6], (k, o)) }
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller vouches for AVX.
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller vouches for the 8 elements and AVX.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> Self {
+        // SAFETY: the caller vouches for the element and AVX.
+        unsafe { _mm256_broadcast_ss(&*p) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller vouches for FMA.
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        // SAFETY: the caller vouches for AVX.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self) {
+        // SAFETY: the caller vouches for the 8 elements and AVX.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Register for __m512 {
+    const LANES: usize = 16;
+    const ROWS: usize = 12;
+    #[inline(always)]
+    unsafe fn block<const W: usize>(rows: usize, k: usize, o: Operands) {
+        // SAFETY: the caller's contract.
+        unsafe { block_by_rows!(rows, [1 2 3 4 5 6 7 8 9 10 11 12], (k, o)) }
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller vouches for AVX-512F.
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller vouches for the 16 elements and AVX-512F.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> Self {
+        // SAFETY: the caller vouches for the element and AVX-512F.
+        unsafe { _mm512_set1_ps(*p) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller vouches for AVX-512F.
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        // SAFETY: the caller vouches for AVX-512F.
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self) {
+        // SAFETY: the caller vouches for the 16 elements and AVX-512F.
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+}
+
+/// One block of `R` rows by `W` registers of columns: `c (+)= Σₚ a[·, p]·b[p, ·]`. The
+/// usual layouts of `a` (rows or columns contiguous) are compiled with that stride known, so
+/// the addresses of the rows' elements are a few fixed offsets, not a chain of additions.
+///
+/// # Safety
+/// The CPU has `V`'s features; `o.a` holds `R` rows of `k` elements at its strides, `o.b`
+/// holds `k` rows of `W·V::LANES` elements, `o.rsb` apart, and `o.c` `R` rows of as many,
+/// `o.rsc` apart.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block<V: Register, const R: usize, const W: usize>(k: usize, o: Operands) {
+    // SAFETY: the caller's contract, with the strides it gave.
+    unsafe {
+        match o.a_strides {
+            (rsa, 1) => block_at::<V, R, W>(k, o, (rsa, 1)),
+            (1, csa) => block_at::<V, R, W>(k, o, (1, csa)),
+            strides => block_at::<V, R, W>(k, o, strides),
+        }
+    }
+}
+
+/// [`block`] with `a`'s strides `(rsa, csa)`.
+///
+/// # Safety
+/// As for [`block`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block_at<V: Register, const R: usize, const W: usize>(k: usize, o: Operands, (rsa, csa): (usize, usize)) {
+    // SAFETY: every pointer read or written below is inside the rows and columns the caller
+    // vouches for: row r < R of `a` at column p < k, row p of `b` and row r of `c` at columns
+    // below W·LANES.
+    unsafe {
+        let mut sums = [[V::zero(); W]; R];
+        super::packed_matmul::in_fours(k, |p| {
+            let mut b_parts = [V::zero(); W];
+            for (w, part) in b_parts.iter_mut().enumerate() {
+                *part = V::load(o.b.add(p * o.rsb + V::LANES * w));
+            }
+            let a_column = o.a.add(p * csa);
+            for (r, row_sums) in sums.iter_mut().enumerate() {
+                let x = V::broadcast(a_column.add(r * rsa));
+                for (sum, &part) in row_sums.iter_mut().zip(&b_parts) {
+                    *sum = V::fmadd(x, part, *sum);
+                }
+            }
+        });
         for (r, row_sums) in sums.iter().enumerate() {
             for (w, &sum) in row_sums.iter().enumerate() {
-                let out = c.add(r * rsc + 8 * w);
-                _mm256_storeu_ps(out, if add { _mm256_add_ps(_mm256_loadu_ps(out), sum) } else { sum });
+                let out = o.c.add(r * o.rsc + V::LANES * w);
+                V::store(out, if o.add { V::add(V::load(out), sum) } else { sum });
             }
         }
     }
@@ -189,7 +360,7 @@ unsafe fn block<const R: usize, const W: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::small_matmul::check_avx2_kernel_exactly;
+    use super::super::small_matmul::{check_avx2_kernel_exactly, NARROW_ONLY};
     use super::*;
 
     /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0, then
@@ -211,14 +382,40 @@ mod tests {
 
     #[test]
     fn every_block_shape_and_layout_matches_the_fused_definition_exactly() {
-        // Under Miri (run with AVX2 and FMA enabled at compile time, so the kernel runs there
-        // too) small shapes that still end in blocks of every height from 1 to 6 rows.
+        // Under Miri (run with AVX2 and FMA, or AVX-512F too, enabled at compile time, so the
+        // kernels run there too) small shapes that still end in blocks of every height from 1
+        // to 12 rows and of 8, 16 and 32 columns.
         let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
-            &[(13, 3, 24), (10, 2, 8), (9, 2, 16), (5, 4, 8), (4, 1, 16), (3, 2, 8)]
+            &[
+                (13, 3, 24),
+                (10, 2, 8),
+                (9, 2, 16),
+                (5, 4, 8),
+                (4, 1, 16),
+                (3, 2, 8),
+                (23, 2, 56),
+                (11, 1, 48),
+                (7, 2, 40),
+            ]
         } else {
-            &[(100, 16, 16), (16, 100, 16), (13, 7, 24), (6, 41, 8), (1, 5, 40), (11, 300, 16), (5, 1, 32)]
+            &[
+                (100, 16, 16),
+                (16, 100, 16),
+                (13, 7, 24),
+                (6, 41, 8),
+                (1, 5, 40),
+                (11, 300, 16),
+                (5, 1, 32),
+                (100, 16, 56),
+                (35, 9, 48),
+                (23, 3, 64),
+            ]
         };
         check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
+        // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
+        NARROW_ONLY.set(true);
+        check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
+        NARROW_ONLY.set(false);
     }
 
     #[test]

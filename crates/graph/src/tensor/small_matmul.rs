@@ -89,6 +89,24 @@ pub(super) fn avx2_f32_operands<'a, F: Float>(
     Some((a, b))
 }
 
+/// Whether the AVX-512 kernels of `panel_matmul` and `packed_matmul` run: the CPU has
+/// AVX-512F (tests may turn them off on their thread, to run the AVX2 kernels on such a CPU
+/// too).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn wide_kernel_runs() -> bool {
+    #[cfg(test)]
+    if NARROW_ONLY.get() {
+        return false;
+    }
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+thread_local! {
+    /// Set by tests to run the AVX2 kernels where the CPU has AVX-512 too.
+    pub(super) static NARROW_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// How a product meets what `c` holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Store {
