@@ -3,7 +3,7 @@
 //! AVX2 GEMM of `packed_matmul` where the CPU has it; the rest on the `gemm` crate.
 
 use super::packed_matmul::packed_matmul_block;
-use super::panel_matmul::{panel_matmul, PANEL_PRODUCT};
+use super::panel_matmul::{panel_matmul, PANEL_COLUMNS, PANEL_DEPTH, PANEL_PRODUCT};
 use super::small_matmul::{small_matmul, Store, Strided, SMALL_PRODUCT};
 use super::walk::{broadcast_strides, walk};
 use super::{filled, overwritable, Tensor};
@@ -260,7 +260,8 @@ fn each_product<T: Send>(
 
 /// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
 /// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
-/// columns, AVX2 and FMA), else in register blocks on one thread when the product is small,
+/// columns, AVX2 and FMA), and larger products on one thread there too when `b` is a narrow,
+/// shallow matrix of contiguous rows ([`PANEL_COLUMNS`]), else in register blocks on one thread when the product is small,
 /// otherwise through a GEMM ([`summed_large_matmul`]) with the rows of `c` split over up to
 /// `threads` threads (each part a serial GEMM: one split, no nested scheduling).
 fn product<F: Float>(
@@ -277,7 +278,8 @@ fn product<F: Float>(
         Strided { data: a, rows: rsa as usize, cols: csa as usize },
         Strided { data: b, rows: rsb as usize, cols: csb as usize },
     );
-    if work <= PANEL_PRODUCT && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite) {
+    let panel_suits = work <= PANEL_PRODUCT || (threads == 1 && csb == 1 && k <= PANEL_DEPTH && n <= PANEL_COLUMNS);
+    if panel_suits && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite) {
         return;
     }
     if work <= SMALL_PRODUCT {
@@ -458,6 +460,27 @@ mod tests {
         // plain Miri run covers the `f64` path.
         if !(cfg!(miri) && cfg!(target_feature = "avx2")) {
             split_products_match_the_definition::<f64>(shapes);
+        }
+    }
+
+    #[test]
+    fn narrow_shallow_products_beyond_the_panel_size_match_the_definition_on_one_thread() {
+        // Past PANEL_PRODUCT, with `b` of contiguous rows at most PANEL_COLUMNS wide and
+        // PANEL_DEPTH deep (the panel kernel on one thread, where it runs), and just outside
+        // those bounds (the GEMM): small whole numbers and halves, so every sum is exact.
+        let shapes =
+            [(64, 288, 16), (300, 144, 64), (20, PANEL_DEPTH, PANEL_COLUMNS), (20, PANEL_DEPTH + 1, 64), (40, 100, 72)];
+        for (m, k, n) in shapes {
+            assert!(m * k * n > PANEL_PRODUCT, "{m}×{k}×{n} is past the panel size");
+            let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5).collect();
+            let want: Vec<f32> =
+                (0..m * n).map(|e| (0..k).fold(0.0, |s, p| s + a[e / n * k + p] * b[p * n + e % n])).collect();
+            for threads in [1, 2] {
+                let mut c = vec![7.0f32; m * n];
+                product((m, k, n), &a, (k as isize, 1), &b, (n as isize, 1), &mut c, threads);
+                assert!(c == want, "{m}×{k}×{n} on {threads} threads");
+            }
         }
     }
 }

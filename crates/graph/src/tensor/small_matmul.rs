@@ -362,11 +362,12 @@ pub(super) fn check_avx2_kernel_exactly(
         (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
     };
     for &(m, k, n) in shapes {
-        let (a, b) = (values(m * k + 3 * m, 1), values(k * n + 2 * n, 2));
+        let (a, b) = (values(2 * m * k + 3 * m, 1), values(k * n + 2 * n, 2));
         let a_layouts = [
             Strided { data: &a[..], rows: k, cols: 1 },
             Strided { data: &a[..], rows: 1, cols: m },
             Strided { data: &a[..], rows: k + 3, cols: 1 },
+            Strided { data: &a[..], rows: 2, cols: 2 * m },
         ];
         let b_layouts = [
             Strided { data: &b[..], rows: n, cols: 1 },
