@@ -1,6 +1,8 @@
 //! Matrix multiplication: one kernel for 2-d, batched and broadcast-batched products, on strided
-//! operands (transposed ones are read without a copy). Large `f32` products run on the packed
-//! AVX2 GEMM of `packed_matmul` where the CPU has it; the rest on the `gemm` crate.
+//! operands (transposed ones are read without a copy). `f32` products run, where the CPU has
+//! AVX2 and FMA, on the panel kernel of `panel_matmul` (small ones, and narrow ones on one
+//! thread) or the packed GEMM of `packed_matmul` (AVX-512 where the CPU has it too); the rest
+//! on register blocks (`small_matmul`) or the `gemm` crate.
 
 use super::packed_matmul::packed_matmul_block;
 use super::panel_matmul::{panel_matmul, PANEL_COLUMNS, PANEL_DEPTH, PANEL_PRODUCT};
@@ -261,9 +263,10 @@ fn each_product<T: Send>(
 /// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
 /// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
 /// columns, AVX2 and FMA), and larger products on one thread there too when `b` is a narrow,
-/// shallow matrix of contiguous rows ([`PANEL_COLUMNS`]), else in register blocks on one thread when the product is small,
-/// otherwise through a GEMM ([`summed_large_matmul`]) with the rows of `c` split over up to
-/// `threads` threads (each part a serial GEMM: one split, no nested scheduling).
+/// shallow matrix of contiguous rows ([`PANEL_COLUMNS`]); else in register blocks on one
+/// thread when the product is small, otherwise through a GEMM ([`summed_large_matmul`]) with
+/// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
+/// nested scheduling).
 fn product<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],
