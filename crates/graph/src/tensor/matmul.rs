@@ -293,8 +293,9 @@ fn product<F: Float>(
 }
 
 /// `c = Σᵢ aᵢ·bᵢ` through a GEMM (the packed AVX2 one for `f32` where the CPU has AVX2 and
-/// FMA, else the `gemm` crate's), where product i reads `a` from element `pairs[i].0` on and
-/// `b` from `pairs[i].1` on, each product added into `c` in place. On up to `threads` threads,
+/// FMA, which runs the products as one whose inner dimension is theirs one after another;
+/// else the `gemm` crate's, each product added into `c` in place), where product i reads `a`
+/// from element `pairs[i].0` on and `b` from `pairs[i].1` on. On up to `threads` threads,
 /// each thread runs every product on its own part of `c`: a block of columns when `c` is at
 /// least [`COLUMN_SPLIT_FROM`] wide (each thread then copies only its columns of `b` into
 /// the GEMM's panels), else a block of rows.
@@ -329,15 +330,21 @@ fn summed_large_matmul<F: Float>(
     // block no other part touches while it runs: all of `c`, a part's rows, or its columns.
     let run = |rows: std::ops::Range<usize>, columns: std::ops::Range<usize>, corner: *mut F| {
         let dims = (rows.len(), k, columns.len());
-        for (i, &(ia, ib)) in pairs.iter().enumerate() {
-            let a_rows = Strided { data: &a[ia + rows.start * rsa..], rows: rsa, cols: csa };
-            let b_columns = Strided { data: &b[ib + columns.start * csb..], rows: rsb, cols: csb };
-            let store = if i > 0 { Store::Add } else { Store::Overwrite };
-            // SAFETY: `corner` points to this block of `c` (`dims.0` rows of `dims.2` elements,
-            // `n` apart), which no other part touches (the calls below).
-            if unsafe { packed_matmul_block(dims, a_rows, b_columns, corner, n, store) } {
-                continue;
-            }
+        let terms: SmallVec<[_; 2]> = pairs
+            .iter()
+            .map(|&(ia, ib)| {
+                (
+                    Strided { data: &a[ia + rows.start * rsa..], rows: rsa, cols: csa },
+                    Strided { data: &b[ib + columns.start * csb..], rows: rsb, cols: csb },
+                )
+            })
+            .collect();
+        // SAFETY: `corner` points to this block of `c` (`dims.0` rows of `dims.2` elements,
+        // `n` apart), which no other part touches (the calls below).
+        if unsafe { packed_matmul_block(dims, &terms, corner, n, Store::Overwrite) } {
+            return;
+        }
+        for (i, &(a_rows, b_columns)) in terms.iter().enumerate() {
             // SAFETY: the assertion above proves that, from `ia`, `m × k` at strides (rsa, csa)
             // lies inside `a` and, from `ib`, `k × n` at (rsb, csb) inside `b`, of which this
             // block reads rows `rows` of `a` and columns `columns` of `b`; `corner` is as above

@@ -20,6 +20,11 @@
 //!
 //! Each element of `c` is its old value (when adding) or 0, then `a[i, p]·b[p, j]` fused in
 //! order of `p` from 0: slices after the first continue from the sums the one before stored.
+//! A sum of products `Σₜ aₜ·bₜ` (a conv's filter gradient sums one per image) is one product
+//! whose inner dimension is the terms' steps one after another: a slice spans several terms,
+//! and the kernel keeps its sums in registers from one term's rows of `a` to the next (the 64
+//! products of 16 steps of the conv net's third layer: 380 → 260 µs, where each term was a
+//! GEMM of its own that stored and reloaded `c` every 16 steps).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
@@ -57,20 +62,21 @@ trait Kernel {
     /// [`kernel`] does for the AVX2 kernel's one panel.
     ///
     /// # Safety
-    /// The CPU has the kernel's features; `block.a` holds `ROWS` rows of `depth` elements at
-    /// its strides; `b_panels` holds `panels` panels of `depth × COLUMNS`, `depth × COLUMNS`
+    /// The CPU has the kernel's features; each of `block.a`'s segments holds, from its row
+    /// offset on, `ROWS` rows of its steps at `a`'s strides, and the segments' steps add up to
+    /// `depth`; `b_panels` holds `panels` panels of `depth × COLUMNS`, `depth × COLUMNS`
     /// apart; `c` holds `ROWS` rows of `panels · COLUMNS` elements, `rsc` apart.
-    unsafe fn run(block: Block);
+    unsafe fn run(block: Block<'_>);
 }
 
 /// One call of a [`Kernel`]: where its operands are and how many steps it sums.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct Block {
+struct Block<'s> {
     /// Steps of the inner dimension.
     depth: usize,
-    /// `a`'s first row and its strides (row, step).
-    a: (*const f32, (usize, usize)),
+    /// `a`'s rows.
+    a: BlockRows<'s>,
     /// The first panel of `b`'s copy.
     b_panels: *const f32,
     /// Panels of [`COLUMNS`] summed.
@@ -81,6 +87,17 @@ struct Block {
     rsc: usize,
     /// Whether to add to the sums `c` holds.
     continues: bool,
+}
+
+/// The rows of `a` a [`Block`] reads: for each summed product the slice meets, where its steps
+/// in the slice start (at row 0) and how many there are; the offset of the block's first row
+/// from there; `a`'s strides (row, step).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct BlockRows<'s> {
+    segments: &'s [(*const f32, usize)],
+    row_offset: usize,
+    strides: (usize, usize),
 }
 
 /// The AVX2 and FMA kernel: 6 rows of one panel (12 accumulators, 2 rows of `b` and a
@@ -97,9 +114,16 @@ impl Kernel for Avx2Kernel {
     const DEPTH: usize = if cfg!(miri) { 8 } else { 512 };
     const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
     #[inline(always)]
-    unsafe fn run(b: Block) {
-        // SAFETY: the caller's contract, for the one panel this kernel sums.
-        unsafe { kernel(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues) }
+    unsafe fn run(b: Block<'_>) {
+        // SAFETY: the caller's contract, for the one panel this kernel sums; a copied panel's
+        // layout compiled with its strides known.
+        unsafe {
+            if b.a.strides == (1, Self::ROWS) {
+                kernel(b, (1, Self::ROWS))
+            } else {
+                kernel(b, b.a.strides)
+            }
+        }
     }
 }
 
@@ -118,13 +142,15 @@ impl Kernel for Avx512Kernel {
     const DEPTH: usize = if cfg!(miri) { 8 } else { 256 };
     const ROW_BLOCK: usize = if cfg!(miri) { 24 } else { 96 };
     #[inline(always)]
-    unsafe fn run(b: Block) {
-        // SAFETY: the caller's contract, for one or two panels.
+    unsafe fn run(b: Block<'_>) {
+        // SAFETY: the caller's contract, for one or two panels; a copied panel's layout
+        // compiled with its strides known.
         unsafe {
-            if b.panels == 2 {
-                wide_kernel::<2>(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues)
-            } else {
-                wide_kernel::<1>(b.depth, b.a, b.b_panels, b.c, b.rsc, b.continues)
+            match (b.panels, b.a.strides == (1, Self::ROWS)) {
+                (2, true) => wide_kernel::<2>(b, (1, Self::ROWS)),
+                (2, false) => wide_kernel::<2>(b, b.a.strides),
+                (_, true) => wide_kernel::<1>(b, (1, Self::ROWS)),
+                (_, false) => wide_kernel::<1>(b, b.a.strides),
             }
         }
     }
@@ -144,36 +170,53 @@ fn packed_matmul<F: Float>(
     assert_eq!(c.len(), m * n, "packed_matmul: c holds {} elements, not {m}×{n}", c.len());
     // SAFETY: `c` holds the `m` rows of `n` elements, and as a `&mut` borrow nothing else
     // reads or writes it during the call.
-    unsafe { packed_matmul_block((m, k, n), a, b, c.as_mut_ptr(), n, store) }
+    unsafe { packed_matmul_block((m, k, n), &[(a, b)], c.as_mut_ptr(), n, store) }
 }
 
-/// [`packed_matmul`] for an `m×n` block of a larger matrix: `c` points to the block's first
-/// element and its rows are `rsc` elements apart. Threads that split a product by columns
-/// each write their own block of the same rows.
+/// [`packed_matmul`] of a sum of products `Σᵢ aᵢ·bᵢ` (all `m×k` by `k×n`, at the same
+/// strides) for an `m×n` block of a larger matrix: `c` points to the block's first element and
+/// its rows are `rsc` elements apart. Threads that split a product by columns each write their
+/// own block of the same rows.
+///
+/// The terms are one product whose inner dimension is theirs one after another, `k·terms`
+/// deep: each element of `c` sums `a₀`'s steps, then `a₁`'s, … in one chain of fused
+/// multiply-adds, as adding each product to the sums of the ones before would. Their steps
+/// share the kernel's slices (a conv's filter gradient sums 64 products of 16 to 64 steps):
+/// the kernel keeps its sums in registers across them, reading each term's `a` where it is.
 ///
 /// # Safety
 /// `c` points to `m` rows of `n` elements, `rsc` apart, inside one allocation, which nothing
 /// else reads or writes during the call.
 pub(super) unsafe fn packed_matmul_block<F: Float>(
     (m, k, n): (usize, usize, usize),
-    a: Strided<'_, F>,
-    b: Strided<'_, F>,
+    terms: &[(Strided<'_, F>, Strided<'_, F>)],
     c: *mut F,
     rsc: usize,
     store: Store,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let Some((a, b)) = super::small_matmul::avx2_f32_operands("packed_matmul", (m, k, n), a, b) else {
-            return false;
-        };
+        let Some(&(first_a, first_b)) = terms.first() else { return false };
+        let strides = ((first_a.rows, first_a.cols), (first_b.rows, first_b.cols));
+        let mut starts: smallvec::SmallVec<[(*const f32, *const f32); 4]> = smallvec::SmallVec::new();
+        for &(a, b) in terms {
+            assert_eq!(
+                ((a.rows, a.cols), (b.rows, b.cols)),
+                strides,
+                "packed_matmul: summed products at different strides"
+            );
+            let Some((a, b)) = super::small_matmul::avx2_f32_operands("packed_matmul", (m, k, n), a, b) else {
+                return false;
+            };
+            starts.push((a.data.as_ptr(), b.data.as_ptr()));
+        }
         // `a` holds `f32`s, so `F` is `f32` and so are `c`'s elements.
         let c = c.cast::<f32>();
         let wide = wide_kernel_runs();
         let (rows, depth) =
             if wide { (Avx512Kernel::ROWS, Avx512Kernel::DEPTH) } else { (Avx2Kernel::ROWS, Avx2Kernel::DEPTH) };
         PANELS.with_borrow_mut(|panels| {
-            let depth = k.min(depth);
+            let depth = (k * terms.len()).min(depth);
             let a_len = rows * depth;
             let b_len = n.min(COLUMN_BLOCK).next_multiple_of(COLUMNS) * depth;
             if panels.a.len() < a_len {
@@ -182,15 +225,16 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
             if panels.b.len() < b_len {
                 panels.b.resize(b_len, 0.0);
             }
-            let operands = (a.data.as_ptr(), (a.rows, a.cols), b.data.as_ptr(), (b.rows, b.cols));
+            let operands = Operands { terms: &starts, a_strides: strides.0, b_strides: strides.1 };
             let copies = (&mut panels.a[..], &mut panels.b[..]);
             // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU (and
-            // `wide_kernel_runs` AVX-512F, for `blocked_wide`) and asserted that `a`'s `m×k`
-            // elements at its strides lie inside `a.data` and `b`'s `k×n` inside `b.data`; the
-            // caller vouches for `c`'s `m` rows of `n`, `rsc` apart, which nothing else
-            // touches; the copies hold a panel of `a` and a column block of `b`, for one slice
-            // of the kernel's depth each (sized just above), and are `&mut` borrows. The
-            // blocked loops read and write no other elements.
+            // `wide_kernel_runs` AVX-512F, for `blocked_wide`) and asserted, for every term,
+            // that `a`'s `m×k` elements at its strides lie inside its buffer and `b`'s `k×n`
+            // inside its own (all terms at the strides asserted above); the caller vouches for
+            // `c`'s `m` rows of `n`, `rsc` apart, which nothing else touches; the copies hold
+            // a panel of `a` and a column block of `b`, for one slice of the kernel's depth
+            // each (sized just above), and are `&mut` borrows. The blocked loops read and
+            // write no other elements.
             unsafe {
                 if wide {
                     blocked_wide((m, k, n), operands, (c, rsc), matches!(store, Store::Add), copies)
@@ -203,7 +247,7 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = ((m, k, n), a, b, c, rsc, store);
+        let _ = ((m, k, n), terms, c, rsc, store);
         false
     }
 }
@@ -222,9 +266,15 @@ thread_local! {
     static PANELS: std::cell::RefCell<Panels> = std::cell::RefCell::default();
 }
 
-/// `a` and its strides, `b` and its strides.
+/// Where each summed product's `a` and `b` start, and the strides (row, column) of all of
+/// them.
 #[cfg(target_arch = "x86_64")]
-type Operands = (*const f32, (usize, usize), *const f32, (usize, usize));
+#[derive(Clone, Copy)]
+struct Operands<'t> {
+    terms: &'t [(*const f32, *const f32)],
+    a_strides: (usize, usize),
+    b_strides: (usize, usize),
+}
 
 /// [`blocked_loops`] with the AVX2 kernel.
 ///
@@ -234,7 +284,7 @@ type Operands = (*const f32, (usize, usize), *const f32, (usize, usize));
 #[target_feature(enable = "avx2,fma")]
 unsafe fn blocked(
     dims: (usize, usize, usize),
-    operands: Operands,
+    operands: Operands<'_>,
     c: (*mut f32, usize),
     add: bool,
     copies: (&mut [f32], &mut [f32]),
@@ -251,7 +301,7 @@ unsafe fn blocked(
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn blocked_wide(
     dims: (usize, usize, usize),
-    operands: Operands,
+    operands: Operands<'_>,
     c: (*mut f32, usize),
     add: bool,
     copies: (&mut [f32], &mut [f32]),
@@ -262,59 +312,77 @@ unsafe fn blocked_wide(
 
 /// Goto's loops: column blocks, slices of the inner dimension, row blocks, then the kernel `K`
 /// over each `K::PANELS` 16-column panels of `b`'s copy and each `K::ROWS`-row panel of `a`.
+/// The inner dimension is the terms' steps one after another; a slice may span several.
 ///
 /// # Safety
-/// The CPU has `K`'s features; `a` holds `m×k` elements at strides `(rsa, csa)`, `b` holds
-/// `k×n` at `(rsb, csb)`, `c` holds `m` rows of `n` elements, `rsc` apart, and overlaps
-/// neither; the copies hold `K::ROWS` rows and `min(n, COLUMN_BLOCK)` columns rounded up to
-/// whole panels, each times `min(k, K::DEPTH)`.
+/// The CPU has `K`'s features; each term's `a` holds `m×k` elements at strides `(rsa, csa)`,
+/// its `b` holds `k×n` at `(rsb, csb)`; `c` holds `m` rows of `n` elements, `rsc` apart, and
+/// overlaps none of them; the copies hold `K::ROWS` rows and `min(n, COLUMN_BLOCK)` columns
+/// rounded up to whole panels, each times `min(k · terms, K::DEPTH)`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn blocked_loops<K: Kernel>(
     (m, k, n): (usize, usize, usize),
-    (a, (rsa, csa), b, (rsb, csb)): Operands,
+    Operands { terms, a_strides: (rsa, csa), b_strides: (rsb, csb) }: Operands<'_>,
     (c, rsc): (*mut f32, usize),
     add: bool,
-    (a_panel_copy, b_panels): (&mut [f32], &mut [f32]),
+    (a_copy, b_copy): (&mut [f32], &mut [f32]),
 ) {
     let width_per_call = K::PANELS * COLUMNS;
-    // SAFETY (for the whole body): every block, slice and panel below starts inside the
-    // matrices and is cut short at their ends, so each pointer formed is to an element of
-    // `a`, `b`, `c` or the copies the caller vouches for.
+    let steps = k * terms.len();
+    // Both copies are written and read through these pointers only, from here on.
+    let (a_copy, b_copy) = (a_copy.as_mut_ptr(), b_copy.as_mut_ptr());
+    // Each term's part of the current slice: its `a` at its first step there, and its steps.
+    let mut segments: smallvec::SmallVec<[(*const f32, usize); 16]> = smallvec::SmallVec::new();
+    // SAFETY (for the whole body): every block, slice, segment and panel below starts inside
+    // the matrices and is cut short at their ends, so each pointer formed is to an element of
+    // a term's `a` or `b`, of `c` or of the copies the caller vouches for.
     unsafe {
         for first_column in (0..n).step_by(COLUMN_BLOCK) {
             let columns = (n - first_column).min(COLUMN_BLOCK);
-            for first_step in (0..k).step_by(K::DEPTH) {
-                let depth = (k - first_step).min(K::DEPTH);
-                let b_block = b.add(first_step * rsb + first_column * csb);
-                pack_b(depth, columns, b_block, (rsb, csb), b_panels.as_mut_ptr());
+            for first_step in (0..steps).step_by(K::DEPTH) {
+                let depth = (steps - first_step).min(K::DEPTH);
+                segments.clear();
+                for_each_segment(first_step, depth, k, |term, step, offset, length| {
+                    let b_block = terms[term].1.add(step * rsb + first_column * csb);
+                    let out = b_copy.add(offset * COLUMNS);
+                    pack_b((length, depth), columns, b_block, (rsb, csb), out);
+                    segments.push((terms[term].0.add(step * csa), length));
+                });
+                let copied = [(a_copy.cast_const(), depth)];
                 let continues = add || first_step > 0;
                 for first_row in (0..m).step_by(K::ROW_BLOCK) {
                     let rows = (m - first_row).min(K::ROW_BLOCK);
-                    let a_block = a.add(first_row * rsa + first_step * csa);
                     // `a` is read where it is, but for its last rows when fewer than
                     // `K::ROWS` are left: those are copied, with zero rows under them.
                     let whole_rows = rows - rows % K::ROWS;
                     if whole_rows < rows {
-                        let last = a_block.add(whole_rows * rsa);
-                        pack_partial_a(
-                            (rows - whole_rows, K::ROWS),
-                            depth,
-                            last,
-                            (rsa, csa),
-                            a_panel_copy.as_mut_ptr(),
-                        );
+                        let mut offset = 0;
+                        for &(start, length) in &segments {
+                            pack_partial_a(
+                                (rows - whole_rows, K::ROWS),
+                                length,
+                                start.add((first_row + whole_rows) * rsa),
+                                (rsa, csa),
+                                a_copy.add(offset * K::ROWS),
+                            );
+                            offset += length;
+                        }
                     }
                     for panel_column in (0..columns).step_by(width_per_call) {
                         let width = (columns - panel_column).min(width_per_call);
                         let panels = width.div_ceil(COLUMNS);
-                        let b_panel = b_panels.as_ptr().add(panel_column * depth);
+                        let b_panel = b_copy.cast_const().add(panel_column * depth);
                         for panel_row in (0..rows).step_by(K::ROWS) {
                             let height = (rows - panel_row).min(K::ROWS);
-                            let a_panel = if height < K::ROWS {
-                                (a_panel_copy.as_ptr(), (1, K::ROWS))
+                            let a = if height < K::ROWS {
+                                BlockRows { segments: &copied, row_offset: 0, strides: (1, K::ROWS) }
                             } else {
-                                (a_block.add(panel_row * rsa), (rsa, csa))
+                                BlockRows {
+                                    segments: &segments,
+                                    row_offset: (first_row + panel_row) * rsa,
+                                    strides: (rsa, csa),
+                                }
                             };
                             let corner = c.add((first_row + panel_row) * rsc + first_column + panel_column);
                             let next = if panel_row + K::ROWS < rows {
@@ -324,8 +392,7 @@ unsafe fn blocked_loops<K: Kernel>(
                             };
                             prefetch_block(next, rsc, K::ROWS, width_per_call);
                             if height == K::ROWS && width == panels * COLUMNS {
-                                let block =
-                                    Block { depth, a: a_panel, b_panels: b_panel, panels, c: corner, rsc, continues };
+                                let block = Block { depth, a, b_panels: b_panel, panels, c: corner, rsc, continues };
                                 K::run(block);
                             } else {
                                 // A block cut by the matrix's edge runs on a full-size copy.
@@ -339,15 +406,7 @@ unsafe fn blocked_loops<K: Kernel>(
                                     }
                                 }
                                 let c = tile.as_mut_ptr();
-                                K::run(Block {
-                                    depth,
-                                    a: a_panel,
-                                    b_panels: b_panel,
-                                    panels,
-                                    c,
-                                    rsc: stride,
-                                    continues,
-                                });
+                                K::run(Block { depth, a, b_panels: b_panel, panels, c, rsc: stride, continues });
                                 for r in 0..height {
                                     for j in 0..width {
                                         *corner.add(r * rsc + j) = tile[r * stride + j];
@@ -359,6 +418,21 @@ unsafe fn blocked_loops<K: Kernel>(
                 }
             }
         }
+    }
+}
+
+/// The parts of the slice of `depth` steps from `first_step` of the terms' steps one after
+/// another (each term `k` deep): `segment(term, step, offset, length)` for each term the slice
+/// meets, its steps `step..step + length` at steps `offset..offset + length` of the slice.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn for_each_segment(first_step: usize, depth: usize, k: usize, mut segment: impl FnMut(usize, usize, usize, usize)) {
+    let mut offset = 0;
+    while offset < depth {
+        let (term, step) = ((first_step + offset) / k, (first_step + offset) % k);
+        let length = (k - step).min(depth - offset);
+        segment(term, step, offset, length);
+        offset += length;
     }
 }
 
@@ -418,20 +492,27 @@ unsafe fn pack_partial_a(
 }
 
 /// Copies `depth × columns` of `b` into panels of [`COLUMNS`] columns, each step's elements side
-/// by side, the columns past `columns` in the last panel zero.
+/// by side, the columns past `columns` in the last panel zero. The panels are `panel_depth`
+/// steps deep (a slice's, of which these are `depth` steps from `out`'s).
 ///
 /// # Safety
 /// The CPU has AVX2; `b` holds `depth × columns` elements at `(rsb, csb)`; `out` holds
-/// `columns` rounded up to [`COLUMNS`], times `depth`.
+/// `columns` rounded up to [`COLUMNS`], times `panel_depth`, less the steps before its own.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn pack_b(depth: usize, columns: usize, b: *const f32, (rsb, csb): (usize, usize), out: *mut f32) {
+unsafe fn pack_b(
+    (depth, panel_depth): (usize, usize),
+    columns: usize,
+    b: *const f32,
+    (rsb, csb): (usize, usize),
+    out: *mut f32,
+) {
     // SAFETY: column `first + j` < `columns` of `b` at step `p` < `depth`, and element
-    // `first·depth + p·COLUMNS + j` of `out`, below columns rounded up × depth.
+    // `first·panel_depth + p·COLUMNS + j` of `out`, inside the panels the caller vouches for.
     unsafe {
         for first in (0..columns).step_by(COLUMNS) {
             let width = (columns - first).min(COLUMNS);
-            let panel = out.add(first * depth);
+            let panel = out.add(first * panel_depth);
             if width == COLUMNS && csb == 1 {
                 for p in 0..depth {
                     let row = b.add(p * rsb + first);
@@ -526,31 +607,30 @@ pub(super) fn in_fours(depth: usize, mut step: impl FnMut(usize)) {
 
 /// One 6×16 block of `c`: `Σₚ a[·, p]·b_panel[p]` over `depth` steps, started from the
 /// block's stored sums when `continues`, else from 0, and stored back. `a`'s 6 rows are read
-/// at strides `(row, step)`: `(1, 6)` in a copied panel.
+/// segment by segment at strides `(row, step)`: `(1, 6)` in a copied panel.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` holds 6 rows of `depth` elements at its strides, `b_panel`
-/// `depth × COLUMNS` elements; `c` holds 6 rows of [`COLUMNS`] elements, `rsc` apart.
+/// The CPU has AVX2 and FMA; the rest is [`Kernel::run`]'s contract, with `a`'s strides.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn kernel(
-    depth: usize,
-    (a, (row, step_stride)): (*const f32, (usize, usize)),
-    b_panel: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    continues: bool,
-) {
-    // SAFETY: step `p` < `depth` reads `a[r·row + p·step_stride]` for r < ROWS and
-    // `b_panel[p·COLUMNS..][..COLUMNS]`; the block's rows are `c[r·rsc..][..COLUMNS]`.
+unsafe fn kernel(block: Block<'_>, (row, step_stride): (usize, usize)) {
+    let Block { a: rows, b_panels: b_panel, c, rsc, .. } = block;
+    // SAFETY: step `p` of a segment reads `a[r·row + p·step_stride]` from the segment's start
+    // and row offset for r < ROWS, and `b_panel[(done + p)·COLUMNS..][..COLUMNS]`, `done` the
+    // steps of the segments before; the block's rows are `c[r·rsc..][..COLUMNS]`.
     unsafe {
         let mut sums = [[_mm256_setzero_ps(); 2]; Avx2Kernel::ROWS];
-        if continues {
+        if block.continues {
             for (r, sum) in sums.iter_mut().enumerate() {
                 *sum = [_mm256_loadu_ps(c.add(r * rsc)), _mm256_loadu_ps(c.add(r * rsc + 8))];
             }
         }
-        in_fours(depth, |p| step(&mut sums, (a.add(p * step_stride), row), b_panel.add(p * COLUMNS)));
+        let mut done = 0;
+        for &(start, length) in rows.segments {
+            let (a, b) = (start.add(rows.row_offset), b_panel.add(done * COLUMNS));
+            in_fours(length, |p| step(&mut sums, (a.add(p * step_stride), row), b.add(p * COLUMNS)));
+            done += length;
+        }
         for (r, sum) in sums.iter().enumerate() {
             _mm256_storeu_ps(c.add(r * rsc), sum[0]);
             _mm256_storeu_ps(c.add(r * rsc + 8), sum[1]);
@@ -581,45 +661,44 @@ unsafe fn step(sums: &mut [[__m256; 2]; Avx2Kernel::ROWS], (a, row): (*const f32
 /// starts `q·depth·COLUMNS` elements after the first.
 ///
 /// # Safety
-/// The CPU has AVX-512F; `a` holds 12 rows of `depth` elements at its strides, `b_panels` `P`
-/// panels of `depth × COLUMNS`; `c` holds 12 rows of `P·COLUMNS` elements, `rsc` apart.
+/// The CPU has AVX-512F; the rest is [`Kernel::run`]'s contract, with `a`'s strides.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn wide_kernel<const P: usize>(
-    depth: usize,
-    (a, (row, step_stride)): (*const f32, (usize, usize)),
-    b_panels: *const f32,
-    c: *mut f32,
-    rsc: usize,
-    continues: bool,
-) {
+unsafe fn wide_kernel<const P: usize>(block: Block<'_>, (row, step_stride): (usize, usize)) {
     const ROWS: usize = Avx512Kernel::ROWS;
-    // SAFETY: step `p` < `depth` reads `a[r·row + p·step_stride]` for r < 12 and
-    // `b_panels[q·depth·COLUMNS + p·COLUMNS..][..COLUMNS]` for q < P; the block's rows are
+    let Block { depth, a: rows, b_panels, c, rsc, .. } = block;
+    // SAFETY: step `p` of a segment reads `a[r·row + p·step_stride]` from the segment's start
+    // and row offset for r < 12, and `b_panels[q·depth·COLUMNS + (done + p)·COLUMNS..]
+    // [..COLUMNS]` for q < P, `done` the steps of the segments before; the block's rows are
     // `c[r·rsc..][..P·COLUMNS]`.
     unsafe {
         let mut sums = [[_mm512_setzero_ps(); P]; ROWS];
-        if continues {
+        if block.continues {
             for (r, sum) in sums.iter_mut().enumerate() {
                 for (q, s) in sum.iter_mut().enumerate() {
                     *s = _mm512_loadu_ps(c.add(r * rsc + q * COLUMNS));
                 }
             }
         }
-        let step = |sums: &mut [[__m512; P]; ROWS], p: usize| {
-            let mut b = [_mm512_setzero_ps(); P];
-            for (q, b) in b.iter_mut().enumerate() {
-                *b = _mm512_loadu_ps(b_panels.add(q * depth * COLUMNS + p * COLUMNS));
-            }
-            let a = a.add(p * step_stride);
-            for (r, sum) in sums.iter_mut().enumerate() {
-                let x = _mm512_set1_ps(*a.add(r * row));
-                for (s, &b) in sum.iter_mut().zip(&b) {
-                    *s = _mm512_fmadd_ps(x, b, *s);
+        let mut done = 0;
+        for &(start, length) in rows.segments {
+            let (a, b_steps) = (start.add(rows.row_offset), b_panels.add(done * COLUMNS));
+            let step = |sums: &mut [[__m512; P]; ROWS], p: usize| {
+                let mut b = [_mm512_setzero_ps(); P];
+                for (q, b) in b.iter_mut().enumerate() {
+                    *b = _mm512_loadu_ps(b_steps.add(q * depth * COLUMNS + p * COLUMNS));
                 }
-            }
-        };
-        in_fours(depth, |p| step(&mut sums, p));
+                let a = a.add(p * step_stride);
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(*a.add(r * row));
+                    for (s, &b) in sum.iter_mut().zip(&b) {
+                        *s = _mm512_fmadd_ps(x, b, *s);
+                    }
+                }
+            };
+            in_fours(length, |p| step(&mut sums, p));
+            done += length;
+        }
         for (r, sum) in sums.iter().enumerate() {
             for (q, &s) in sum.iter().enumerate() {
                 _mm512_storeu_ps(c.add(r * rsc + q * COLUMNS), s);
@@ -665,6 +744,62 @@ mod tests {
         // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
         NARROW_ONLY.set(true);
         check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
+        NARROW_ONLY.set(false);
+    }
+
+    #[test]
+    fn summed_products_are_one_chain_of_fused_steps_over_the_terms_exactly() {
+        // Terms shallower and deeper than a slice, slices that start and end inside a term,
+        // rows and columns that end in partial panels; both kernels, both layouts of each
+        // operand, stored and added.
+        let cases: &[((usize, usize, usize), usize)] = if cfg!(miri) {
+            &[((13, 3, 20), 5), ((7, 8, 16), 2)]
+        } else {
+            &[((144, 64, 32), 6), ((50, 16, 64), 20), ((13, 7, 40), 45), ((30, 300, 48), 3)]
+        };
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
+        };
+        for narrow in [false, true] {
+            NARROW_ONLY.set(narrow);
+            for &((m, k, n), count) in cases {
+                let (a, b) = (values(count * m * k, 1), values(count * k * n, 2));
+                for (rsa, csa) in [(k, 1), (1, m)] {
+                    for (rsb, csb) in [(n, 1), (1, k)] {
+                        let terms: Vec<_> = (0..count)
+                            .map(|t| {
+                                (
+                                    Strided { data: &a[t * m * k..], rows: rsa, cols: csa },
+                                    Strided { data: &b[t * k * n..], rows: rsb, cols: csb },
+                                )
+                            })
+                            .collect();
+                        for store in [Store::Overwrite, Store::Add] {
+                            let start = values(m * n, 3);
+                            let mut got = start.clone();
+                            // SAFETY: `got` holds the m rows of n, and nothing else touches it.
+                            if !unsafe { packed_matmul_block((m, k, n), &terms, got.as_mut_ptr(), n, store) } {
+                                return;
+                            }
+                            for i in 0..m {
+                                for j in 0..n {
+                                    let first = if store == Store::Add { start[i * n + j] } else { 0.0 };
+                                    let want = terms.iter().fold(first, |s, (a, b)| {
+                                        (0..k).fold(s, |s, p| a.at(i, p).mul_add(b.at(p, j), s))
+                                    });
+                                    assert_eq!(
+                                        got[i * n + j].to_bits(),
+                                        want.to_bits(),
+                                        "{count} terms of {m}×{k}×{n} at ({i}, {j}), a ({rsa}, {csa}), b ({rsb}, \
+                                         {csb}), {store:?}, narrow kernel {narrow}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         NARROW_ONLY.set(false);
     }
 
