@@ -16,78 +16,121 @@ pub(crate) trait Pointwise<F>: Sync {
     fn at(&self, x: F) -> F;
 }
 
-/// The copy of the loops that runs: the widest this CPU has. Only [`Copies::detect`] and
-/// [`Copies::narrower`] make one, so a copy other than the baseline one names features the
+/// The widest instruction set the running CPU has among those the elementwise loops here and
+/// the matrix kernels (`tensor::panel_matmul`, `tensor::packed_matmul`, `tensor::small_matmul`)
+/// are compiled for: the one place the crate asks the CPU. Only [`SimdLevel::detect`] and
+/// [`SimdLevel::narrower`] make one, so a level other than the baseline names features the
 /// running CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Copies {
+pub(crate) enum SimdLevel {
     /// The baseline x86-64 copy (SSE2), or the only copy on other CPUs.
     Baseline,
-    /// Compiled for AVX2 and FMA: 8 `f32` lanes.
+    /// AVX2 and FMA: 8 `f32` lanes.
     #[cfg(target_arch = "x86_64")]
     Avx2,
-    /// Compiled for AVX-512F too: 16 `f32` lanes.
+    /// AVX-512F too: 16 `f32` lanes.
     #[cfg(target_arch = "x86_64")]
     Avx512,
 }
 
-impl Copies {
-    /// The widest copy the running CPU can run.
+impl SimdLevel {
+    /// The widest level the running CPU has (`std` caches what it asked the CPU, so this is a
+    /// few loads). In this crate's unit tests, at most AVX2 inside [`SimdLevel::at_most_avx2`].
     #[inline(always)]
-    fn detect() -> Copies {
+    pub(crate) fn detect() -> SimdLevel {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return if std::arch::is_x86_feature_detected!("avx512f") { Copies::Avx512 } else { Copies::Avx2 };
+            #[cfg(test)]
+            if AT_MOST_AVX2.get() {
+                return SimdLevel::Avx2;
+            }
+            return if std::arch::is_x86_feature_detected!("avx512f") { SimdLevel::Avx512 } else { SimdLevel::Avx2 };
         }
-        Copies::Baseline
+        SimdLevel::Baseline
     }
-    /// The next narrower copy, which a CPU that runs this one runs too.
+
+    /// Whether the CPU has AVX2 and FMA (and so the kernels compiled for them run).
+    #[inline(always)]
+    pub(crate) fn has_avx2_fma(self) -> bool {
+        self != SimdLevel::Baseline
+    }
+
+    /// Whether the CPU has AVX-512F as well.
+    #[inline(always)]
+    pub(crate) fn has_avx512(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self == SimdLevel::Avx512
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// The next narrower level, which a CPU that has this one has too.
     #[cfg(test)]
-    fn narrower(self) -> Option<Copies> {
+    pub(crate) fn narrower(self) -> Option<SimdLevel> {
         match self {
-            Copies::Baseline => None,
+            SimdLevel::Baseline => None,
             #[cfg(target_arch = "x86_64")]
-            Copies::Avx2 => Some(Copies::Baseline),
+            SimdLevel::Avx2 => Some(SimdLevel::Baseline),
             #[cfg(target_arch = "x86_64")]
-            Copies::Avx512 => Some(Copies::Avx2),
+            SimdLevel::Avx512 => Some(SimdLevel::Avx2),
         }
     }
+
+    /// Runs `f` with [`SimdLevel::detect`] answering at most AVX2 on this thread, so a test
+    /// runs the AVX2 kernels on a CPU with AVX-512 too.
+    #[cfg(test)]
+    pub(crate) fn at_most_avx2<R>(f: impl FnOnce() -> R) -> R {
+        AT_MOST_AVX2.set(true);
+        let result = f();
+        AT_MOST_AVX2.set(false);
+        result
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set inside [`SimdLevel::at_most_avx2`].
+    static AT_MOST_AVX2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// `out[k] = f(a[k])`.
 #[inline(always)]
 pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) {
-    map_into_with(Copies::detect(), out, a, f)
+    map_into_with(SimdLevel::detect(), out, a, f)
 }
 
 #[inline(always)]
-fn map_into_with<F: Copy, P: Pointwise<F>>(copies: Copies, out: &mut [F], a: &[F], f: &P) {
+fn map_into_with<F: Copy, P: Pointwise<F>>(copies: SimdLevel, out: &mut [F], a: &[F], f: &P) {
     // SAFETY (each arm): a function compiled for some features may run where the CPU has them,
-    // which `copies` names (see `Copies`).
+    // which `copies` names (see `SimdLevel`).
     match copies {
-        Copies::Baseline => map_loop(out, a, f),
+        SimdLevel::Baseline => map_loop(out, a, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { avx2::map_into(out, a, f) },
+        SimdLevel::Avx2 => unsafe { avx2::map_into(out, a, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { avx512::map_into(out, a, f) },
+        SimdLevel::Avx512 => unsafe { avx512::map_into(out, a, f) },
     }
 }
 
 /// `values[k] = f(values[k])`.
 #[inline(always)]
 pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
-    map_in_place_with(Copies::detect(), values, f)
+    map_in_place_with(SimdLevel::detect(), values, f)
 }
 
 #[inline(always)]
-fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: Copies, values: &mut [F], f: &P) {
+fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: SimdLevel, values: &mut [F], f: &P) {
     // SAFETY (each arm): as in `map_into_with`.
     match copies {
-        Copies::Baseline => map_in_place_loop(values, f),
+        SimdLevel::Baseline => map_in_place_loop(values, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { avx2::map_in_place(values, f) },
+        SimdLevel::Avx2 => unsafe { avx2::map_in_place(values, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { avx512::map_in_place(values, f) },
+        SimdLevel::Avx512 => unsafe { avx512::map_in_place(values, f) },
     }
 }
 
@@ -95,18 +138,18 @@ fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: Copies, values: &mut [F],
 /// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
 #[inline(always)]
 pub(crate) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
-    zip_into_with(Copies::detect(), out, a, b, f)
+    zip_into_with(SimdLevel::detect(), out, a, b, f)
 }
 
 #[inline(always)]
-fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(copies: Copies, out: &mut [F], a: &[F], b: &[F], f: &Z) {
+fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(copies: SimdLevel, out: &mut [F], a: &[F], b: &[F], f: &Z) {
     // SAFETY (each arm): as in `map_into_with`.
     match copies {
-        Copies::Baseline => zip_loop(out, a, b, f),
+        SimdLevel::Baseline => zip_loop(out, a, b, f),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { avx2::zip_into(out, a, b, f) },
+        SimdLevel::Avx2 => unsafe { avx2::zip_into(out, a, b, f) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { avx512::zip_into(out, a, b, f) },
+        SimdLevel::Avx512 => unsafe { avx512::zip_into(out, a, b, f) },
     }
 }
 
@@ -117,23 +160,23 @@ pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
     inputs: [&[F]; 3],
     slope: &S,
 ) {
-    mul_slope_into_with(Copies::detect(), out, inputs, slope)
+    mul_slope_into_with(SimdLevel::detect(), out, inputs, slope)
 }
 
 #[inline(always)]
 fn mul_slope_into_with<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
-    copies: Copies,
+    copies: SimdLevel,
     out: &mut [F],
     inputs: [&[F]; 3],
     slope: &S,
 ) {
     // SAFETY (each arm): as in `map_into_with`.
     match copies {
-        Copies::Baseline => mul_slope_loop(out, inputs, slope),
+        SimdLevel::Baseline => mul_slope_loop(out, inputs, slope),
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx2 => unsafe { avx2::mul_slope_into(out, inputs, slope) },
+        SimdLevel::Avx2 => unsafe { avx2::mul_slope_into(out, inputs, slope) },
         #[cfg(target_arch = "x86_64")]
-        Copies::Avx512 => unsafe { avx512::mul_slope_into(out, inputs, slope) },
+        SimdLevel::Avx512 => unsafe { avx512::mul_slope_into(out, inputs, slope) },
     }
 }
 
@@ -231,8 +274,8 @@ mod tests {
     }
 
     /// Every copy the running CPU has, widest first.
-    fn every_copy() -> Vec<Copies> {
-        std::iter::successors(Some(Copies::detect()), |c| c.narrower()).collect()
+    fn every_copy() -> Vec<SimdLevel> {
+        std::iter::successors(Some(SimdLevel::detect()), |c| c.narrower()).collect()
     }
 
     #[test]

@@ -33,8 +33,6 @@ use std::arch::x86_64::{
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
-#[cfg(target_arch = "x86_64")]
-use super::small_matmul::wide_kernel_runs;
 use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
@@ -212,7 +210,7 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
         }
         // `a` holds `f32`s, so `F` is `f32` and so are `c`'s elements.
         let c = c.cast::<f32>();
-        let wide = wide_kernel_runs();
+        let wide = crate::simd::SimdLevel::detect().has_avx512();
         let (rows, depth) =
             if wide { (Avx512Kernel::ROWS, Avx512Kernel::DEPTH) } else { (Avx2Kernel::ROWS, Avx2Kernel::DEPTH) };
         PANELS.with_borrow_mut(|panels| {
@@ -228,7 +226,7 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
             let operands = Operands { terms: &starts, a_strides: strides.0, b_strides: strides.1 };
             let copies = (&mut panels.a[..], &mut panels.b[..]);
             // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU (and
-            // `wide_kernel_runs` AVX-512F, for `blocked_wide`) and asserted, for every term,
+            // `SimdLevel::detect` AVX-512F, for `blocked_wide`) and asserted, for every term,
             // that `a`'s `m×k` elements at its strides lie inside its buffer and `b`'s `k×n`
             // inside its own (all terms at the strides asserted above); the caller vouches for
             // `c`'s `m` rows of `n`, `rsc` apart, which nothing else touches; the copies hold
@@ -709,8 +707,9 @@ unsafe fn wide_kernel<const P: usize>(block: Block<'_>, (row, step_stride): (usi
 
 #[cfg(test)]
 mod tests {
-    use super::super::small_matmul::{check_avx2_kernel_exactly, NARROW_ONLY};
+    use super::super::small_matmul::check_avx2_kernel_exactly;
     use super::*;
+    use crate::simd::SimdLevel;
 
     /// `c (+)= a·b` as the kernel rounds it: from `c`'s old value or 0, each term fused in
     /// order of the inner index from 0.
@@ -742,9 +741,7 @@ mod tests {
         };
         check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
         // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
-        NARROW_ONLY.set(true);
-        check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
-        NARROW_ONLY.set(false);
+        SimdLevel::at_most_avx2(|| check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition));
     }
 
     #[test]
@@ -760,8 +757,7 @@ mod tests {
         let values = |len: usize, seed: usize| -> Vec<f32> {
             (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
         };
-        for narrow in [false, true] {
-            NARROW_ONLY.set(narrow);
+        let check = |narrow: bool| {
             for &((m, k, n), count) in cases {
                 let (a, b) = (values(count * m * k, 1), values(count * k * n, 2));
                 for (rsa, csa) in [(k, 1), (1, m)] {
@@ -799,8 +795,9 @@ mod tests {
                     }
                 }
             }
-        }
-        NARROW_ONLY.set(false);
+        };
+        check(false);
+        SimdLevel::at_most_avx2(|| check(true));
     }
 
     #[test]

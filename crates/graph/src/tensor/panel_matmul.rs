@@ -85,13 +85,13 @@ pub(super) fn panel_matmul<F: Float>(
             add: matches!(store, Store::Add),
         };
         // SAFETY: `avx2_f32_operands` detected AVX2 and FMA on the running CPU (and
-        // `wide_kernel_runs` AVX-512F, for `kernel_wide`) and asserted that `a`'s `m×k`
+        // `SimdLevel::detect` AVX-512F, for `kernel_wide`) and asserted that `a`'s `m×k`
         // elements at strides (a.rows, a.cols) lie inside `a.data`, and `c` holds `m×n`
         // (asserted above); `b_rows` holds `k` rows of `n` elements, `row_stride` apart
         // (asserted for `b` as it is, built so for the copy). The kernels read and write no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
-            if super::small_matmul::wide_kernel_runs() {
+            if crate::simd::SimdLevel::detect().has_avx512() {
                 kernel_wide((m, k, n), operands)
             } else {
                 kernel((m, k, n), operands)
@@ -396,8 +396,9 @@ unsafe fn step<V: Register, const R: usize, const W: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::small_matmul::{check_avx2_kernel_exactly, NARROW_ONLY};
+    use super::super::small_matmul::check_avx2_kernel_exactly;
     use super::*;
+    use crate::simd::SimdLevel;
 
     /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0, then
     /// stored or added to `c`.
@@ -449,9 +450,7 @@ mod tests {
         };
         check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
         // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
-        NARROW_ONLY.set(true);
-        check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
-        NARROW_ONLY.set(false);
+        SimdLevel::at_most_avx2(|| check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use super::panel_matmul::panel_matmul;
 use crate::float::Float;
+use crate::simd::SimdLevel;
 use std::borrow::Cow;
 
 /// Products up to this many multiply-adds use [`small_matmul`] (at 25,600, a 100×16·16×16
@@ -74,8 +75,7 @@ pub(super) fn avx2_f32_operands<'a, F: Float>(
     b: Strided<'a, F>,
 ) -> Option<(Strided<'a, f32>, Strided<'a, f32>)> {
     let (a_data, b_data) = (F::as_f32(a.data)?, F::as_f32(b.data)?);
-    let has_avx2_fma = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-    if m == 0 || k == 0 || n == 0 || !has_avx2_fma {
+    if m == 0 || k == 0 || n == 0 || !SimdLevel::detect().has_avx2_fma() {
         return None;
     }
     let a = Strided { data: a_data, rows: a.rows, cols: a.cols };
@@ -87,24 +87,6 @@ pub(super) fn avx2_f32_operands<'a, F: Float>(
         b.data.len(),
     );
     Some((a, b))
-}
-
-/// Whether the AVX-512 kernels of `panel_matmul` and `packed_matmul` run: the CPU has
-/// AVX-512F (tests may turn them off on their thread, to run the AVX2 kernels on such a CPU
-/// too).
-#[cfg(target_arch = "x86_64")]
-pub(super) fn wide_kernel_runs() -> bool {
-    #[cfg(test)]
-    if NARROW_ONLY.get() {
-        return false;
-    }
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
-#[cfg(all(test, target_arch = "x86_64"))]
-thread_local! {
-    /// Set by tests to run the AVX2 kernels where the CPU has AVX-512 too.
-    pub(super) static NARROW_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// How a product meets what `c` holds.
@@ -159,7 +141,7 @@ pub(super) fn small_matmul<F: Float>(
         }
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if SimdLevel::detect().has_avx2_fma() {
         // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both,
         // detected just above.
         unsafe { small_matmul_avx2((m, k, n), a, b, c, store) };
@@ -355,9 +337,7 @@ pub(super) fn check_avx2_kernel_exactly(
     kernel: Kernel,
     definition: fn(Dims, Strided<'_, f32>, Strided<'_, f32>, &mut [f32], Store),
 ) {
-    let detected = cfg!(target_arch = "x86_64")
-        && std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma");
+    let detected = SimdLevel::detect().has_avx2_fma();
     let values = |len: usize, seed: usize| -> Vec<f32> {
         (0..len).map(|i| ((i * 7 + seed * 13) % 17) as f32 * 0.37 - 2.9).collect()
     };
