@@ -113,15 +113,8 @@ impl Kernel for Avx2Kernel {
     const ROW_BLOCK: usize = if cfg!(miri) { 12 } else { 48 };
     #[inline(always)]
     unsafe fn run(b: Block<'_>) {
-        // SAFETY: the caller's contract, for the one panel this kernel sums; a copied panel's
-        // layout compiled with its strides known.
-        unsafe {
-            if b.a.strides == (1, Self::ROWS) {
-                kernel(b, (1, Self::ROWS))
-            } else {
-                kernel(b, b.a.strides)
-            }
-        }
+        // SAFETY: the caller's contract, for the one panel this kernel sums.
+        unsafe { kernel(b) }
     }
 }
 
@@ -141,14 +134,12 @@ impl Kernel for Avx512Kernel {
     const ROW_BLOCK: usize = if cfg!(miri) { 24 } else { 96 };
     #[inline(always)]
     unsafe fn run(b: Block<'_>) {
-        // SAFETY: the caller's contract, for one or two panels; a copied panel's layout
-        // compiled with its strides known.
+        // SAFETY: the caller's contract, for one or two panels.
         unsafe {
-            match (b.panels, b.a.strides == (1, Self::ROWS)) {
-                (2, true) => wide_kernel::<2>(b, (1, Self::ROWS)),
-                (2, false) => wide_kernel::<2>(b, b.a.strides),
-                (_, true) => wide_kernel::<1>(b, (1, Self::ROWS)),
-                (_, false) => wide_kernel::<1>(b, b.a.strides),
+            if b.panels == 2 {
+                wide_kernel::<2>(b)
+            } else {
+                wide_kernel::<1>(b)
             }
         }
     }
@@ -608,11 +599,12 @@ pub(super) fn in_fours(depth: usize, mut step: impl FnMut(usize)) {
 /// segment by segment at strides `(row, step)`: `(1, 6)` in a copied panel.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; the rest is [`Kernel::run`]'s contract, with `a`'s strides.
+/// The CPU has AVX2 and FMA; the rest is [`Kernel::run`]'s contract.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn kernel(block: Block<'_>, (row, step_stride): (usize, usize)) {
+unsafe fn kernel(block: Block<'_>) {
     let Block { a: rows, b_panels: b_panel, c, rsc, .. } = block;
+    let (row, step_stride) = rows.strides;
     // SAFETY: step `p` of a segment reads `a[r·row + p·step_stride]` from the segment's start
     // and row offset for r < ROWS, and `b_panel[(done + p)·COLUMNS..][..COLUMNS]`, `done` the
     // steps of the segments before; the block's rows are `c[r·rsc..][..COLUMNS]`.
@@ -659,12 +651,13 @@ unsafe fn step(sums: &mut [[__m256; 2]; Avx2Kernel::ROWS], (a, row): (*const f32
 /// starts `q·depth·COLUMNS` elements after the first.
 ///
 /// # Safety
-/// The CPU has AVX-512F; the rest is [`Kernel::run`]'s contract, with `a`'s strides.
+/// The CPU has AVX-512F; the rest is [`Kernel::run`]'s contract.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn wide_kernel<const P: usize>(block: Block<'_>, (row, step_stride): (usize, usize)) {
+unsafe fn wide_kernel<const P: usize>(block: Block<'_>) {
     const ROWS: usize = Avx512Kernel::ROWS;
     let Block { depth, a: rows, b_panels, c, rsc, .. } = block;
+    let (row, step_stride) = rows.strides;
     // SAFETY: step `p` of a segment reads `a[r·row + p·step_stride]` from the segment's start
     // and row offset for r < 12, and `b_panels[q·depth·COLUMNS + (done + p)·COLUMNS..]
     // [..COLUMNS]` for q < P, `done` the steps of the segments before; the block's rows are
