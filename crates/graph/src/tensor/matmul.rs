@@ -478,8 +478,13 @@ mod tests {
         // Past PANEL_PRODUCT, with `b` of contiguous rows at most PANEL_COLUMNS wide and
         // PANEL_DEPTH deep (the panel kernel on one thread, where it runs), and just outside
         // those bounds (the GEMM): small whole numbers and halves, so every sum is exact.
-        let shapes =
-            [(64, 288, 16), (300, 144, 64), (20, PANEL_DEPTH, PANEL_COLUMNS), (20, PANEL_DEPTH + 1, 64), (40, 100, 72)];
+        let shapes = [
+            (64, 288, 16),
+            (300, 144, 64),
+            (20, PANEL_DEPTH, PANEL_COLUMNS),
+            (20, PANEL_DEPTH + 1, 64),
+            (40, 100, PANEL_COLUMNS + 8),
+        ];
         for (m, k, n) in shapes {
             assert!(m * k * n > PANEL_PRODUCT, "{m}×{k}×{n} is past the panel size");
             let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();

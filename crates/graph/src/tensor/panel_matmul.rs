@@ -30,11 +30,14 @@ pub(super) const PANEL_PRODUCT: usize = 64 * 1024;
 
 /// Larger products run on one thread on [`panel_matmul`] too when `b` is at most this many
 /// columns wide and [`PANEL_DEPTH`] deep, its rows contiguous: a group of 32 columns of `b`
-/// (64 KiB at most) stays in cache while `a`'s rows pass, and the GEMM would copy all of `b`
-/// into panels first, on every call. A conv net's per-image products (32×144·144×64,
-/// 64×288·288×16) ran 1.8–1.9× as fast as on the GEMM, a layer's 512×64·64×64 1.1×, its
-/// weight gradient 64×512·512×64 1.4× (with `b` transposed, copied first, 0.85–0.9×).
-pub(super) const PANEL_COLUMNS: usize = 64;
+/// (64 KiB at most) stays in cache while `a`'s rows pass (once per group: 8 times at this
+/// width, each `a` element then used for 32 columns, so even rows read from memory keep the
+/// FMAs fed), and the GEMM would copy all of `b` into panels first, on every call. A conv
+/// net's per-image products (32×144·144×64, 64×288·288×16) ran 1.8–1.9× as fast as on the
+/// GEMM, a layer's 512×64·64×64 1.1×, its weight gradient 64×512·512×64 1.4× (with `b`
+/// transposed, copied first, 0.85–0.9×); raised from 64 to 256 columns, the transformer's
+/// 512×64·64×192 and 64×512·512×256 1.1× and 1.2–1.4× (W7 on one thread 4.43 → 4.12 ms).
+pub(super) const PANEL_COLUMNS: usize = 256;
 /// See [`PANEL_COLUMNS`].
 pub(super) const PANEL_DEPTH: usize = 512;
 
