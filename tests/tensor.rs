@@ -2,6 +2,8 @@
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tapegrad::graph::op::Op;
+use tapegrad::graph::SavedStats;
 use tapegrad::prelude::*;
 
 #[test]
@@ -332,4 +334,59 @@ fn adding_into_a_slice_is_adding_the_padded_part() {
     assert!(sums.add_into_slice(1, 0, &Tensor::zeros([2, 2, 3])).is_err(), "other dims must agree");
     assert!(sums.add_into_slice(3, 0, &Tensor::zeros([2, 3, 4])).is_err(), "no axis 3");
     assert_eq!(sums.data(), base.data(), "a refused addition changes nothing");
+}
+
+#[test]
+fn batch_norm_grads_reuse_the_forward_statistics_only_for_their_own_input() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let x = Tensor::<f32>::randn([6, 3, 4, 4], 2.0, 3.0, &mut rng);
+    let other = Tensor::<f32>::randn([6, 3, 4, 4], -1.0, 0.5, &mut rng);
+    let (w, b) = (Tensor::randn([3], 1.0, 0.5, &mut rng), Tensor::randn([3], 0.0, 1.0, &mut rng));
+    let g = Tensor::randn([6, 3, 4, 4], 0.0, 1.0, &mut rng);
+    let recomputed = |x: &Tensor<f32>| x.batch_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
+    let saved = SavedStats::default();
+    let (y, _) = x.batch_norm_saving(&w, &b, 1e-5, &saved).unwrap();
+    assert_eq!(y, x.batch_norm(&w, &b, 1e-5).unwrap().0);
+    assert!(saved.holds_stats_of(&x) && saved.holds_stats_of(&x.clone()));
+
+    // Another input, and a copy of x's values in a buffer of its own: computed again, and
+    // the statistics stay for x.
+    let copy = Tensor::from_vec(x.to_vec(), x.shape().clone()).unwrap();
+    for input in [&other, &copy] {
+        assert!(!saved.holds_stats_of(input));
+        assert_eq!(input.batch_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), recomputed(input));
+        assert!(saved.holds_stats_of(&x));
+    }
+    // x itself: the kept statistics, taken out, the same gradients bit for bit.
+    assert_eq!(x.batch_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), recomputed(&x));
+    assert!(!saved.holds_stats_of(&x), "taken by the backward");
+
+    // Writing to x (an optimizer's step) copies it away from the kept statistics.
+    let mut updated = x.clone();
+    x.batch_norm_saving(&w, &b, 1e-5, &saved).unwrap();
+    updated.data_mut()[0] += 1.0;
+    assert!(!saved.holds_stats_of(&updated) && saved.holds_stats_of(&x));
+    assert_eq!(updated.batch_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), recomputed(&updated));
+}
+
+#[test]
+fn a_recorded_batch_norm_differentiates_with_its_forward_statistics_bit_for_bit() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let xt = Tensor::<f32>::randn([8, 4, 3, 3], 0.5, 2.0, &mut rng);
+    let (wt, bt) = (Tensor::randn([4], 1.0, 0.5, &mut rng), Tensor::randn([4], 0.0, 1.0, &mut rng));
+    let u = Tensor::randn([8, 4, 3, 3], 0.0, 1.0, &mut rng);
+    let g = Graph::<f32>::default();
+    let (x, w, b) = (g.var(xt.clone()), g.var(wt.clone()), g.var(bt));
+    let (y, _) = x.batch_norm(w, b, 1e-5);
+    let kept = || match g.tape().op(y.id()) {
+        Op::BatchNorm(args) => args.saved.holds_stats_of(&xt),
+        op => panic!("recorded as {op:?}"),
+    };
+    assert!(kept(), "the forward keeps x's statistics");
+    let grads = (y * g.constant(u.clone())).sum().backward();
+    assert!(!kept(), "the backward took them");
+    let [dx, dw, db] = xt.batch_norm_grads(&wt, &u, 1e-5, [true; 3]).unwrap();
+    assert_eq!(Some(grads.wrt(x)), dx);
+    assert_eq!(Some(grads.wrt(w)), dw);
+    assert_eq!(Some(grads.wrt(b)), db);
 }

@@ -6,7 +6,7 @@
 //! - on [`Var`] — `grad()`: every step is recorded on the tape, so the result can be
 //!   differentiated again.
 
-use crate::{Float, Indices, Shape, Tensor, Var, Window};
+use crate::{Float, Indices, SavedStats, Shape, Tensor, Var, Window};
 use smallvec::SmallVec;
 
 /// Elementwise arithmetic (broadcasting where values have shapes).
@@ -125,7 +125,15 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// Batch normalization's gradients (input, weight, bias, where `need` asks) from one fused
     /// kernel, for values that have one (tensors); `None` for values whose gradient must be
     /// recorded op by op (`Var`), which the rule then composes.
-    fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
+    /// `saved` holds the forward's statistics (used when they are `self`'s).
+    fn fused_batch_norm_grads(
+        &self,
+        weight: &Self,
+        g: &Self,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]>;
     /// Layer normalization's gradients from one fused kernel, as
     /// [`TensorAlgebra::fused_batch_norm_grads`].
     fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
@@ -352,8 +360,15 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         kernel(Tensor::fold(self, window, size))
     }
-    fn fused_batch_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
-        Some(kernel(self.batch_norm_grads(weight, g, eps, need)))
+    fn fused_batch_norm_grads(
+        &self,
+        weight: &Self,
+        g: &Self,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]> {
+        Some(kernel(self.batch_norm_grads_saved(weight, g, eps, need, saved)))
     }
     fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
         Some(kernel(self.layer_norm_grads(weight, g, eps, need)))
@@ -477,7 +492,14 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
     fn fold(&self, window: &Window, size: [usize; 2]) -> Self {
         Var::fold(*self, window, size)
     }
-    fn fused_batch_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
+    fn fused_batch_norm_grads(
+        &self,
+        _: &Self,
+        _: &Self,
+        _: f64,
+        _: [bool; 3],
+        _: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]> {
         None
     }
     fn fused_layer_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {

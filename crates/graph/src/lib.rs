@@ -66,7 +66,7 @@ pub use ops::{map_unary, zip_binary};
 pub use reads::{ValueRead, MAX_LOGGED_READS};
 pub use shape::Shape;
 pub use tape_cell::TapeRef;
-pub use tensor::{release_pooled_buffers, ChannelStats, Indices, Tensor};
+pub use tensor::{release_pooled_buffers, ChannelStats, Indices, SavedStats, Tensor};
 pub use threads::{num_threads, set_num_threads};
 pub use var::{IntoVar, Var};
 pub use window::{ConvOptions, Window};

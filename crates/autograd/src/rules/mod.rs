@@ -59,7 +59,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::Lookup(..) => smallvec::smallvec![Some(index::lookup(at(0), at(1), g)), None],
         Op::StopGradient(..) => smallvec::smallvec![None],
         Op::BatchNorm(args) => {
-            norm::batch_norm(args.eps, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
+            norm::batch_norm(args.eps, &args.saved, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
         }
         Op::LayerNorm(args) => {
             norm::layer_norm(args.eps, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()

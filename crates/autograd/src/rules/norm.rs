@@ -1,21 +1,23 @@
 //! Derivative rules of batch and layer normalization.
 
-use tapegrad_graph::{Float, Shape, TensorAlgebra};
+use tapegrad_graph::{Float, SavedStats, Shape, TensorAlgebra};
 
 /// (∂L/∂x, ∂L/∂γ, ∂L/∂β) for y = x̂·γ + β, x̂ = (x − mean)/√(var + ε) per channel (dim 1) over
 /// the M elements of every other dim:
 /// ∂x = γ/√(var + ε) · (g − Σg/M − x̂·Σ(g·x̂)/M), ∂γ = Σ g·x̂, ∂β = Σ g.
 ///
-/// Tensors take the fused kernel ([`Tensor::batch_norm_grads`](tapegrad_graph::Tensor::batch_norm_grads));
-/// recorded values (`grad`) compose it from recorded ops, so it is differentiable again.
+/// Tensors take the fused kernel ([`Tensor::batch_norm_grads_saved`](tapegrad_graph::Tensor::batch_norm_grads_saved)),
+/// with the statistics the forward kept in `saved`; recorded values (`grad`) compose it from
+/// recorded ops, so it is differentiable again.
 pub fn batch_norm<F: Float, A: TensorAlgebra<F>>(
     eps: f64,
+    saved: &SavedStats<F>,
     x: &A,
     weight: &A,
     g: &A,
     need: [bool; 3],
 ) -> [Option<A>; 3] {
-    if let Some(grads) = x.fused_batch_norm_grads(weight, g, eps, need) {
+    if let Some(grads) = x.fused_batch_norm_grads(weight, g, eps, need, saved) {
         return grads;
     }
     let shape = x.shape();

@@ -5,7 +5,7 @@
 //! per op, next to their family.
 
 use crate::float::Float;
-use crate::tensor::Indices;
+use crate::tensor::{Indices, SavedStats};
 pub use crate::window::Window;
 use smallvec::SmallVec;
 
@@ -167,7 +167,7 @@ pub enum Op<F> {
     StopGradient(NodeId, bool),
     /// Batch normalization (training mode) of the first input `[N, C, …]` over every dim but
     /// dim 1, scaled by the second input and shifted by the third (both `[C]`).
-    BatchNorm(Box<NormArgs>),
+    BatchNorm(Box<BatchNormArgs<F>>),
     /// Layer normalization of the first input over its last dim (each row by its own mean and
     /// biased variance), scaled by the second input and shifted by the third (both `[C]`, C the
     /// last dim).
@@ -185,6 +185,18 @@ pub struct NormArgs {
     pub inputs: [NodeId; 3],
     /// Added to the variance before its square root.
     pub eps: f64,
+}
+
+/// A batch normalization's inputs (input, weight, bias) and ε, with the statistics its
+/// forward kept for its backward.
+#[derive(Clone, Debug)]
+pub struct BatchNormArgs<F> {
+    /// Input, weight and bias.
+    pub inputs: [NodeId; 3],
+    /// Added to the variance before its square root.
+    pub eps: f64,
+    /// The input's statistics from the last forward, which the backward takes.
+    pub saved: SavedStats<F>,
 }
 
 /// A recorded user-defined op: its name, inputs, and the object that knows its derivative
@@ -439,7 +451,8 @@ impl<F: Float> Op<F> {
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
-            Op::BatchNorm(args) | Op::LayerNorm(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::BatchNorm(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::LayerNorm(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),
         }
     }

@@ -2,8 +2,9 @@
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
-use crate::op::{NormArgs, Op};
+use crate::op::{BatchNormArgs, NormArgs, Op};
 use crate::tensor::ChannelStats;
+use crate::tensor::SavedStats;
 use crate::var::Var;
 
 impl<'g, F: Float> Var<'g, F> {
@@ -41,10 +42,11 @@ impl<'g, F: Float> Var<'g, F> {
         self.same_graph(bias, "batch_norm")?;
         let inputs = [self.id(), weight.id(), bias.id()];
         let mut stats = None;
-        let op = Op::BatchNorm(Box::new(NormArgs { inputs, eps }));
+        let saved = SavedStats::default();
+        let op = Op::BatchNorm(Box::new(BatchNormArgs { inputs, eps, saved: saved.clone() }));
         let y = Var::record_with(self.graph(), &[self, weight, bias], op, |t| {
-            let (y, batch) =
-                t.tensor_cow(inputs[0]).batch_norm(&t.tensor_cow(inputs[1]), &t.tensor_cow(inputs[2]), eps)?;
+            let (x, weight, bias) = (t.tensor_cow(inputs[0]), t.tensor_cow(inputs[1]), t.tensor_cow(inputs[2]));
+            let (y, batch) = x.batch_norm_saving(&weight, &bias, eps, &saved)?;
             stats = Some(batch);
             Ok(y)
         })?;

@@ -21,7 +21,7 @@ mod window;
 
 pub(crate) use elementwise::ONE_PASS_FROM;
 pub use index::Indices;
-pub use norm::ChannelStats;
+pub use norm::{ChannelStats, SavedStats};
 pub use pool::release_pooled_buffers;
 
 use crate::error::{Error, Result};

@@ -7,6 +7,7 @@ use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A batch's statistics, one per channel: what [`Tensor::batch_norm`] normalized with.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +19,71 @@ pub struct ChannelStats<F: Float> {
     /// How many elements each channel has (`N` times the spatial size): the running
     /// variance's unbiased estimate is `var · count / (count − 1)`.
     pub count: usize,
+}
+
+/// Batch normalization's statistics as its forward computed them, kept for its backward with
+/// the input they describe (PyTorch's `save_mean` / `save_invstd`): the backward reads them
+/// instead of passing over the input twice more. A recorded batch norm carries one
+/// ([`Op::BatchNorm`](crate::op::Op::BatchNorm)); its clones share it.
+///
+/// Kept statistics are only used for that very input: holding the input keeps its elements
+/// from being written (a tensor is written in place only through its one handle), so a
+/// tensor sharing its buffer and shape has the same values. Anything else — another input, or
+/// an input an optimizer has since updated — has its statistics computed again.
+///
+/// ```
+/// use tapegrad_graph::{SavedStats, Tensor};
+/// let x = Tensor::from_vec(vec![1.0, 10.0, 3.0, 30.0], [2, 2])?;
+/// let (w, b, saved) = (Tensor::ones([2]), Tensor::zeros([2]), SavedStats::default());
+/// let (y, _) = x.batch_norm_saving(&w, &b, 1e-5, &saved)?;
+/// let from_saved = x.batch_norm_grads_saved(&w, &y, 1e-5, [true; 3], &saved)?;
+/// assert_eq!(from_saved, x.batch_norm_grads(&w, &y, 1e-5, [true; 3])?);
+/// # Ok::<(), tapegrad_graph::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct SavedStats<F> {
+    slot: Arc<Mutex<Option<Saved<F>>>>,
+}
+
+/// Each channel's mean and biased variance in `f64`, with the input they are of.
+struct Saved<F> {
+    input: Tensor<F>,
+    mean: Vec<f64>,
+    var: Vec<f64>,
+}
+
+impl<F: Float> SavedStats<F> {
+    fn keep(&self, input: &Tensor<F>, mean: &[f64], var: &[f64]) {
+        let saved = Saved { input: input.clone(), mean: mean.to_vec(), var: var.to_vec() };
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
+    }
+
+    /// True when statistics are kept and they are `input`'s.
+    pub fn holds_stats_of(&self, input: &Tensor<F>) -> bool {
+        let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref().is_some_and(|s| s.is_of(input))
+    }
+
+    /// The statistics kept for `input`, taken out (so the input is no longer held), or `None`
+    /// when none are kept or they are another tensor's.
+    fn take_for(&self, input: &Tensor<F>) -> Option<(Vec<f64>, Vec<f64>)> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let of_input = slot.as_ref().is_some_and(|s| s.is_of(input));
+        of_input.then(|| slot.take()).flatten().map(|s| (s.mean, s.var))
+    }
+}
+
+impl<F: Float> Saved<F> {
+    fn is_of(&self, input: &Tensor<F>) -> bool {
+        self.input.shares_storage(input) && self.input.shape() == input.shape()
+    }
+}
+
+impl<F> std::fmt::Debug for SavedStats<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.slot.lock().is_ok_and(|s| s.is_some());
+        write!(f, "SavedStats {{ kept: {kept} }}")
+    }
 }
 
 /// An `[N, C, …]` input seen as `n` blocks of `c` channels of `s` consecutive elements.
@@ -154,8 +220,21 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn batch_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<(Tensor<F>, ChannelStats<F>)> {
+        self.batch_norm_saving(weight, bias, eps, &SavedStats::default())
+    }
+
+    /// [`Tensor::batch_norm`], keeping its statistics in `saved` for
+    /// [`Tensor::batch_norm_grads_saved`].
+    pub fn batch_norm_saving(
+        &self,
+        weight: &Tensor<F>,
+        bias: &Tensor<F>,
+        eps: f64,
+        saved: &SavedStats<F>,
+    ) -> Result<(Tensor<F>, ChannelStats<F>)> {
         let layout = Channels::of(self.shape(), &[weight.shape(), bias.shape()])?;
         let (mean, var) = channel_stats(self.data(), layout);
+        saved.keep(self, &mean, &var);
         // y = x·a + b per channel, a = γ/√(var + ε), b = β − mean·a (PyTorch's CPU kernel).
         let (w, b) = (weight.data(), bias.data());
         let (scale, shift): (Vec<F>, Vec<F>) = (0..layout.c)
@@ -179,7 +258,8 @@ impl<F: Float> Tensor<F> {
 
     /// The gradients of [`Tensor::batch_norm`] (with respect to the input, `weight` and `bias`,
     /// each where `need` asks) for the output's gradient `g`, from the input `self`: the
-    /// statistics again, then one pass for each channel's Σg and Σg·x̂ and one for
+    /// statistics again (see [`Tensor::batch_norm_grads_saved`] to reuse the forward's), then
+    /// one pass for each channel's Σg and Σg·x̂ and one for
     /// `∂x = γ/√(var + ε) · (g − Σg/M − x̂·Σg·x̂/M)` (M elements per channel,
     /// x̂ = (x − mean)/√(var + ε)).
     pub fn batch_norm_grads(
@@ -189,10 +269,24 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
+        self.batch_norm_grads_saved(weight, g, eps, need, &SavedStats::default())
+    }
+
+    /// [`Tensor::batch_norm_grads`] with the statistics the forward kept in `saved` when they
+    /// are this input's (taking them out), computed again otherwise: the same values either
+    /// way, two passes over the input fewer with them.
+    pub fn batch_norm_grads_saved(
+        &self,
+        weight: &Tensor<F>,
+        g: &Tensor<F>,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Result<[Option<Tensor<F>>; 3]> {
         let layout = Channels::of(self.shape(), &[weight.shape()])?;
         gradient_fits("batch_norm", self.shape(), g.shape())?;
         let (x, gd) = (self.data(), g.data());
-        let (mean, var) = channel_stats(x, layout);
+        let (mean, var) = saved.take_for(self).unwrap_or_else(|| channel_stats(x, layout));
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
         let s = layout.s;
         // Each channel's Σg and Σg·(x − mean).
