@@ -261,6 +261,31 @@ fn long_runs_are_summed_in_sixteen_chains_joined_pairwise() {
 }
 
 #[test]
+fn reductions_over_middle_axes_fold_each_element_in_order() {
+    // [outer, group, inner] reductions (a pool's max over [N, C, taps, L]) fold block by
+    // block: each result must be its group's elements folded in order, as a plain loop does,
+    // NaN taking over a max.
+    for (outer, group, inner) in [(3, 4, 16), (2, 7, 40), (5, 3, 2), (1, 2, 33)] {
+        let mut values: Vec<f32> = (0..outer * group * inner).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
+        values[inner + 1] = f32::NAN;
+        let x = Tensor::from_vec(values.clone(), [outer, group, inner, 1]).unwrap();
+        let at = |o: usize, k: usize, j: usize| values[(o * group + k) * inner + j];
+        let plain = |init: f32, f: fn(f32, f32) -> f32| -> Vec<f32> {
+            (0..outer).flat_map(|o| (0..inner).map(move |j| (0..group).fold(init, |a, k| f(a, at(o, k, j))))).collect()
+        };
+        let sums = plain(0.0, |a, b| a + b);
+        let maxima = plain(f32::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a });
+        let same = |a: Vec<f32>, b: &[f32]| {
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan())
+        };
+        let shape = format!("[{outer}, {group}, {inner}, 1]");
+        assert!(same(x.sum_axes(&[1], false).unwrap().to_vec(), &sums), "{shape} summed");
+        assert!(same(x.max_axes(&[1], false).unwrap().to_vec(), &maxima), "{shape} max");
+        assert!(x.max_axes(&[1], false).unwrap().to_vec()[1].is_nan(), "{shape}: NaN is the max");
+    }
+}
+
+#[test]
 fn sums_over_leading_axes_add_each_column_in_row_order() {
     // Narrow rows are summed in register blocks of 16 columns (and the rest one by one), wide
     // ones row by row: each column must still be added top to bottom, as a plain loop would.
