@@ -84,10 +84,15 @@ impl SimdLevel {
     /// runs the AVX2 kernels on a CPU with AVX-512 too.
     #[cfg(test)]
     pub(crate) fn at_most_avx2<R>(f: impl FnOnce() -> R) -> R {
-        AT_MOST_AVX2.set(true);
-        let result = f();
-        AT_MOST_AVX2.set(false);
-        result
+        /// Puts the thread's previous setting back when dropped, on a panic too.
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                AT_MOST_AVX2.set(self.0);
+            }
+        }
+        let _restore = Restore(AT_MOST_AVX2.replace(true));
+        f()
     }
 }
 
@@ -104,10 +109,10 @@ pub(crate) fn map_into<F: Copy, P: Pointwise<F>>(out: &mut [F], a: &[F], f: &P) 
 }
 
 #[inline(always)]
-fn map_into_with<F: Copy, P: Pointwise<F>>(copies: SimdLevel, out: &mut [F], a: &[F], f: &P) {
+fn map_into_with<F: Copy, P: Pointwise<F>>(level: SimdLevel, out: &mut [F], a: &[F], f: &P) {
     // SAFETY (each arm): a function compiled for some features may run where the CPU has them,
-    // which `copies` names (see `SimdLevel`).
-    match copies {
+    // which `level` says it has (see `SimdLevel`).
+    match level {
         SimdLevel::Baseline => map_loop(out, a, f),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { avx2::map_into(out, a, f) },
@@ -123,9 +128,9 @@ pub(crate) fn map_in_place<F: Copy, P: Pointwise<F>>(values: &mut [F], f: &P) {
 }
 
 #[inline(always)]
-fn map_in_place_with<F: Copy, P: Pointwise<F>>(copies: SimdLevel, values: &mut [F], f: &P) {
+fn map_in_place_with<F: Copy, P: Pointwise<F>>(level: SimdLevel, values: &mut [F], f: &P) {
     // SAFETY (each arm): as in `map_into_with`.
-    match copies {
+    match level {
         SimdLevel::Baseline => map_in_place_loop(values, f),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { avx2::map_in_place(values, f) },
@@ -142,9 +147,9 @@ pub(crate) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F
 }
 
 #[inline(always)]
-fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(copies: SimdLevel, out: &mut [F], a: &[F], b: &[F], f: &Z) {
+fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(level: SimdLevel, out: &mut [F], a: &[F], b: &[F], f: &Z) {
     // SAFETY (each arm): as in `map_into_with`.
-    match copies {
+    match level {
         SimdLevel::Baseline => zip_loop(out, a, b, f),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { avx2::zip_into(out, a, b, f) },
@@ -165,13 +170,13 @@ pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
 
 #[inline(always)]
 fn mul_slope_into_with<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
-    copies: SimdLevel,
+    level: SimdLevel,
     out: &mut [F],
     inputs: [&[F]; 3],
     slope: &S,
 ) {
     // SAFETY (each arm): as in `map_into_with`.
-    match copies {
+    match level {
         SimdLevel::Baseline => mul_slope_loop(out, inputs, slope),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { avx2::mul_slope_into(out, inputs, slope) },
@@ -273,28 +278,28 @@ mod tests {
         }
     }
 
-    /// Every copy the running CPU has, widest first.
-    fn every_copy() -> Vec<SimdLevel> {
+    /// Every level the running CPU has, widest first.
+    fn every_level() -> Vec<SimdLevel> {
         std::iter::successors(Some(SimdLevel::detect()), |c| c.narrower()).collect()
     }
 
     #[test]
-    fn every_copy_computes_the_same() {
+    fn every_level_computes_the_same() {
         let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
-        for copies in every_copy() {
+        for level in every_level() {
             let (mut wide, mut narrow) = (vec![0.0; 37], vec![0.0; 37]);
-            map_into_with(copies, &mut wide, &a, &Square);
+            map_into_with(level, &mut wide, &a, &Square);
             map_loop(&mut narrow, &a, &Square);
-            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide, narrow, "{level:?}");
             assert_eq!(wide[1], 6.25);
-            map_in_place_with(copies, &mut wide, &Square);
+            map_in_place_with(level, &mut wide, &Square);
             map_in_place_loop(&mut narrow, &Square);
-            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide, narrow, "{level:?}");
             assert_eq!(wide[1], 39.0625);
             let twice = |x: f32, _: f32| 2.0 * x;
-            mul_slope_into_with(copies, &mut wide, [&a, &a, &a], &twice);
+            mul_slope_into_with(level, &mut wide, [&a, &a, &a], &twice);
             mul_slope_loop(&mut narrow, [&a, &a, &a], &twice);
-            assert_eq!(wide, narrow, "{copies:?}");
+            assert_eq!(wide, narrow, "{level:?}");
             assert_eq!(wide[1], 12.5);
         }
     }
@@ -315,10 +320,10 @@ mod tests {
         let mut narrow = vec![0.0; a.len()];
         map_loop(&mut narrow, &a, &Erfc);
         assert_eq!(narrow[400], 1.0, "erfc(0)");
-        for copies in every_copy() {
+        for level in every_level() {
             let mut wide = vec![0.0; a.len()];
-            map_into_with(copies, &mut wide, &a, &Erfc);
-            assert_eq!(bits(&wide), bits(&narrow), "{copies:?}");
+            map_into_with(level, &mut wide, &a, &Erfc);
+            assert_eq!(bits(&wide), bits(&narrow), "{level:?}");
         }
     }
 
@@ -328,13 +333,13 @@ mod tests {
         let bias: Vec<f32> = (0..16).map(|i| i as f32).collect();
         let add = |x: f32, y: f32| x + y;
         let by_definition: Vec<f32> = a.iter().enumerate().map(|(k, &x)| x + bias[k % 16]).collect();
-        for copies in every_copy() {
+        for level in every_level() {
             let (mut wide, mut narrow) = (vec![0.0; 48], vec![0.0; 48]);
-            zip_into_with(copies, &mut wide, &a, &bias, &add);
+            zip_into_with(level, &mut wide, &a, &bias, &add);
             zip_loop(&mut narrow, &a, &bias, &add);
-            assert_eq!(wide, narrow, "{copies:?}");
-            assert_eq!(wide, by_definition, "{copies:?}");
-            zip_into_with(copies, &mut wide, &a, &a, &|x: f32, y: f32| x * y);
+            assert_eq!(wide, narrow, "{level:?}");
+            assert_eq!(wide, by_definition, "{level:?}");
+            zip_into_with(level, &mut wide, &a, &a, &|x: f32, y: f32| x * y);
             assert_eq!(wide[1], 6.25, "operands of one length zip element by element");
         }
     }
