@@ -32,7 +32,7 @@ impl<F: Float> Tensor<F> {
             } else if !trailing {
                 // [outer, group, inner] (outer = 1 for leading axes): each outer block's rows
                 // folded into its `inner` results — a pool's max over `[N, C, taps, L]`
-                // windows walked run by run took 4× as long.
+                // windows walked run by run took 1.4× as long.
                 let kept = self.numel() / group.max(1);
                 let inner: usize = self.dims()[axes[axes.len() - 1] + 1..].iter().product();
                 let mut acc = reserved(kept);
