@@ -220,7 +220,7 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn batch_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<(Tensor<F>, ChannelStats<F>)> {
-        self.batch_norm_saving(weight, bias, eps, &SavedStats::default())
+        self.batch_norm_keeping(weight, bias, eps, None)
     }
 
     /// [`Tensor::batch_norm`], keeping its statistics in `saved` for
@@ -232,9 +232,21 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         saved: &SavedStats<F>,
     ) -> Result<(Tensor<F>, ChannelStats<F>)> {
+        self.batch_norm_keeping(weight, bias, eps, Some(saved))
+    }
+
+    fn batch_norm_keeping(
+        &self,
+        weight: &Tensor<F>,
+        bias: &Tensor<F>,
+        eps: f64,
+        saved: Option<&SavedStats<F>>,
+    ) -> Result<(Tensor<F>, ChannelStats<F>)> {
         let layout = Channels::of(self.shape(), &[weight.shape(), bias.shape()])?;
         let (mean, var) = channel_stats(self.data(), layout);
-        saved.keep(self, &mean, &var);
+        if let Some(saved) = saved {
+            saved.keep(self, &mean, &var);
+        }
         // y = x·a + b per channel, a = γ/√(var + ε), b = β − mean·a (PyTorch's CPU kernel).
         let (w, b) = (weight.data(), bias.data());
         let (scale, shift): (Vec<F>, Vec<F>) = (0..layout.c)
@@ -269,7 +281,7 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
-        self.batch_norm_grads_saved(weight, g, eps, need, &SavedStats::default())
+        self.batch_norm_grads_from(weight, g, eps, need, None)
     }
 
     /// [`Tensor::batch_norm_grads`] with the statistics the forward kept in `saved` when they
@@ -283,10 +295,21 @@ impl<F: Float> Tensor<F> {
         need: [bool; 3],
         saved: &SavedStats<F>,
     ) -> Result<[Option<Tensor<F>>; 3]> {
+        self.batch_norm_grads_from(weight, g, eps, need, Some(saved))
+    }
+
+    fn batch_norm_grads_from(
+        &self,
+        weight: &Tensor<F>,
+        g: &Tensor<F>,
+        eps: f64,
+        need: [bool; 3],
+        saved: Option<&SavedStats<F>>,
+    ) -> Result<[Option<Tensor<F>>; 3]> {
         let layout = Channels::of(self.shape(), &[weight.shape()])?;
         gradient_fits("batch_norm", self.shape(), g.shape())?;
         let (x, gd) = (self.data(), g.data());
-        let (mean, var) = saved.take_for(self).unwrap_or_else(|| channel_stats(x, layout));
+        let (mean, var) = saved.and_then(|s| s.take_for(self)).unwrap_or_else(|| channel_stats(x, layout));
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
         let s = layout.s;
         // Each channel's Σg and Σg·(x − mean).
