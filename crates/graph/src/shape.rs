@@ -113,6 +113,20 @@ impl Shape {
         out.dedup();
         Ok(out)
     }
+    /// A reduction over `axes` (resolved, sorted) seen as one over the middle axis of
+    /// `[outer, group, inner]` blocks: `Some((group, inner))` when the axes are consecutive
+    /// (no axes: every element its own group, `(1, 1)`) and the shape has elements, so each
+    /// group's elements lie `inner` apart in a block of `group · inner`; `None` otherwise.
+    pub(crate) fn group_and_inner(&self, axes: &[usize]) -> Option<(usize, usize)> {
+        if self.numel() == 0 {
+            return None;
+        }
+        let Some((&first, &last)) = axes.first().zip(axes.last()) else {
+            return Some((1, 1));
+        };
+        (last + 1 - first == axes.len())
+            .then(|| (self.0[first..=last].iter().product(), self.0[last + 1..].iter().product()))
+    }
     /// The shape after reducing `axes`: kept as size 1 with `keepdim`, removed otherwise.
     pub fn reduced(&self, axes: &[usize], keepdim: bool) -> Shape {
         let mut out = SmallVec::new();

@@ -22,28 +22,23 @@ impl<F: Float> Tensor<F> {
         join: impl Fn(F, F) -> F,
     ) -> Result<Tensor<F>> {
         let out_shape = self.shape().reduced(axes, keepdim);
-        let trailing = axes.iter().rev().enumerate().all(|(i, &a)| a + i + 1 == self.ndim());
-        let consecutive = axes.last().is_some_and(|&last| last + 1 - axes[0] == axes.len());
-        if self.numel() > 0 && (consecutive || trailing) {
-            let group: usize = axes.iter().map(|&a| self.dims()[a]).product();
+        if let Some((group, inner)) = self.shape().group_and_inner(axes) {
             let data = self.data();
             let out = if group == self.numel() {
                 vec![fold_lanes(data, init, &f, &join)]
-            } else if !trailing {
+            } else if inner > 1 {
                 // [outer, group, inner] (outer = 1 for leading axes): each outer block's rows
                 // folded into its `inner` results — a pool's max over `[N, C, taps, L]`
                 // windows walked run by run took 1.4× as long.
-                let kept = self.numel() / group.max(1);
-                let inner: usize = self.dims()[axes[axes.len() - 1] + 1..].iter().product();
-                let mut acc = reserved(kept);
-                acc.resize(kept, init);
+                let mut acc = reserved(self.numel() / group);
+                acc.resize(self.numel() / group, init);
                 for (acc, block) in acc.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
                     fold_rows(acc, block, &f);
                 }
                 acc
             } else {
-                let mut sums = reserved(self.numel() / group.max(1));
-                sums.extend(data.chunks(group.max(1)).map(|chunk| fold_lanes(chunk, init, &f, &join)));
+                let mut sums = reserved(self.numel() / group);
+                sums.extend(data.chunks_exact(group).map(|chunk| fold_lanes(chunk, init, &f, &join)));
                 sums
             };
             return Ok(Tensor::from_parts(out, out_shape));
@@ -105,12 +100,10 @@ impl<F: Float> Tensor<F> {
         // Each group's hits, then the share of each hit, 1/hits, in place.
         let mut share = filled("extremum_grad", &kept, F::ZERO)?;
         let mut out = overwritable("extremum_grad", self.shape())?;
-        let consecutive = axes.last().is_some_and(|&last| last + 1 - axes[0] == axes.len());
-        if consecutive && !x.is_empty() {
+        if let Some((group, inner)) = self.shape().group_and_inner(&axes) {
             // [outer, group, inner]: the groups' elements lie `inner` apart, so each row of
             // `inner` elements is compared with the `inner` extrema side by side.
-            let inner: usize = self.dims()[axes[axes.len() - 1] + 1..].iter().product();
-            let block = x.len() / extremum.len() * inner;
+            let block = group * inner;
             for ((((x, out), m), share), g) in x
                 .chunks_exact(block)
                 .zip(out.chunks_exact_mut(block))
