@@ -144,6 +144,10 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// `extremum` and their gradient `g`, in one kernel for tensors ([`Tensor::extremum_grad`]);
     /// `None` for recorded values.
     fn fused_extremum_grad(&self, extremum: &Self, g: &Self, axes: &[usize]) -> Option<Self>;
+    /// A sum of squares' input gradient `self·(2g)` when `g` is one element (the sum of every
+    /// square, as an L2 penalty takes), in one pass for tensors; `None` otherwise and for
+    /// recorded values, whose rule broadcasts `2g` and multiplies.
+    fn fused_sum_squares_grad(&self, g: &Self) -> Option<Self>;
     /// `Σ op(self)ᵢ·op(b)ᵢ` over the batch dims `summed`, each product added in place, for
     /// values that have such a kernel (tensors: [`Tensor::matmul_t_summed`]); `None` for
     /// recorded values, whose rule joins the summed dims into one product instead.
@@ -380,6 +384,11 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
         let axes: SmallVec<[isize; 4]> = axes.iter().map(|&a| a as isize).collect();
         Some(kernel(self.extremum_grad(extremum, g, &axes)))
     }
+    fn fused_sum_squares_grad(&self, g: &Self) -> Option<Self> {
+        let &[g] = g.data() else { return None };
+        let twice = g * F::from_f64(2.0);
+        Some(self.map(|x| x * twice))
+    }
     fn fused_summed_product(&self, ta: bool, b: &Self, tb: bool, summed: &[usize]) -> Option<Self> {
         Some(kernel(self.matmul_t_summed(ta, b, tb, summed)))
     }
@@ -509,6 +518,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         None
     }
     fn fused_extremum_grad(&self, _: &Self, _: &Self, _: &[usize]) -> Option<Self> {
+        None
+    }
+    fn fused_sum_squares_grad(&self, _: &Self) -> Option<Self> {
         None
     }
     fn fused_summed_product(&self, _: bool, _: &Self, _: bool, _: &[usize]) -> Option<Self> {

@@ -9,6 +9,11 @@ use tapegrad_graph::TensorAlgebra;
 /// min send it to the elements equal to the result, shared equally among ties, and where the
 /// result is NaN, to the NaN elements (PyTorch's `max()`; `torch.amax` gives NaN there).
 pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y: &A, g: &A) -> A {
+    if op == ReduceOp::SumSquares {
+        if let Some(dx) = x.fused_sum_squares_grad(g) {
+            return dx;
+        }
+    }
     let x_shape = x.shape();
     let kept = x_shape.reduced(&axes.axes, true);
     let g = g.reshape(&kept);
