@@ -139,6 +139,9 @@ fn map_in_place_with<F: Copy, P: Pointwise<F>>(level: SimdLevel, values: &mut [F
     }
 }
 
+/// The elements [`zip_loop`] repeats a short `b` into.
+const REPEATED: usize = 256;
+
 /// `out[k] = f(a[k], b[k mod b.len()])`: `b` as long as `a`, or repeated along it (a bias
 /// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
 #[inline(always)]
@@ -203,6 +206,22 @@ fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
         return;
     }
     let (rows, width) = (out.len().min(a.len()) / b.len(), b.len());
+    if width < REPEATED / 4 && rows > 1 {
+        // Short rows (a bias of 16 added to 100 rows) run as spans of `b` repeated, so the
+        // loop is one long vector loop per span, not a short one per row.
+        let mut repeated = [b[0]; REPEATED];
+        let span = REPEATED / width * width;
+        for part in repeated[..span].chunks_exact_mut(width) {
+            part.copy_from_slice(b);
+        }
+        let n = rows * width;
+        for (out, a) in out[..n].chunks_mut(span).zip(a[..n].chunks(span)) {
+            for ((out, &x), &y) in out.iter_mut().zip(a).zip(&repeated) {
+                *out = f(x, y);
+            }
+        }
+        return;
+    }
     for r in 0..rows {
         let (out, a) = (&mut out[r * width..][..width], &a[r * width..][..width]);
         for k in 0..width {
@@ -281,6 +300,21 @@ mod tests {
     /// Every level the running CPU has, widest first.
     fn every_level() -> Vec<SimdLevel> {
         std::iter::successors(Some(SimdLevel::detect()), |c| c.narrower()).collect()
+    }
+
+    #[test]
+    fn a_short_second_operand_repeats_along_the_first_at_every_level() {
+        for width in [1, 3, 16, 63, 64, 100] {
+            let rows = 2 + 600 / width;
+            let a: Vec<f64> = (0..rows * width).map(|i| i as f64).collect();
+            let b: Vec<f64> = (0..width).map(|j| 0.5 + j as f64 * 1000.0).collect();
+            let expected: Vec<f64> = a.iter().enumerate().map(|(i, &x)| x - b[i % width]).collect();
+            for level in every_level() {
+                let mut out = vec![0.0; a.len()];
+                zip_into_with(level, &mut out, &a, &b, &|x, y| x - y);
+                assert_eq!(out, expected, "{level:?}, rows of {width}");
+            }
+        }
     }
 
     #[test]
