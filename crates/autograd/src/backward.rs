@@ -284,12 +284,6 @@ impl<F: Float> Gradients<F> {
             None => false,
         }
     }
-    fn tensor_cow(&self, tape: &Tape<F>, id: NodeId) -> Cow<'_, Tensor<F>> {
-        match tape.value(id) {
-            Value::Scalar(_) => Cow::Owned(Tensor::scalar(self.scalars.read(id as usize))),
-            Value::Tensor(_) => Cow::Borrowed(&self.tensors[&id]),
-        }
-    }
 }
 
 /// `backward()` and friends on a [`Var`]; in the prelude.
@@ -361,6 +355,7 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
     // slot: in a chain each node's gradient comes from the node just after it, and a round trip
     // through the slot array would make every step wait for the previous step's store.
     let mut carried: Option<F> = None;
+    let mut zero_ds = [None, None];
     let tensor_nodes = tape.tensor_nodes();
     let mut tensors_left = tensor_nodes.partition_point(|&t| t <= root.id());
     for i in (0..=root.id()).rev() {
@@ -375,7 +370,7 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
         if is_tensor {
             debug_assert!(from_next.is_none(), "only scalar nodes are carried");
             if state != UNREACHED {
-                tensor_step(&tape, i, &mut grads);
+                tensor_step(&tape, i, &mut grads, &mut zero_ds);
             }
             continue;
         }
@@ -417,7 +412,7 @@ fn sweep<F: Float>(root: Var<'_, F>, seed: Tensor<F>) -> Gradients<F> {
                 }
             }
             Op::Leaf | Op::Constant => {}
-            _ => tensor_step(&tape, i, &mut grads),
+            _ => tensor_step(&tape, i, &mut grads, &mut zero_ds),
         }
     }
     grads
@@ -540,13 +535,35 @@ impl<F: Float> Pass<'_, F> {
     }
 }
 
-fn tensor_step<F: Float>(tape: &Tape<F>, i: NodeId, grads: &mut Gradients<F>) {
+/// A 0-d tensor holding `v`: `cached`'s, rewritten in place unless something still shares it
+/// (allocating one for each rule was 1.3 % of the instructions of W3r, a small MLP's replayed
+/// step).
+pub(crate) fn zero_d<F: Float>(cached: &mut Option<Tensor<F>>, v: F) -> Tensor<F> {
+    let t = cached.get_or_insert_with(|| Tensor::scalar(v));
+    t.data_mut()[0] = v;
+    t.clone()
+}
+
+/// Runs node `i`'s rule and adds what it passes to its inputs' gradients. A scalar node's
+/// value and gradient reach the rule as 0-d tensors: `g_0d`'s and `y_0d`'s, reused.
+fn tensor_step<F: Float>(
+    tape: &Tape<F>,
+    i: NodeId,
+    grads: &mut Gradients<F>,
+    [g_0d, y_0d]: &mut [Option<Tensor<F>>; 2],
+) {
     if let Op::Slice(x, range) = tape.op(i) {
         if grads.add_slice_gradient(tape, i, *x, range) {
             return;
         }
     }
-    let input_grads = input_grads_in_order(tape, i, &grads.tensor_cow(tape, i));
+    let input_grads = match tape.value(i) {
+        Value::Scalar(y) => {
+            let g = zero_d(g_0d, grads.scalars.read(i as usize));
+            input_grads_given(tape, i, &g, &zero_d(y_0d, y))
+        }
+        Value::Tensor(_) => input_grads_in_order(tape, i, &grads.tensors[&i]),
+    };
     for (&x, d) in tape.op(i).inputs().iter().zip(input_grads) {
         if let Some(d) = d {
             grads.add_tensor(tape, x, d);
@@ -571,17 +588,26 @@ pub(crate) fn input_grads_in_order<F: Float>(
     i: NodeId,
     g: &Tensor<F>,
 ) -> SmallVec<[Option<Tensor<F>>; 3]> {
+    input_grads_given(tape, i, g, &tape.tensor_cow(i))
+}
+
+/// [`input_grads_in_order`] given node `i`'s value `y`.
+fn input_grads_given<F: Float>(
+    tape: &Tape<F>,
+    i: NodeId,
+    g: &Tensor<F>,
+    y: &Tensor<F>,
+) -> SmallVec<[Option<Tensor<F>>; 3]> {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
     let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
-    let y = tape.tensor_cow(i);
     let mut input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
         Op::Custom(node) => {
             let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
-            crate::custom::tensor_grads(node, &refs, &y, g).into_iter().collect()
+            crate::custom::tensor_grads(node, &refs, y, g).into_iter().collect()
         }
-        _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, &y, g, &need),
+        _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, y, g, &need),
     };
     for (d, needed) in input_grads.iter_mut().zip(need) {
         if !needed {

@@ -2,6 +2,7 @@
 //! lanes), and the backward pass, steps last to first, by the same rules as the eager sweep.
 
 use super::plan::{Accumulate, GroupOp, LaneOp, Operand, Program, Slot, Step, TensorStep};
+use crate::backward::zero_d;
 use crate::error::{Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
@@ -59,14 +60,6 @@ fn value<'a, F: Float>(scalars: &[F], tensors: &'a [Tensor<F>], slot: Slot) -> C
         Slot::Scalar(s) => Cow::Owned(Tensor::scalar(scalars[s as usize])),
         Slot::Tensor(t) => Cow::Borrowed(&tensors[t as usize]),
     }
-}
-
-/// A 0-d tensor holding `v`: `cached`'s, rewritten in place unless something still shares it
-/// (allocating one for each rule was 1.3 % of the instructions of W3r, a small MLP's replayed step).
-fn zero_d<F: Float>(cached: &mut Option<Tensor<F>>, v: F) -> Tensor<F> {
-    let t = cached.get_or_insert_with(|| Tensor::scalar(v));
-    t.data_mut()[0] = v;
-    t.clone()
 }
 
 /// Runs every step forward.
