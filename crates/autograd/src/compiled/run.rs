@@ -99,30 +99,42 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
                     }
                 }
             }
-            Step::Tensor(t) => {
-                let y = forward_tensor(t, scalars, tensors)?;
-                if y.shape() != &t.shape {
-                    return Err(Error::ReplayShape {
-                        op: t.op.name(),
-                        expected: t.shape.clone(),
-                        found: y.shape().clone(),
-                    });
+            Step::Tensor(t) => match t.out {
+                Slot::Scalar(s) => {
+                    let y = with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
+                        Op::Custom(node) => crate::custom::forward(node, refs),
+                        op => Ok(op.eval(refs, &t.shape)?),
+                    })?;
+                    check_shape(t, &y)?;
+                    scalars[s as usize] = y.data()[0];
                 }
-                match t.out {
-                    Slot::Scalar(s) => scalars[s as usize] = y.data()[0],
-                    Slot::Tensor(i) => tensors[i as usize] = y,
+                Slot::Tensor(i) => {
+                    // Every input's slot is below the step's output slot (see `plan`), and the
+                    // output keeps its last value's buffer when nothing else holds it.
+                    let (inputs, rest) = tensors.split_at_mut(i as usize);
+                    let out = &mut rest[0];
+                    with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
+                        match &t.op {
+                            Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
+                            op => op.eval_into(refs, &t.shape, out)?,
+                        }
+                        Ok(())
+                    })?;
+                    check_shape(t, out)?;
                 }
-            }
+            },
         }
     }
     Ok(())
 }
 
-fn forward_tensor<F: Float>(t: &TensorStep<F>, scalars: &[F], tensors: &[Tensor<F>]) -> Result<Tensor<F>> {
-    with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
-        Op::Custom(node) => crate::custom::forward(node, refs),
-        op => Ok(op.eval(refs, &t.shape)?),
-    })
+/// The error when a replayed step's output `y` does not have its recorded shape.
+fn check_shape<F: Float>(t: &TensorStep<F>, y: &Tensor<F>) -> Result<()> {
+    if y.shape() == &t.shape {
+        Ok(())
+    } else {
+        Err(Error::ReplayShape { op: t.op.name(), expected: t.shape.clone(), found: y.shape().clone() })
+    }
 }
 
 /// Runs `body` on the values in `slots`: borrowed where one or two tensors are all there is

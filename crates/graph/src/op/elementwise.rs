@@ -51,6 +51,10 @@ macro_rules! unary_ops {
             pub fn map<F: Float>(self, t: &Tensor<F>) -> Tensor<F> {
                 match self { $(UnaryOp::$kind => t.map_in_one_loop(unary_kinds::$kind),)* }
             }
+            /// As [`UnaryOp::map`], over `out`'s elements where no other tensor shares them.
+            pub(crate) fn map_to<F: Float>(self, t: &Tensor<F>, out: &mut Tensor<F>) {
+                match self { $(UnaryOp::$kind => t.map_in_one_loop_to(unary_kinds::$kind, out),)* }
+            }
             /// ∂L/∂x for y = op(x), given g = ∂L/∂y.
             #[inline(always)]
             pub fn derivative<F: Float, A: Algebra<F>>(self, x: &A, y: &A, g: &A) -> A {
@@ -201,6 +205,10 @@ macro_rules! binary_ops {
             /// The op applied under broadcasting, with the op chosen once, outside the loop.
             pub fn zip<F: Float>(self, a: &Tensor<F>, b: &Tensor<F>) -> crate::Result<Tensor<F>> {
                 match self { $(BinaryOp::$kind => a.zip_with(b, $name, |x, y| BinaryOp::$kind.apply(x, y)),)* }
+            }
+            /// As [`BinaryOp::zip`], over `out`'s elements where no other tensor shares them.
+            pub(crate) fn zip_to<F: Float>(self, a: &Tensor<F>, b: &Tensor<F>, out: &mut Tensor<F>) -> crate::Result<()> {
+                match self { $(BinaryOp::$kind => a.zip_to(b, $name, |x, y| BinaryOp::$kind.apply(x, y), out),)* }
             }
             /// (∂L/∂a, ∂L/∂b) for y = op(a, b), before broadcast dims are summed away; only the
             /// sides flagged in `need` are computed.

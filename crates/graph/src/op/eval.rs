@@ -58,6 +58,57 @@ impl<F: Float> Op<F> {
             Op::Softmax(_, axis) => x[0].softmax(*axis as isize),
         }
     }
+
+    /// As [`Op::eval`], with the output written over `out`'s elements where no other tensor
+    /// shares them and the op has such a form (elementwise ops, products of two matrices):
+    /// what a replayed step does with its last output, sparing a new buffer. The result is
+    /// the one [`Op::eval`] gives, bit for bit; `out` takes its shape. On an error, `out` is
+    /// left as it was.
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let a = g.var(Tensor::from_vec(vec![1.0, -2.0], [2])?);
+    /// let y = a.relu();
+    /// let op = g.tape().op(y.id()).clone();
+    /// let mut out = Tensor::zeros([2]);
+    /// op.eval_into(&[&Tensor::from_vec(vec![-3.0, 4.0], [2])?], &y.shape(), &mut out)?;
+    /// assert_eq!(out.to_vec(), vec![0.0, 4.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn eval_into(&self, x: &[&Tensor<F>], shape: &Shape, out: &mut Tensor<F>) -> Result<()> {
+        match self {
+            Op::Unary(k, _) => k.map_to(x[0], out),
+            Op::Param(k, _, p) => x[0].map_to(|v| k.apply(v, *p), out),
+            Op::Binary(k, ..) => k.zip_to(x[0], x[1], out)?,
+            Op::Matmul(_, _, [ta, tb]) => x[0].matmul_t_to(*ta, x[1], *tb, out)?,
+            Op::Leaf
+            | Op::Constant
+            | Op::Custom(_)
+            | Op::Clamp(..)
+            | Op::Reduce(..)
+            | Op::Reshape(_)
+            | Op::Permute(..)
+            | Op::BroadcastTo(_)
+            | Op::SumTo(_)
+            | Op::Concat(_)
+            | Op::Slice(..)
+            | Op::Pad(..)
+            | Op::IndexSelect(..)
+            | Op::IndexAdd(..)
+            | Op::Gather(..)
+            | Op::ScatterAdd(..)
+            | Op::Where(..)
+            | Op::Unfold(..)
+            | Op::Fold(..)
+            | Op::Lookup(..)
+            | Op::StopGradient(..)
+            | Op::BatchNorm(_)
+            | Op::LayerNorm(_)
+            | Op::Softmax(..) => *out = self.eval(x, shape)?,
+        }
+        Ok(())
+    }
 }
 
 /// clamp's forward: `min(max(x, min), max)`, so `max` wins when `min > max` and NaN stays.
@@ -97,5 +148,81 @@ pub(crate) fn stop_gradient<F: Float>(t: &Tensor<F>, finite_only: bool) -> Tenso
         t.map(|v| if v.is_finite() { v } else { F::ZERO })
     } else {
         t.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Graph, Tensor, Var};
+
+    fn filled(dims: &[usize], seed: f64) -> Tensor<f64> {
+        let n = dims.iter().product::<usize>();
+        let data = (0..n).map(|i| ((i as f64 + seed) * 0.37).sin() * 2.0).collect();
+        Tensor::from_vec(data, dims).unwrap()
+    }
+
+    #[test]
+    fn eval_into_equals_eval_and_writes_over_an_output_only_it_holds() {
+        let g = Graph::new();
+        let v = |dims: &[usize], seed: f64| g.var(filled(dims, seed));
+        let (a, b, bias, column, one, w) =
+            (v(&[3, 4], 1.0), v(&[3, 4], 2.0), v(&[4], 3.0), v(&[3, 1], 4.0), v(&[1], 5.0), v(&[5, 4], 6.0));
+        let large = (v(&[40, 40], 7.0), v(&[40, 40], 8.0));
+        // Each output, and whether its op writes over a same-sized output (elementwise ops but
+        // a general broadcast, products of two matrices).
+        let ys: Vec<(Var<'_, f64>, bool)> = vec![
+            (a.tanh(), true),
+            (a.relu(), true),
+            (a.powf(3.0), true),
+            (a.leaky_relu(0.1), true),
+            (large.0.exp(), true),
+            (a + b, true),
+            (a * b, true),
+            (a / bias, true),
+            (bias - a, true),
+            (a * one, true),
+            (one - a, true),
+            (large.0 * large.1, true),
+            (a.matmul_t(false, w, true), true),
+            (a.matmul_t(true, b, false), true),
+            (large.0.matmul(large.1), true),
+            (a + column, false),
+            (a.reshape([4, 3]), false),
+            (a.sum_axis(0, false), false),
+        ];
+        let tape = g.tape();
+        for (y, in_place) in ys {
+            let op = tape.op(y.id()).clone();
+            let inputs: Vec<Tensor<f64>> =
+                op.inputs().iter().map(|&i| tape.tensor(i).map(|x| x * 0.5 - 0.25)).collect();
+            let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
+            let expected = op.eval(&refs, &y.shape()).unwrap();
+            let bits = |t: &Tensor<f64>| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            // An output of the same size that only it holds is written over, shape and all.
+            let mut out = Tensor::full([expected.numel()], 9.0);
+            let before = out.data().as_ptr();
+            op.eval_into(&refs, &y.shape(), &mut out).unwrap();
+            assert_eq!((out.shape(), bits(&out)), (expected.shape(), bits(&expected)), "{}", op.name());
+            assert_eq!(out.data().as_ptr() == before, in_place, "{}: written in place", op.name());
+            // A shared output, or one of another size, is replaced, and its sharer keeps its value.
+            for mut out in [Tensor::full([expected.numel()], 9.0), Tensor::full([expected.numel() + 1], 9.0)] {
+                let sharer = out.clone();
+                op.eval_into(&refs, &y.shape(), &mut out).unwrap();
+                assert_eq!(bits(&out), bits(&expected), "{}", op.name());
+                assert!(sharer.data().iter().all(|&x| x == 9.0), "{}: a shared buffer was written", op.name());
+            }
+        }
+    }
+
+    #[test]
+    fn eval_into_leaves_its_output_as_it_was_on_an_error() {
+        let g = Graph::new();
+        let (a, b) = (g.var(filled(&[2, 3], 0.0)), g.var(filled(&[3, 2], 1.0)));
+        let y = a.matmul(b);
+        let op = g.tape().op(y.id()).clone();
+        let mut out = Tensor::full([2, 2], 9.0);
+        let wrong = filled(&[2, 2], 2.0);
+        assert!(op.eval_into(&[&filled(&[2, 3], 3.0), &wrong], &y.shape(), &mut out).is_err());
+        assert_eq!(out, Tensor::full([2, 2], 9.0));
     }
 }

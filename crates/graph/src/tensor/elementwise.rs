@@ -17,22 +17,38 @@ impl<F: Float> Tensor<F> {
     /// Applies `f` to every element (split over threads for a large tensor).
     pub fn map(&self, f: impl Fn(F) -> F + Sync) -> Tensor<F> {
         let a = self.data();
-        let data = elementwise(a.len(), a.iter().map(|&v| f(v)), |start, out| {
-            out.iter_mut().zip(&a[start..]).for_each(|(o, &v)| *o = f(v))
-        });
+        let data = elementwise(a.len(), a.iter().map(|&v| f(v)), |start, out| map_part(out, &a[start..], &f));
         Tensor::from_parts(data, self.shape().clone())
+    }
+
+    /// As [`Tensor::map`], over `out`'s elements where it may overwrite them
+    /// ([`Tensor::overwritten_as`]), into a new tensor otherwise.
+    pub(crate) fn map_to(&self, f: impl Fn(F) -> F + Sync, out: &mut Tensor<F>) {
+        match out.overwritten_as(self.shape()) {
+            Some(elements) => {
+                let a = self.data();
+                crate::threads::split_pass(elements, 1, |start, part| map_part(part, &a[start..], &f))
+            }
+            None => *out = self.map(f),
+        }
     }
 
     /// As [`Tensor::map`], for a [`Pointwise`] `f` whose `at` is `#[inline(always)]`: its loop
     /// inlines `f` whole (a large one too: GELU, erfc) and is compiled to SIMD, for AVX2 where
     /// the CPU has it ([`crate::simd`]).
     pub(crate) fn map_in_one_loop(&self, f: impl Pointwise<F>) -> Tensor<F> {
-        let a = self.data();
-        let mut out = pass_output(a.len());
-        crate::threads::split_pass(&mut out, 1, |start, part| {
-            crate::simd::map_into(part, &a[start..start + part.len()], &f)
-        });
+        let mut out = pass_output(self.numel());
+        map_pass(&mut out, self.data(), &f);
         Tensor::from_parts(out, self.shape().clone())
+    }
+
+    /// As [`Tensor::map_in_one_loop`], over `out`'s elements where it may overwrite them
+    /// ([`Tensor::overwritten_as`]), into a new tensor otherwise.
+    pub(crate) fn map_in_one_loop_to(&self, f: impl Pointwise<F>, out: &mut Tensor<F>) {
+        match out.overwritten_as(self.shape()) {
+            Some(elements) => map_pass(elements, self.data(), &f),
+            None => *out = self.map_in_one_loop(f),
+        }
     }
 
     /// `self · slope(x, y)` elementwise for tensors of one shape (a smooth rule's gradient),
@@ -66,10 +82,7 @@ impl<F: Float> Tensor<F> {
                 return Ok(Tensor::from_parts(data, self.shape().clone()));
             }
             let mut out = pass_output(a.len());
-            crate::threads::split_pass(&mut out, 1, |start, part| {
-                let range = start..start + part.len();
-                crate::simd::zip_into(part, &a[range.clone()], &b[range], &f)
-            });
+            zip_pass(&mut out, a, b, &f);
             return Ok(Tensor::from_parts(out, self.shape().clone()));
         }
         if let Some(out) = onto(self, other, &f) {
@@ -90,6 +103,36 @@ impl<F: Float> Tensor<F> {
             [step_a, step_b] => out.extend((0..len).map(|i| f(da[ia + i * step_a], db[ib + i * step_b]))),
         });
         Ok(Tensor::from_parts(out, shape))
+    }
+
+    /// As [`Tensor::zip_with`], over `out`'s elements where it may overwrite them
+    /// ([`Tensor::overwritten_as`]) and the operands have one shape or one broadcasts onto the
+    /// other as a whole; into a new tensor otherwise.
+    pub(crate) fn zip_to(
+        &self,
+        other: &Tensor<F>,
+        op: &'static str,
+        f: impl Fn(F, F) -> F + Sync,
+        out: &mut Tensor<F>,
+    ) -> Result<()> {
+        if self.shape() == other.shape() {
+            if let Some(elements) = out.overwritten_as(self.shape()) {
+                zip_pass(elements, self.data(), other.data(), &f);
+                return Ok(());
+            }
+        } else if let Some(how) = Onto::of(self, other) {
+            if let Some(elements) = out.overwritten_as(self.shape()) {
+                how.write(elements, self, other, &f);
+                return Ok(());
+            }
+        } else if let Some(how) = Onto::of(other, self) {
+            if let Some(elements) = out.overwritten_as(other.shape()) {
+                how.write(elements, other, self, |b, a| f(a, b));
+                return Ok(());
+            }
+        }
+        *out = self.zip_with(other, op, f)?;
+        Ok(())
     }
 
     /// Like [`Tensor::zip_with`] but writes into `self` when it already has the broadcast shape
@@ -114,20 +157,70 @@ impl<F: Float> Tensor<F> {
 /// result has `big`'s shape, and nothing else about the broadcast needs working out.
 #[inline(always)]
 fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sync) -> Option<Tensor<F>> {
-    if small.ndim() > big.ndim() {
-        return None;
+    match Onto::of(big, small)? {
+        Onto::One => {
+            let y = small.data()[0];
+            Some(big.map(|x| f(x, y)))
+        }
+        how @ Onto::Trailing => {
+            let mut data = pass_output(big.numel());
+            how.write(&mut data, big, small, f);
+            Some(Tensor::from_parts(data, big.shape().clone()))
+        }
     }
-    if small.numel() == 1 {
-        let y = small.data()[0];
-        return Some(big.map(|x| f(x, y)));
+}
+
+/// How a smaller operand broadcasts onto a bigger one as a whole (see [`onto`]).
+#[derive(Clone, Copy)]
+enum Onto {
+    /// It is one element.
+    One,
+    /// It is the bigger one's last dims, repeated.
+    Trailing,
+}
+
+impl Onto {
+    fn of<F: Float>(big: &Tensor<F>, small: &Tensor<F>) -> Option<Onto> {
+        if small.ndim() > big.ndim() {
+            None
+        } else if small.numel() == 1 {
+            Some(Onto::One)
+        } else if is_trailing(small.dims(), big.dims()) {
+            Some(Onto::Trailing)
+        } else {
+            None
+        }
     }
-    if !is_trailing(small.dims(), big.dims()) {
-        return None;
+
+    /// Writes `f(x, y)` into `out` for each element `x` of `big` and `y` of `small`.
+    #[inline(always)]
+    fn write<F: Float>(self, out: &mut [F], big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sync) {
+        let (a, b) = (big.data(), small.data());
+        match self {
+            Onto::One => crate::threads::split_pass(out, 1, |start, part| map_part(part, &a[start..], |x| f(x, b[0]))),
+            Onto::Trailing => crate::simd::zip_into(out, a, b, &f),
+        }
     }
-    let (a, b) = (big.data(), small.data());
-    let mut data = pass_output(a.len());
-    crate::simd::zip_into(&mut data, a, b, &f);
-    Some(Tensor::from_parts(data, big.shape().clone()))
+}
+
+/// `out[i] = f(a[i])`, in one plain loop.
+#[inline(always)]
+fn map_part<F: Float>(out: &mut [F], a: &[F], f: impl Fn(F) -> F) {
+    out.iter_mut().zip(a).for_each(|(o, &v)| *o = f(v))
+}
+
+/// `out[i] = f(a[i])` for a [`Pointwise`] `f`, compiled to SIMD and split over threads.
+fn map_pass<F: Float>(out: &mut [F], a: &[F], f: &impl Pointwise<F>) {
+    crate::threads::split_pass(out, 1, |start, part| crate::simd::map_into(part, &a[start..start + part.len()], f));
+}
+
+/// `out[i] = f(a[i], b[i])`, compiled to SIMD and split over threads.
+#[inline(always)]
+fn zip_pass<F: Float>(out: &mut [F], a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) {
+    crate::threads::split_pass(out, 1, |start, part| {
+        let range = start..start + part.len();
+        crate::simd::zip_into(part, &a[range.clone()], &b[range], f)
+    });
 }
 
 /// `n` elements: `items` on one thread, or, for a pass large enough to split, an

@@ -52,41 +52,24 @@ impl<F: Float> Tensor<F> {
     /// `op(self) · op(other)` for operands of at least 2 dimensions, where `op` transposes the
     /// last two dimensions when its flag is set. Leading (batch) dimensions broadcast.
     pub fn matmul_t(&self, transpose_self: bool, other: &Tensor<F>, transpose_other: bool) -> Result<Tensor<F>> {
+        let dims = ProductDims::of(self, transpose_self, other, transpose_other)?;
+        let ProductDims { m, k, n, a: (rsa, csa), b: (rsb, csb) } = dims;
+        let (ad, bd) = (self.dims(), other.dims());
+        let (ar, ac, br, bc) = (ad[ad.len() - 2], ad[ad.len() - 1], bd[bd.len() - 2], bd[bd.len() - 1]);
+        if ad.len() == 2 && bd.len() == 2 {
+            // Two matrices: no batch to broadcast or walk (for a small product, that walk cost
+            // more than the arithmetic).
+            let out_shape = Shape::from([m, n]);
+            let mut out = overwritable("matmul", &out_shape)?;
+            dims.write(self, other, &mut out);
+            return Ok(Tensor::from_parts(out, out_shape));
+        }
         let mismatch = |hint: &str| Error::ShapeMismatch {
             op: "matmul",
             lhs: self.shape().clone(),
             rhs: other.shape().clone(),
             hint: hint.into(),
         };
-        if self.ndim() < 2 || other.ndim() < 2 {
-            return Err(mismatch("; both operands need at least two dimensions"));
-        }
-        let (ad, bd) = (self.dims(), other.dims());
-        let (ar, ac) = (ad[ad.len() - 2], ad[ad.len() - 1]);
-        let (br, bc) = (bd[bd.len() - 2], bd[bd.len() - 1]);
-        let (m, k) = if transpose_self { (ac, ar) } else { (ar, ac) };
-        let (k2, n) = if transpose_other { (bc, br) } else { (br, bc) };
-        if k != k2 {
-            return Err(mismatch(&format!("; inner dimensions {k} and {k2} differ")));
-        }
-        let (rsa, csa) = if transpose_self { (1, ac as isize) } else { (ac as isize, 1) };
-        let (rsb, csb) = if transpose_other { (1, bc as isize) } else { (bc as isize, 1) };
-        if ad.len() == 2 && bd.len() == 2 {
-            // Two matrices: no batch to broadcast or walk (for a small product, that walk cost
-            // more than the arithmetic).
-            let out_shape = Shape::from([m, n]);
-            let mut out = overwritable("matmul", &out_shape)?;
-            if out.is_empty() {
-                return Ok(Tensor::from_parts(out, out_shape));
-            }
-            if k == 0 {
-                out.fill(F::ZERO);
-            } else {
-                let threads = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n));
-                product((m, k, n), self.data(), (rsa, csa), other.data(), (rsb, csb), &mut out, threads);
-            }
-            return Ok(Tensor::from_parts(out, out_shape));
-        }
         let a_batch = Shape::from(&ad[..ad.len() - 2]);
         let b_batch = Shape::from(&bd[..bd.len() - 2]);
         let batch =
@@ -131,6 +114,26 @@ impl<F: Float> Tensor<F> {
             product((m, k, n), &a[ia..], (rsa, csa), &b[ib..], (rsb, csb), c, threads)
         });
         Ok(Tensor::from_parts(out, out_shape))
+    }
+
+    /// As [`Tensor::matmul_t`], over `out`'s elements where it may overwrite them
+    /// ([`Tensor::overwritten_as`]) and both operands are matrices; into a new tensor otherwise.
+    pub(crate) fn matmul_t_to(
+        &self,
+        transpose_self: bool,
+        other: &Tensor<F>,
+        transpose_other: bool,
+        out: &mut Tensor<F>,
+    ) -> Result<()> {
+        if self.ndim() == 2 && other.ndim() == 2 {
+            let dims = ProductDims::of(self, transpose_self, other, transpose_other)?;
+            if let Some(elements) = out.overwritten_as(&Shape::from([dims.m, dims.n])) {
+                dims.write(self, other, elements);
+                return Ok(());
+            }
+        }
+        *out = self.matmul_t(transpose_self, other, transpose_other)?;
+        Ok(())
     }
 
     /// `Σ op(self)ᵢ · op(other)ᵢ` over the batch dims listed in `summed` (sorted), for operands
@@ -267,6 +270,57 @@ fn each_product<T: Send>(
 /// thread when the product is small, otherwise through a GEMM ([`summed_large_matmul`]) with
 /// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
 /// nested scheduling).
+/// The sizes of a product `op(a)·op(b)` (`m×k` times `k×n`) and the row and column strides
+/// at which its matrices read `a` and `b`.
+#[derive(Clone, Copy)]
+struct ProductDims {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: (isize, isize),
+    b: (isize, isize),
+}
+
+impl ProductDims {
+    /// The product's sizes, or the error when the operands do not multiply.
+    fn of<F: Float>(a: &Tensor<F>, transpose_a: bool, b: &Tensor<F>, transpose_b: bool) -> Result<Self> {
+        let mismatch = |hint: &str| Error::ShapeMismatch {
+            op: "matmul",
+            lhs: a.shape().clone(),
+            rhs: b.shape().clone(),
+            hint: hint.into(),
+        };
+        if a.ndim() < 2 || b.ndim() < 2 {
+            return Err(mismatch("; both operands need at least two dimensions"));
+        }
+        let (ad, bd) = (a.dims(), b.dims());
+        let (ar, ac) = (ad[ad.len() - 2], ad[ad.len() - 1]);
+        let (br, bc) = (bd[bd.len() - 2], bd[bd.len() - 1]);
+        let (m, k) = if transpose_a { (ac, ar) } else { (ar, ac) };
+        let (k2, n) = if transpose_b { (bc, br) } else { (br, bc) };
+        if k != k2 {
+            return Err(mismatch(&format!("; inner dimensions {k} and {k2} differ")));
+        }
+        let a = if transpose_a { (1, ac as isize) } else { (ac as isize, 1) };
+        let b = if transpose_b { (1, bc as isize) } else { (bc as isize, 1) };
+        Ok(ProductDims { m, k, n, a, b })
+    }
+
+    /// Writes the product of the matrices `a` and `b` over all of `out` (`m·n` elements).
+    fn write<F: Float>(self, a: &Tensor<F>, b: &Tensor<F>, out: &mut [F]) {
+        let ProductDims { m, k, n, .. } = self;
+        if out.is_empty() {
+            return;
+        }
+        if k == 0 {
+            out.fill(F::ZERO);
+        } else {
+            let threads = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n));
+            product((m, k, n), a.data(), self.a, b.data(), self.b, out, threads);
+        }
+    }
+}
+
 fn product<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],

@@ -305,6 +305,20 @@ impl<F: Float> Tensor<F> {
     pub(crate) fn owns_storage(&mut self) -> bool {
         only_handle(&mut self.data).is_some()
     }
+    /// The elements, for a kernel to overwrite with a result of `shape` (which the tensor
+    /// takes), when no other tensor shares them and they are as many; `None` otherwise, and
+    /// the kernel makes a new tensor. A replayed step writes into its last output this way.
+    pub(crate) fn overwritten_as(&mut self, shape: &Shape) -> Option<&mut [F]> {
+        let Tensor { shape: own, data } = self;
+        let elements = only_handle(data)?;
+        if own != shape {
+            if shape.try_numel("overwrite").ok()? != elements.len() {
+                return None;
+            }
+            own.clone_from(shape);
+        }
+        Some(elements.as_mut_slice())
+    }
     /// True when both tensors share one buffer (no copy was made).
     pub fn shares_storage(&self, other: &Tensor<F>) -> bool {
         Arc::ptr_eq(&self.data, &other.data)
