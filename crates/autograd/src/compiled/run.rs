@@ -29,6 +29,8 @@ pub(crate) struct Scratch<F> {
     sums: Vec<(u32, Accumulate, std::ops::Range<usize>)>,
     /// 0-d tensors for a scalar output's gradient and value in a tensor step's rule.
     zero_d: [Option<Tensor<F>>; 2],
+    /// A tensor step's scalar output, written over in the forward pass.
+    scalar_out: Option<Tensor<F>>,
 }
 
 /// The gradients of one backward pass, slot by slot.
@@ -99,30 +101,29 @@ pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<
                     }
                 }
             }
-            Step::Tensor(t) => match t.out {
-                Slot::Scalar(s) => {
-                    let y = with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
-                        Op::Custom(node) => crate::custom::forward(node, refs),
-                        op => Ok(op.eval(refs, &t.shape)?),
-                    })?;
-                    check_shape(t, &y)?;
-                    scalars[s as usize] = y.data()[0];
+            Step::Tensor(t) => {
+                // The output is written over its last value where nothing else holds it: a
+                // tensor slot's, or a 0-d tensor kept for the scalar ones. Every input's slot
+                // is below the step's output slot (see `plan`).
+                let (inputs, out): (&[Tensor<F>], &mut Tensor<F>) = match t.out {
+                    Slot::Scalar(_) => (tensors, scratch.scalar_out.get_or_insert_with(|| Tensor::scalar(F::ZERO))),
+                    Slot::Tensor(i) => {
+                        let (inputs, rest) = tensors.split_at_mut(i as usize);
+                        (inputs, &mut rest[0])
+                    }
+                };
+                with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
+                    match &t.op {
+                        Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
+                        op => op.eval_into(refs, &t.shape, out)?,
+                    }
+                    Ok(())
+                })?;
+                check_shape(t, out)?;
+                if let Slot::Scalar(s) = t.out {
+                    scalars[s as usize] = out.data()[0];
                 }
-                Slot::Tensor(i) => {
-                    // Every input's slot is below the step's output slot (see `plan`), and the
-                    // output keeps its last value's buffer when nothing else holds it.
-                    let (inputs, rest) = tensors.split_at_mut(i as usize);
-                    let out = &mut rest[0];
-                    with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
-                        match &t.op {
-                            Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
-                            op => op.eval_into(refs, &t.shape, out)?,
-                        }
-                        Ok(())
-                    })?;
-                    check_shape(t, out)?;
-                }
-            },
+            }
         }
     }
     Ok(())

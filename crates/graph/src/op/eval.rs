@@ -60,7 +60,8 @@ impl<F: Float> Op<F> {
     }
 
     /// As [`Op::eval`], with the output written over `out`'s elements where no other tensor
-    /// shares them and the op has such a form (elementwise ops, products of two matrices):
+    /// shares them and the op has such a form (elementwise ops, sums over consecutive axes,
+    /// products of two matrices):
     /// what a replayed step does with its last output, sparing a new buffer. The result is
     /// the one [`Op::eval`] gives, bit for bit; `out` takes its shape. On an error, `out` is
     /// left as it was.
@@ -82,11 +83,11 @@ impl<F: Float> Op<F> {
             Op::Param(k, _, p) => x[0].map_to(|v| k.apply(v, *p), out),
             Op::Binary(k, ..) => k.zip_to(x[0], x[1], out)?,
             Op::Matmul(_, _, [ta, tb]) => x[0].matmul_t_to(*ta, x[1], *tb, out)?,
+            Op::Clamp(_, bounds) => x[0].map_to(clamped(bounds), out),
+            Op::Reduce(k, _, axes) => reduce_into(*k, x[0], axes, out)?,
             Op::Leaf
             | Op::Constant
             | Op::Custom(_)
-            | Op::Clamp(..)
-            | Op::Reduce(..)
             | Op::Reshape(_)
             | Op::Permute(..)
             | Op::BroadcastTo(_)
@@ -113,23 +114,28 @@ impl<F: Float> Op<F> {
 
 /// clamp's forward: `min(max(x, min), max)`, so `max` wins when `min > max` and NaN stays.
 pub(crate) fn clamp<F: Float>(t: &Tensor<F>, bounds: &Bounds<F>) -> Tensor<F> {
+    t.map(clamped(bounds))
+}
+
+/// clamp on one value.
+fn clamped<F: Float>(bounds: &Bounds<F>) -> impl Fn(F) -> F + Sync {
     let (min, max) = (bounds.min, bounds.max);
-    t.map(|x| {
+    move |x| {
         let above_min = if x < min { min } else { x };
         if above_min > max {
             max
         } else {
             above_min
         }
-    })
+    }
 }
 
 /// A reduction's forward over resolved axes.
 pub(crate) fn reduce<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes) -> Result<Tensor<F>> {
     let keepdim = axes.keepdim;
     match op {
-        ReduceOp::Sum => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b, |a, b| a + b),
-        ReduceOp::SumSquares => t.fold_axes(&axes.axes, keepdim, F::ZERO, |a, b| a + b * b, |a, b| a + b),
+        ReduceOp::Sum => t.fold_axes(&axes.axes, keepdim, F::ZERO, add, add),
+        ReduceOp::SumSquares => t.fold_axes(&axes.axes, keepdim, F::ZERO, add_square, add),
         ReduceOp::Max | ReduceOp::Min => {
             t.check_nonempty(op.name(), &axes.axes)?;
             let signed: Vec<isize> = axes.axes.iter().map(|&a| a as isize).collect();
@@ -140,6 +146,29 @@ pub(crate) fn reduce<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes) -> Resu
             }
         }
     }
+}
+
+/// As [`reduce`], over `out`'s elements where it may overwrite them (sums; a max or min
+/// makes a new tensor).
+fn reduce_into<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes, out: &mut Tensor<F>) -> Result<()> {
+    match op {
+        ReduceOp::Sum => t.fold_axes_to(&axes.axes, axes.keepdim, F::ZERO, (add, add), out),
+        ReduceOp::SumSquares => t.fold_axes_to(&axes.axes, axes.keepdim, F::ZERO, (add_square, add), out),
+        ReduceOp::Max | ReduceOp::Min => {
+            *out = reduce(op, t, axes)?;
+            Ok(())
+        }
+    }
+}
+
+/// A sum's step.
+fn add<F: Float>(a: F, b: F) -> F {
+    a + b
+}
+
+/// A sum of squares' step.
+fn add_square<F: Float>(a: F, b: F) -> F {
+    a + b * b
 }
 
 /// stop_gradient's forward: the value, with non-finite elements read as 0 when `finite_only`.
@@ -169,7 +198,7 @@ mod tests {
             (v(&[3, 4], 1.0), v(&[3, 4], 2.0), v(&[4], 3.0), v(&[3, 1], 4.0), v(&[1], 5.0), v(&[5, 4], 6.0));
         let large = (v(&[40, 40], 7.0), v(&[40, 40], 8.0));
         // Each output, and whether its op writes over a same-sized output (elementwise ops but
-        // a general broadcast, products of two matrices).
+        // a general broadcast, products of two matrices, sums).
         let ys: Vec<(Var<'_, f64>, bool)> = vec![
             (a.tanh(), true),
             (a.relu(), true),
@@ -187,8 +216,13 @@ mod tests {
             (a.matmul_t(true, b, false), true),
             (large.0.matmul(large.1), true),
             (a + column, false),
+            (a.clamp(-0.5, 0.5), true),
+            (a.sum_axis(0, false), true),
+            (a.sum_squares_axis(1, true), true),
+            (large.0.sum(), true),
+            (a.sum_axes(&[0, 1], false), true),
+            (a.max_axis(0, false), false),
             (a.reshape([4, 3]), false),
-            (a.sum_axis(0, false), false),
         ];
         let tape = g.tape();
         for (y, in_place) in ys {

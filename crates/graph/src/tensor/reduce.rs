@@ -22,24 +22,15 @@ impl<F: Float> Tensor<F> {
         join: impl Fn(F, F) -> F,
     ) -> Result<Tensor<F>> {
         let out_shape = self.shape().reduced(axes, keepdim);
-        if let Some((group, inner)) = self.shape().group_and_inner(axes) {
-            let (data, kept) = (self.data(), self.numel() / group);
-            let out = if group == self.numel() {
-                vec![fold_lanes(data, init, &f, &join)]
-            } else if inner > 1 {
-                // [outer, group, inner] (outer = 1 for leading axes): each outer block's rows
-                // folded into its `inner` results — a pool's max over `[N, C, taps, L]`
-                // windows walked run by run took 1.4× as long.
-                let mut acc = reserved(kept);
-                acc.resize(kept, init);
-                for (acc, block) in acc.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
-                    fold_rows(acc, block, &f);
-                }
-                acc
+        if let Some(grouped) = self.shape().group_and_inner(axes) {
+            let out = if grouped.0 == self.numel() {
+                vec![fold_lanes(self.data(), init, &f, &join)]
             } else {
-                let mut sums = reserved(kept);
-                sums.extend(data.chunks_exact(group).map(|chunk| fold_lanes(chunk, init, &f, &join)));
-                sums
+                let kept = self.numel() / grouped.0;
+                let mut out = reserved(kept);
+                out.resize(kept, init);
+                fold_grouped(self.data(), grouped, init, &f, &join, &mut out);
+                out
             };
             return Ok(Tensor::from_parts(out, out_shape));
         }
@@ -64,6 +55,26 @@ impl<F: Float> Tensor<F> {
             }
         });
         Ok(Tensor::from_parts(out, out_shape))
+    }
+
+    /// As [`Tensor::fold_axes`], over `out`'s elements where it may overwrite them
+    /// ([`Tensor::overwritten_as`]) and the axes are consecutive; into a new tensor otherwise.
+    pub(crate) fn fold_axes_to(
+        &self,
+        axes: &[usize],
+        keepdim: bool,
+        init: F,
+        (f, join): (impl Fn(F, F) -> F, impl Fn(F, F) -> F),
+        out: &mut Tensor<F>,
+    ) -> Result<()> {
+        if let Some(grouped) = self.shape().group_and_inner(axes) {
+            if let Some(elements) = out.overwritten_as(&self.shape().reduced(axes, keepdim)) {
+                fold_grouped(self.data(), grouped, init, &f, &join, elements);
+                return Ok(());
+            }
+        }
+        *out = self.fold_axes(axes, keepdim, init, f, join)?;
+        Ok(())
     }
 
     /// The gradient of a max or min over `axes` (negative counts from the end; empty means
@@ -193,6 +204,33 @@ impl<F: Float> Tensor<F> {
             (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
         let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b, |a, b| a + b)?;
         summed.reshape(shape.clone())
+    }
+}
+
+/// [`Tensor::fold_axes`] over the middle axis of `[outer, group, inner]` blocks of `data`
+/// ([`Shape::group_and_inner`]), into `out` (one element per `outer · inner`).
+#[inline(always)]
+fn fold_grouped<F: Float>(
+    data: &[F],
+    (group, inner): (usize, usize),
+    init: F,
+    f: &impl Fn(F, F) -> F,
+    join: &impl Fn(F, F) -> F,
+    out: &mut [F],
+) {
+    if group == data.len() {
+        out[0] = fold_lanes(data, init, f, join);
+    } else if inner > 1 {
+        // Each outer block's rows folded into its `inner` results — a pool's max over
+        // `[N, C, taps, L]` windows walked run by run took 1.4× as long.
+        out.fill(init);
+        for (acc, block) in out.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
+            fold_rows(acc, block, f);
+        }
+    } else {
+        for (sum, chunk) in out.iter_mut().zip(data.chunks_exact(group)) {
+            *sum = fold_lanes(chunk, init, f, join);
+        }
     }
 }
 
