@@ -193,7 +193,7 @@ impl<F: Float> CompiledTape<F> {
         }
         match self.slot(index, true)? {
             plan::Slot::Scalar(s) => self.program.scalars[s as usize] = value.data()[0],
-            plan::Slot::Tensor(t) => self.program.tensors[t as usize] = value.clone(),
+            plan::Slot::Tensor(t) => self.program.tensors[t as usize].assign(value),
         }
         self.stale = true;
         Ok(())

@@ -305,6 +305,29 @@ impl<F: Float> Tensor<F> {
     pub(crate) fn owns_storage(&mut self) -> bool {
         only_handle(&mut self.data).is_some()
     }
+    /// Makes `self` equal to `value`, shape and elements: copied into `self`'s own buffer when
+    /// no other tensor shares it and it holds as many elements, shared with `value` (a clone)
+    /// otherwise. A slot set again and again (a compiled tape's input, set to each step's
+    /// parameters) then keeps its buffer, and `value`'s holder can update it in place without
+    /// a copy.
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let mut slot = Tensor::zeros([2]);
+    /// let mut param = Tensor::from_vec(vec![1.0, 2.0], [2])?;
+    /// slot.assign(&param);
+    /// assert_eq!(slot, param);
+    /// assert!(!slot.shares_storage(&param)); // copied: the slot held its own buffer
+    /// param.data_mut()[0] = 5.0; // in place, and the slot keeps its value
+    /// assert_eq!(slot.to_vec(), vec![1.0, 2.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn assign(&mut self, value: &Tensor<F>) {
+        match self.overwritten_as(value.shape()) {
+            Some(elements) => elements.copy_from_slice(value.data()),
+            None => *self = value.clone(),
+        }
+    }
     /// The elements, for a kernel to overwrite with a result of `shape` (which the tensor
     /// takes), when no other tensor shares them and they are as many; `None` otherwise, and
     /// the kernel makes a new tensor. A replayed step writes into its last output this way.
