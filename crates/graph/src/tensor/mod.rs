@@ -8,6 +8,7 @@ mod lanes;
 mod layer_norm;
 mod layout;
 mod matmul;
+mod matrix_vector;
 mod norm;
 mod packed_matmul;
 mod panel_matmul;

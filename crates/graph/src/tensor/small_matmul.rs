@@ -23,7 +23,7 @@ pub(super) const SMALL_PRODUCT: usize = 4 * 1024;
 
 /// Lanes of independent partial sums: enough for the compiler to vectorize a dot product, and
 /// the narrowest `n` the register blocks are used for.
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 /// Rows of `c` one register block sums at once.
 const BLOCK_ROWS: usize = 4;
 /// Columns of `c` one register block sums at once (two AVX2 registers of `f32`).
@@ -140,6 +140,9 @@ pub(super) fn small_matmul<F: Float>(
             return;
         }
     }
+    if super::matrix_vector::matrix_vector((m, k, n), a, b, c, store) {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if SimdLevel::detect().has_avx2_fma() {
         // SAFETY: a function compiled for AVX2 and FMA may run where the CPU has both,
@@ -176,6 +179,19 @@ fn mul_add<F: Float, const FUSED: bool>(x: F, y: F, s: F) -> F {
 /// A `b` of up to this many elements whose rows are not contiguous (a transposed one) is
 /// copied to the stack, not the heap.
 const STACK_COPY: usize = 512;
+
+/// The loops with fused multiply-adds, as `small_matmul` runs them where the CPU has FMA: the
+/// definition other kernels' tests compare against.
+#[cfg(test)]
+pub(super) fn fused_loops(
+    dims: (usize, usize, usize),
+    a: Strided<'_, f32>,
+    b: Strided<'_, f32>,
+    c: &mut [f32],
+    store: Store,
+) {
+    small_matmul_loops::<f32, true>(dims, a, b, c, store)
+}
 
 #[inline(always)]
 fn small_matmul_loops<F: Float, const FUSED: bool>(
@@ -292,7 +308,7 @@ fn copy_rows<F: Float>(x: Strided<'_, F>, rows: usize, cols: usize, out: &mut [F
 }
 
 #[inline(always)]
-fn dot<F: Float, const FUSED: bool>(x: &[F], y: &[F]) -> F {
+pub(super) fn dot<F: Float, const FUSED: bool>(x: &[F], y: &[F]) -> F {
     let len = x.len().min(y.len());
     let whole = len - len % LANES;
     let mut acc = [F::ZERO; LANES];
