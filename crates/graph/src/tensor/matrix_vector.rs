@@ -1,28 +1,30 @@
 //! `f32` products of a matrix whose rows are contiguous and one column (a layer with one
 //! output: W3's scores, 100×16·16×1), on AVX2 and FMA. `small_matmul` sums each row as
-//! [`dot`] does — eight partial sums, one per lane of a register, then added to the tail one
+//! `dot` does — eight partial sums, one per lane of a register, then added to the tail one
 //! after another — which left the lanes' additions to one row at a time (100×16·16×1 took
 //! 450 ns, where 100×16·16×16 takes 470). Here eight rows are summed at once, each in its
 //! register of eight partial sums, and the eight registers transposed, so that the additions
 //! that close the rows run lane by lane, eight rows in one instruction: the same operations
-//! on the same values in the same order as [`dot`], so the same bits.
+//! on the same values in the same order as `dot`, so the same bits.
 
 #[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
-};
+use std::arch::x86_64::{_mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
 
-use super::small_matmul::{dot, Store, Strided, LANES};
+#[cfg(target_arch = "x86_64")]
+use super::packed_matmul::transpose8;
+#[cfg(target_arch = "x86_64")]
+use super::small_matmul::{dot, LANES};
+use super::small_matmul::{Store, Strided};
 use crate::float::Float;
 
 /// Rows summed at once: one per lane of an AVX2 register.
+#[cfg(target_arch = "x86_64")]
 const ROWS: usize = 8;
 
 /// `c = a·b` or `c += a·b` (as `store` says) for an `m×k` `a` whose rows are contiguous (its
 /// column stride 1) and a `k×1` `b` whose column is (or that has one row), `c` holding `m`
-/// elements; `false`, with `c` untouched, unless the elements are `f32`, `m` is at least
-/// [`ROWS`] and the CPU has AVX2 and FMA (then the caller runs another kernel).
+/// elements; `false`, with `c` untouched, unless the elements are `f32`, `m` is at least 8
+/// and the CPU has AVX2 and FMA (then the caller runs another kernel).
 pub(super) fn matrix_vector<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: Strided<'_, F>,
@@ -66,7 +68,8 @@ unsafe fn kernel((m, k): (usize, usize), a: Strided<'_, f32>, b: &[f32], c: &mut
     let mut i = 0;
     while i + ROWS <= m {
         // SAFETY: rows i..i + ROWS of `a` at columns below `k`, `b`'s first `k` elements and
-        // `c`'s elements i..i + ROWS are inside the buffers the caller vouches for.
+        // `c`'s elements i..i + ROWS are inside the buffers the caller vouches for, and the
+        // CPU has AVX (which `transpose8` needs) as the caller vouches for AVX2.
         unsafe {
             let rows = a.data.as_ptr().add(i * a.rows);
             let mut sums = [_mm256_setzero_ps(); ROWS];
@@ -80,7 +83,7 @@ unsafe fn kernel((m, k): (usize, usize), a: Strided<'_, f32>, b: &[f32], c: &mut
                 (whole..k).fold(0.0, |tail, p| (*rows.add(r * a.rows + p)).mul_add(b[p], tail))
             });
             let mut rows_sums = _mm256_loadu_ps(tails.as_ptr());
-            for lane in transposed(sums) {
+            for lane in transpose8(sums) {
                 rows_sums = _mm256_add_ps(rows_sums, lane);
             }
             let out = c.as_mut_ptr().add(i);
@@ -100,30 +103,6 @@ unsafe fn kernel((m, k): (usize, usize), a: Strided<'_, f32>, b: &[f32], c: &mut
             Store::Add => *o += dot::<f32, true>(row, b),
         }
     }
-}
-
-/// The 8×8 transpose of eight registers: register l of the result holds lane l of each.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn transposed([r0, r1, r2, r3, r4, r5, r6, r7]: [__m256; ROWS]) -> [__m256; ROWS] {
-    let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-    let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-    let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-    let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-    let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
-    let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
-    let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
-    let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
-    [
-        _mm256_permute2f128_ps::<0x20>(u0, u4),
-        _mm256_permute2f128_ps::<0x20>(u1, u5),
-        _mm256_permute2f128_ps::<0x20>(u2, u6),
-        _mm256_permute2f128_ps::<0x20>(u3, u7),
-        _mm256_permute2f128_ps::<0x31>(u0, u4),
-        _mm256_permute2f128_ps::<0x31>(u1, u5),
-        _mm256_permute2f128_ps::<0x31>(u2, u6),
-        _mm256_permute2f128_ps::<0x31>(u3, u7),
-    ]
 }
 
 #[cfg(test)]

@@ -546,7 +546,7 @@ unsafe fn pack_b(
 /// The CPU has AVX.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+pub(super) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     // SAFETY: these intrinsics only move register lanes, on a CPU with AVX (the caller's word).
     unsafe {
         let t0 = _mm256_unpacklo_ps(r[0], r[1]);
