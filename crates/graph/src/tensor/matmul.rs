@@ -64,12 +64,7 @@ impl<F: Float> Tensor<F> {
             dims.write(self, other, &mut out);
             return Ok(Tensor::from_parts(out, out_shape));
         }
-        let mismatch = |hint: &str| Error::ShapeMismatch {
-            op: "matmul",
-            lhs: self.shape().clone(),
-            rhs: other.shape().clone(),
-            hint: hint.into(),
-        };
+        let mismatch = |hint: &str| shape_mismatch(self, other, hint);
         let a_batch = Shape::from(&ad[..ad.len() - 2]);
         let b_batch = Shape::from(&bd[..bd.len() - 2]);
         let batch =
@@ -158,12 +153,7 @@ impl<F: Float> Tensor<F> {
         transpose_other: bool,
         summed: &[usize],
     ) -> Result<Tensor<F>> {
-        let mismatch = |hint: &str| Error::ShapeMismatch {
-            op: "matmul",
-            lhs: self.shape().clone(),
-            rhs: other.shape().clone(),
-            hint: hint.into(),
-        };
+        let mismatch = |hint: &str| shape_mismatch(self, other, hint);
         let (ad, bd) = (self.dims(), other.dims());
         if ad.len() < 2 || ad.len() != bd.len() || ad[..ad.len() - 2] != bd[..bd.len() - 2] {
             return Err(mismatch("; a summed product needs operands with the same batch dimensions"));
@@ -263,13 +253,11 @@ fn each_product<T: Send>(
     }
 }
 
-/// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
-/// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
-/// columns, AVX2 and FMA), and larger products on one thread there too when `b` is a narrow,
-/// shallow matrix of contiguous rows ([`PANEL_COLUMNS`]); else in register blocks on one
-/// thread when the product is small, otherwise through a GEMM ([`summed_large_matmul`]) with
-/// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
-/// nested scheduling).
+/// The error for operands `a` and `b` that do not multiply, `hint` saying why.
+fn shape_mismatch<F: Float>(a: &Tensor<F>, b: &Tensor<F>, hint: &str) -> Error {
+    Error::ShapeMismatch { op: "matmul", lhs: a.shape().clone(), rhs: b.shape().clone(), hint: hint.into() }
+}
+
 /// The sizes of a product `op(a)·op(b)` (`m×k` times `k×n`) and the row and column strides
 /// at which its matrices read `a` and `b`.
 #[derive(Clone, Copy)]
@@ -284,12 +272,7 @@ struct ProductDims {
 impl ProductDims {
     /// The product's sizes, or the error when the operands do not multiply.
     fn of<F: Float>(a: &Tensor<F>, transpose_a: bool, b: &Tensor<F>, transpose_b: bool) -> Result<Self> {
-        let mismatch = |hint: &str| Error::ShapeMismatch {
-            op: "matmul",
-            lhs: a.shape().clone(),
-            rhs: b.shape().clone(),
-            hint: hint.into(),
-        };
+        let mismatch = |hint: &str| shape_mismatch(a, b, hint);
         if a.ndim() < 2 || b.ndim() < 2 {
             return Err(mismatch("; both operands need at least two dimensions"));
         }
@@ -321,6 +304,13 @@ impl ProductDims {
     }
 }
 
+/// `c = a·b` (overwritten) for `a` and `b` read at the given (row, column) strides: up to
+/// [`PANEL_PRODUCT`] multiply-adds on the panel kernel where it runs (`f32`, whole groups of 8
+/// columns, AVX2 and FMA), and larger products on one thread there too when `b` is a narrow,
+/// shallow matrix of contiguous rows ([`PANEL_COLUMNS`]); else in register blocks on one
+/// thread when the product is small, otherwise through a GEMM ([`summed_large_matmul`]) with
+/// the rows of `c` split over up to `threads` threads (each part a serial GEMM: one split, no
+/// nested scheduling).
 fn product<F: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[F],
