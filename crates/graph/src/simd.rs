@@ -6,7 +6,9 @@
 //! (`special.rs`) then run twice as fast in AVX2 as in SSE2 (W7 on one thread 4.03 → 3.93 ms
 //! with the AVX-512 copy, medians of 5 interleaved rounds on a Xeon). Their
 //! `mul_add`s round once in every copy (an FMA instruction in the vector ones, libm's `fmaf` in
-//! the baseline one), so every copy gives the same bits (tested).
+//! the baseline one), so every copy gives the same bits (tested). Other modules' loops get
+//! the same three copies as a [`Loop`] given to [`run_widest`] (the sliding windows' unfold
+//! and fold).
 
 use crate::algebra::Slope;
 
@@ -161,6 +163,34 @@ fn zip_into_with<F: Copy, Z: Fn(F, F) -> F>(level: SimdLevel, out: &mut [F], a: 
     }
 }
 
+/// A loop body to compile for each level, as the loops here are: [`run_widest`] runs it in the
+/// copy for the widest level the CPU has. Its `run` must be `#[inline(always)]` and loop by
+/// index, as the loops here do, or it is compiled once, for the baseline.
+pub(crate) trait Loop {
+    /// What the loop returns.
+    type Output;
+    /// Runs the loop.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `body` compiled for the widest level the CPU has.
+#[inline(always)]
+pub(crate) fn run_widest<L: Loop>(body: L) -> L::Output {
+    run_with(SimdLevel::detect(), body)
+}
+
+#[inline(always)]
+fn run_with<L: Loop>(level: SimdLevel, body: L) -> L::Output {
+    // SAFETY (each arm): as in `map_into_with`.
+    match level {
+        SimdLevel::Baseline => body.run(),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { avx2::run(body) },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { avx512::run(body) },
+    }
+}
+
 /// `out[k] = g[k]·slope(x[k], y[k])`.
 #[inline(always)]
 pub(crate) fn mul_slope_into<F: Copy + std::ops::Mul<Output = F>, S: Slope<F>>(
@@ -262,6 +292,11 @@ macro_rules! compiled_copy {
             #[target_feature(enable = $features)]
             pub(super) fn zip_into<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
                 zip_loop(out, a, b, f)
+            }
+
+            #[target_feature(enable = $features)]
+            pub(super) fn run<L: Loop>(body: L) -> L::Output {
+                body.run()
             }
 
             #[target_feature(enable = $features)]
