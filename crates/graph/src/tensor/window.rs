@@ -293,6 +293,7 @@ fn masked_add<F: Float>(sums: &mut [F], values: &[F], keep: &[bool]) {
 /// out)` with the plane at `base` in `source` — the input itself, or for a plane whose reach
 /// leaves it (at the tensor's ends), a copy between zeros.
 fn for_each_reaching_plane<F: Float>(
+    op: &'static str,
     (input, input_plane): (&[F], usize),
     (out, out_plane): (&mut [F], usize),
     reach: Reach,
@@ -301,7 +302,7 @@ fn for_each_reaching_plane<F: Float>(
     if input_plane == 0 || out_plane == 0 {
         return Ok(());
     }
-    let zeros = filled("unfold", &Shape::from([reach.copy_len(input_plane)]), F::ZERO)?;
+    let zeros = filled(op, &Shape::from([reach.copy_len(input_plane)]), F::ZERO)?;
     crate::threads::split_pass(out, out_plane, |first, part| {
         let mut copy = Vec::new();
         for (i, plane_out) in part.chunks_exact_mut(out_plane).enumerate() {
@@ -376,17 +377,21 @@ impl<F: Float> Tensor<F> {
             // No columns, or only padding to read (the other dims may be huge).
             return Ok(Tensor::from_parts(filled("unfold", &shape, F::ZERO)?, shape));
         }
-        let spans = tap_spans(size, window, out);
         let (plane, plane_columns) = (size[0] * size[1], window.taps() * out[0] * out[1]);
         if linear(size, window, out) {
             let shifts = Shifts::of(size, window, out);
             let mut cols = overwritable("unfold", &shape)?;
             let reach = shifts.unfold_reach();
-            for_each_reaching_plane((self.data(), plane), (&mut cols, plane_columns), reach, |source, base, cols| {
-                run_widest(UnfoldShifted { shifts: &shifts, source, base, cols })
-            })?;
+            for_each_reaching_plane(
+                "unfold",
+                (self.data(), plane),
+                (&mut cols, plane_columns),
+                reach,
+                |source, base, cols| run_widest(UnfoldShifted { shifts: &shifts, source, base, cols }),
+            )?;
             return Ok(Tensor::from_parts(cols, shape));
         }
+        let spans = tap_spans(size, window, out);
         if window.stride[1] > 1 {
             let sources = pixel_of_each_column(&spans, size, window, out, plane_columns);
             let mut cols = overwritable("unfold", &shape)?;
@@ -432,12 +437,12 @@ impl<F: Float> Tensor<F> {
             // Nothing to add to, or nothing to add (the other dims may be huge).
             return Ok(Tensor::from_parts(image, shape));
         }
-        let spans = tap_spans(size, window, out);
         let (plane, plane_columns) = (size[0] * size[1], window.taps() * positions);
         if linear(size, window, out) {
             let shifts = Shifts::of(size, window, out);
             let reach = shifts.fold_reach();
             for_each_reaching_plane(
+                "fold",
                 (self.data(), plane_columns),
                 (&mut image, plane),
                 reach,
@@ -445,6 +450,7 @@ impl<F: Float> Tensor<F> {
             )?;
             return Ok(Tensor::from_parts(image, shape));
         }
+        let spans = tap_spans(size, window, out);
         if window.stride[1] > 1 {
             let sources = pixel_of_each_column(&spans, size, window, out, plane_columns);
             for_each_plane(self.data(), plane_columns, &mut image, plane, |cols, pixels| {
