@@ -125,8 +125,6 @@ struct Shifts {
     shift: Vec<isize>,
     /// Tap by tap, whether column `u` reads the image (`positions` each).
     reads: Vec<bool>,
-    /// Tap by tap, whether pixel `q` takes column `q − shift` (`plane` each).
-    takes: Vec<bool>,
     positions: usize,
     plane: usize,
 }
@@ -150,14 +148,22 @@ impl Shifts {
                 }
             }
         }
-        let mut takes = vec![false; shift.len() * plane];
-        for ((takes, &s), reads) in takes.chunks_exact_mut(plane).zip(&shift).zip(reads.chunks_exact(positions)) {
+        Shifts { shift, reads, positions, plane }
+    }
+
+    /// Fold's view of [`Shifts::reads`]: tap by tap, whether pixel `q` takes column
+    /// `q − shift` (`plane` each).
+    fn takes(&self) -> Vec<bool> {
+        let (positions, plane) = (self.positions, self.plane);
+        let mut takes = vec![false; self.shift.len() * plane];
+        let taps = takes.chunks_exact_mut(plane).zip(&self.shift).zip(self.reads.chunks_exact(positions));
+        for ((takes, &s), reads) in taps {
             for (q, take) in takes.iter_mut().enumerate() {
                 let u = q as isize - s;
                 *take = (0..positions as isize).contains(&u) && reads[u as usize];
             }
         }
-        Shifts { shift, reads, takes, positions, plane }
+        takes
     }
 
     /// Where unfold reads, from a plane's first element: `shift[t] + u` for `u < positions`.
@@ -233,6 +239,8 @@ const FOLD_LANES: usize = 16;
 /// summed in registers over the taps.
 struct FoldShifted<'a, F> {
     shifts: &'a Shifts,
+    /// [`Shifts::takes`].
+    takes: &'a [bool],
     source: &'a [F],
     base: usize,
     plane: &'a mut [F],
@@ -242,14 +250,14 @@ impl<F: Float> Loop for FoldShifted<'_, F> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let FoldShifted { shifts, source, base, plane } = self;
+        let FoldShifted { shifts, takes: all_takes, source, base, plane } = self;
         let (n, p) = (shifts.positions, shifts.plane);
         let start = |t: usize| (base as isize + (t * n) as isize - shifts.shift[t]) as usize;
         let mut chunks = plane[..p].chunks_exact_mut(FOLD_LANES);
         for (c, pixels) in (&mut chunks).enumerate() {
             let q = c * FOLD_LANES;
             let mut sums = [F::ZERO; FOLD_LANES];
-            for (t, takes) in shifts.takes.chunks_exact(p).enumerate() {
+            for (t, takes) in all_takes.chunks_exact(p).enumerate() {
                 let from = start(t) + q;
                 let (values, takes) = (&source[from..from + FOLD_LANES], &takes[q..q + FOLD_LANES]);
                 for l in 0..FOLD_LANES {
@@ -260,7 +268,7 @@ impl<F: Float> Loop for FoldShifted<'_, F> {
             pixels.copy_from_slice(&sums);
         }
         let q = p - chunks.into_remainder().len();
-        for (t, takes) in shifts.takes.chunks_exact(p).enumerate() {
+        for (t, takes) in all_takes.chunks_exact(p).enumerate() {
             let from = start(t) + q;
             masked_add(&mut plane[q..p], &source[from..from + (p - q)], &takes[q..]);
         }
@@ -440,13 +448,13 @@ impl<F: Float> Tensor<F> {
         let (plane, plane_columns) = (size[0] * size[1], window.taps() * positions);
         if linear(size, window, out) {
             let shifts = Shifts::of(size, window, out);
-            let reach = shifts.fold_reach();
+            let (takes, reach) = (shifts.takes(), shifts.fold_reach());
             for_each_reaching_plane(
                 "fold",
                 (self.data(), plane_columns),
                 (&mut image, plane),
                 reach,
-                |source, base, plane| run_widest(FoldShifted { shifts: &shifts, source, base, plane }),
+                |source, base, plane| run_widest(FoldShifted { shifts: &shifts, takes: &takes, source, base, plane }),
             )?;
             return Ok(Tensor::from_parts(image, shape));
         }
