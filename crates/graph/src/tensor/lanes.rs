@@ -13,6 +13,14 @@ use crate::float::Float;
 /// and adds them up after the last.
 #[inline(always)]
 pub(super) fn add_lanes<F: Float>(lanes: &mut [f64; 8], a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, F) -> F) {
+    for (lane, part) in lanes.iter_mut().zip(lane_block(a, b, c, term)) {
+        *lane += part.to_f64();
+    }
+}
+
+/// The eight lanes' sums in `F` of [`add_lanes`].
+#[inline(always)]
+fn lane_block<F: Float>(a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, F) -> F) -> [F; 8] {
     let mut block = [F::ZERO; 8];
     let (a8, b8, c8) = (a.chunks_exact(8), b.chunks_exact(8), c.chunks_exact(8));
     for (((lane, &a), &b), &c) in block.iter_mut().zip(a8.remainder()).zip(b8.remainder()).zip(c8.remainder()) {
@@ -23,9 +31,7 @@ pub(super) fn add_lanes<F: Float>(lanes: &mut [f64; 8], a: &[F], b: &[F], c: &[F
             block[l] += term(a[l], b[l], c[l]);
         }
     }
-    for (lane, part) in lanes.iter_mut().zip(block) {
-        *lane += part.to_f64();
-    }
+    block
 }
 
 /// Σ term(aₖ, bₖ, cₖ) over slices of one length, by [`add_lanes`].
@@ -34,4 +40,47 @@ pub(super) fn lane_sum<F: Float>(a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, 
     let mut lanes = [0.0; 8];
     add_lanes(&mut lanes, a, b, c, term);
     lanes.iter().sum()
+}
+
+/// [`lane_sum`] of `R` rows at once — row `r` sums term(r, aₖ, bₖ, cₖ) over its slices — to the
+/// same bits, the rows' lanes added up in `f64` side by side (in SIMD lanes across the rows)
+/// rather than one row's eight after another, a chain of dependent additions.
+#[inline(always)]
+pub(super) fn lane_sums<F: Float, const R: usize>(
+    rows: [[&[F]; 3]; R],
+    term: impl Fn(usize, F, F, F) -> F,
+) -> [f64; R] {
+    let mut parts = [[F::ZERO; 8]; R];
+    for (r, (part, [a, b, c])) in parts.iter_mut().zip(rows).enumerate() {
+        *part = lane_block(a, b, c, |a, b, c| term(r, a, b, c));
+    }
+    let lane = |r: usize, l: usize| 0.0 + parts[r][l].to_f64();
+    let mut sums: [f64; R] = std::array::from_fn(|r| lane(r, 0));
+    for l in 1..8 {
+        for (r, sum) in sums.iter_mut().enumerate() {
+            *sum += lane(r, l);
+        }
+    }
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Side by side, each row's sum is [`lane_sum`]'s to the bit, zeros of either sign too.
+    #[test]
+    fn rows_side_by_side_sum_as_one_at_a_time() {
+        let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(6);
+        let mut x = crate::Tensor::<f32>::uniform([8, 37], -1e4, 1e4, rng).to_vec();
+        x[..37].fill(-0.0);
+        let rows: [&[f32]; 8] = std::array::from_fn(|r| &x[r * 37..][..37]);
+        let sums = lane_sums(rows.map(|row| [row; 3]), |r, v, w, _| v * w + r as f32);
+        for (r, row) in rows.iter().enumerate() {
+            let one = lane_sum(row, row, row, |v, w, _| v * w + r as f32);
+            assert_eq!(sums[r].to_bits(), one.to_bits(), "row {r}");
+        }
+        let signed = lane_sums(rows.map(|row| [row; 3]), |_, v, _, _| v);
+        assert_eq!(signed[0].to_bits(), lane_sum(rows[0], rows[0], rows[0], |v, _, _| v).to_bits());
+    }
 }
