@@ -42,20 +42,42 @@ pub(super) fn lane_sum<F: Float>(a: &[F], b: &[F], c: &[F], term: impl Fn(F, F, 
     lanes.iter().sum()
 }
 
-/// [`lane_sum`] of `R` rows at once — row `r` sums term(r, aₖ, bₖ, cₖ) over its slices — to the
+/// Rows whose sums [`lane_sums`] takes side by side: a row's sum ends in eight lanes added up
+/// in `f64` one after another, and its user's in a division or a square root, each waiting on
+/// the last — longer than the row's own pass over 64 elements (W7's layer norm). Not for
+/// 16-element rows: attention's softmax sums taken so were slower than one row at a time.
+pub(super) const BLOCK_ROWS: usize = 8;
+
+/// The rows of a block: [`BLOCK_ROWS`] rows of `n` (> 0) from `x` (at least one row), the last
+/// repeated where `x` holds fewer.
+#[inline(always)]
+pub(super) fn block_rows<F>(x: &[F], n: usize) -> [&[F]; BLOCK_ROWS] {
+    let last = x.len() / n - 1;
+    let mut rows = [&x[..0]; BLOCK_ROWS];
+    for (r, row) in rows.iter_mut().enumerate() {
+        *row = &x[r.min(last) * n..][..n];
+    }
+    rows
+}
+
+/// [`lane_sum`] of [`BLOCK_ROWS`] rows at once — row `r` sums term(r, aₖ, bₖ, cₖ) over `a[r]`,
+/// `b[r]` and `c[r]` — to the
 /// same bits, the rows' lanes added up in `f64` side by side (in SIMD lanes across the rows)
 /// rather than one row's eight after another, a chain of dependent additions.
 #[inline(always)]
-pub(super) fn lane_sums<F: Float, const R: usize>(
-    rows: [[&[F]; 3]; R],
+pub(super) fn lane_sums<F: Float>(
+    [a, b, c]: [[&[F]; BLOCK_ROWS]; 3],
     term: impl Fn(usize, F, F, F) -> F,
-) -> [f64; R] {
-    let mut parts = [[F::ZERO; 8]; R];
-    for (r, (part, [a, b, c])) in parts.iter_mut().zip(rows).enumerate() {
-        *part = lane_block(a, b, c, |a, b, c| term(r, a, b, c));
+) -> [f64; BLOCK_ROWS] {
+    let mut parts = [[F::ZERO; 8]; BLOCK_ROWS];
+    for (r, part) in parts.iter_mut().enumerate() {
+        *part = lane_block(a[r], b[r], c[r], |a, b, c| term(r, a, b, c));
     }
     let lane = |r: usize, l: usize| 0.0 + parts[r][l].to_f64();
-    let mut sums: [f64; R] = std::array::from_fn(|r| lane(r, 0));
+    let mut sums = [0.0; BLOCK_ROWS];
+    for (r, sum) in sums.iter_mut().enumerate() {
+        *sum = lane(r, 0);
+    }
     for l in 1..8 {
         for (r, sum) in sums.iter_mut().enumerate() {
             *sum += lane(r, l);
@@ -75,12 +97,12 @@ mod tests {
         let mut x = crate::Tensor::<f32>::uniform([8, 37], -1e4, 1e4, rng).to_vec();
         x[..37].fill(-0.0);
         let rows: [&[f32]; 8] = std::array::from_fn(|r| &x[r * 37..][..37]);
-        let sums = lane_sums(rows.map(|row| [row; 3]), |r, v, w, _| v * w + r as f32);
+        let sums = lane_sums([rows; 3], |r, v, w, _| v * w + r as f32);
         for (r, row) in rows.iter().enumerate() {
             let one = lane_sum(row, row, row, |v, w, _| v * w + r as f32);
             assert_eq!(sums[r].to_bits(), one.to_bits(), "row {r}");
         }
-        let signed = lane_sums(rows.map(|row| [row; 3]), |_, v, _, _| v);
+        let signed = lane_sums([rows; 3], |_, v, _, _| v);
         assert_eq!(signed[0].to_bits(), lane_sum(rows[0], rows[0], rows[0], |v, _, _| v).to_bits());
     }
 }

@@ -6,7 +6,7 @@
 //! rows, added up in `f64`. Every loop runs in the widest SIMD copy the CPU has, to the same
 //! bits in each.
 
-use super::lanes::{lane_sum, lane_sums};
+use super::lanes::{block_rows, lane_sum, lane_sums, BLOCK_ROWS};
 use super::{overwritable, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -34,26 +34,20 @@ fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
 /// no conversion per element (this loop's share of W7's step 1.2 % → 0.9 %).
 const SUMMED_ROWS: usize = 16;
 
-/// Rows taken together: their statistics' ends — eight lanes added up, a division, a square
-/// root, each waiting on the last — run side by side in SIMD lanes, where one row's took
-/// longer than its passes over 64 elements (W7's rows).
-const BLOCK_ROWS: usize = 8;
-
-/// The rows of a block: [`BLOCK_ROWS`] rows of `c` (> 0) from `x`, the last repeated where `x`
-/// holds fewer.
-#[inline(always)]
-fn block_rows<F>(x: &[F], c: usize) -> [&[F]; BLOCK_ROWS] {
-    let last = x.len() / c - 1;
-    std::array::from_fn(|r| &x[r.min(last) * c..][..c])
-}
-
 /// Each row's mean and 1/√(var + ε) (two passes), for a block of [`block_rows`].
 #[inline(always)]
 fn block_stats<F: Float>(rows: [&[F]; BLOCK_ROWS], eps: f64) -> [(F, F); BLOCK_ROWS] {
     let n = rows[0].len() as f64;
-    let mean = lane_sums(rows.map(|row| [row; 3]), |_, v, _, _| v).map(|sum| F::from_f64(sum / n));
-    let squares = lane_sums(rows.map(|row| [row; 3]), |r, v, _, _| (v - mean[r]) * (v - mean[r]));
-    std::array::from_fn(|r| (mean[r], F::from_f64(1.0 / (squares[r] / n + eps).sqrt())))
+    let mut mean = [F::ZERO; BLOCK_ROWS];
+    for (mean, sum) in mean.iter_mut().zip(lane_sums([rows; 3], |_, v, _, _| v)) {
+        *mean = F::from_f64(sum / n);
+    }
+    let squares = lane_sums([rows; 3], |r, v, _, _| (v - mean[r]) * (v - mean[r]));
+    let mut stats = [(F::ZERO, F::ZERO); BLOCK_ROWS];
+    for ((stats, mean), squares) in stats.iter_mut().zip(mean).zip(squares) {
+        *stats = (mean, F::from_f64(1.0 / (squares / n + eps).sqrt()));
+    }
+    stats
 }
 
 impl<F: Float> Tensor<F> {
