@@ -61,9 +61,9 @@ pub(super) fn block_rows<F>(x: &[F], n: usize) -> [&[F]; BLOCK_ROWS] {
 }
 
 /// [`lane_sum`] of [`BLOCK_ROWS`] rows at once — row `r` sums term(r, aₖ, bₖ, cₖ) over `a[r]`,
-/// `b[r]` and `c[r]` — to the
-/// same bits, the rows' lanes added up in `f64` side by side (in SIMD lanes across the rows)
-/// rather than one row's eight after another, a chain of dependent additions.
+/// `b[r]` and `c[r]` — to the same bits, the rows' lanes added up in `f64` side by side (in
+/// SIMD lanes across the rows) rather than one row's eight after another, a chain of dependent
+/// additions.
 #[inline(always)]
 pub(super) fn lane_sums<F: Float>(
     [a, b, c]: [[&[F]; BLOCK_ROWS]; 3],
