@@ -197,7 +197,7 @@ impl<F: Float> Loop for InputGradRows<'_, F> {
 }
 
 /// ∂γ's and ∂β's sums over the rows, Σ g·x̂ and Σ g, rows of `c` (which may be 0) with their
-/// [`row_stats`], [`SUMMED_ROWS`] at a time in the element type.
+/// [`block_stats`], [`SUMMED_ROWS`] at a time in the element type.
 struct ParamGradSums<'a, F> {
     x: &'a [F],
     g: &'a [F],
