@@ -21,7 +21,7 @@ const ROUNDING_SHIFT: f32 = 12_582_912.0;
 #[inline(always)]
 fn exp_of_sum_f32(big: f32, small: f32) -> f32 {
     let x = big + small;
-    let (er, whole) = exp_reduced_f32(big, small, x.clamp(-87.3, 88.72));
+    let (er, whole) = exp_reduced_f32(big, small, x, x.clamp(-87.3, 88.72));
     // n is in [−126, 128]; 2ⁿ as two normal floats 2^⌊n/2⌋·2^⌈n/2⌉.
     let half = whole >> 1;
     let y = er * power_of_two(half) * power_of_two(whole.wrapping_sub(half));
@@ -41,7 +41,7 @@ fn exp_of_sum_f32(big: f32, small: f32) -> f32 {
 #[inline(always)]
 fn exp_of_low_sum_f32(big: f32, small: f32) -> f32 {
     let x = big + small;
-    let (er, whole) = exp_reduced_f32(big, small, x.max(-87.3));
+    let (er, whole) = exp_reduced_f32(big, small, x, x.max(-87.3));
     let y = er * power_of_two(whole);
     if x < -87.3 {
         0.0
@@ -50,12 +50,12 @@ fn exp_of_low_sum_f32(big: f32, small: f32) -> f32 {
     }
 }
 
-/// eʳ and n of e^(big + small) = 2ⁿ·eʳ, for the sum `clamped` to where both are normal floats.
+/// eʳ and n of e^(big + small) = 2ⁿ·eʳ, for the sum `x` `clamped` to where both are normal
+/// floats.
 #[inline(always)]
-fn exp_reduced_f32(big: f32, small: f32, clamped: f32) -> (f32, i32) {
+fn exp_reduced_f32(big: f32, small: f32, x: f32, clamped: f32) -> (f32, i32) {
     // eˣ = 2ⁿ·eʳ, n = round(x·log₂e), r = x − n·ln 2 (ln 2 in two parts, Cody and Waite) in
     // [−ln 2/2, ln 2/2], where Cephes' `expf` polynomial is accurate to 1 ulp.
-    let x = big + small;
     let shifted = clamped.mul_add(std::f32::consts::LOG2_E, ROUNDING_SHIFT);
     let n = shifted - ROUNDING_SHIFT;
     let r = (-n).mul_add(-2.121_944_4e-4, (-n).mul_add(0.693_359_4, big + (clamped - x))) + small;
