@@ -28,9 +28,10 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, __m512, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m256, __m512, _mm256_broadcast_ss, _mm256_castps256_ps128, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_permute2f128_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm_storeu_ps,
 };
 
 use super::small_matmul::{Store, Strided};
@@ -202,8 +203,11 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
         // `a` holds `f32`s, so `F` is `f32` and so are `c`'s elements.
         let c = c.cast::<f32>();
         let wide = crate::simd::SimdLevel::detect().has_avx512();
-        let (rows, depth) =
-            if wide { (Avx512Kernel::ROWS, Avx512Kernel::DEPTH) } else { (Avx2Kernel::ROWS, Avx2Kernel::DEPTH) };
+        let (rows, depth) = if wide {
+            (Avx512Kernel::ROW_BLOCK, Avx512Kernel::DEPTH)
+        } else {
+            (Avx2Kernel::ROW_BLOCK, Avx2Kernel::DEPTH)
+        };
         PANELS.with_borrow_mut(|panels| {
             let depth = (k * terms.len()).min(depth);
             let a_len = rows * depth;
@@ -221,7 +225,7 @@ pub(super) unsafe fn packed_matmul_block<F: Float>(
             // that `a`'s `m×k` elements at its strides lie inside its buffer and `b`'s `k×n`
             // inside its own (all terms at the strides asserted above); the caller vouches for
             // `c`'s `m` rows of `n`, `rsc` apart, which nothing else touches; the copies hold
-            // a panel of `a` and a column block of `b`, for one slice of the kernel's depth
+            // a row block of `a` and a column block of `b`, for one slice of the kernel's depth
             // each (sized just above), and are `&mut` borrows. The blocked loops read and
             // write no other elements.
             unsafe {
@@ -306,7 +310,7 @@ unsafe fn blocked_wide(
 /// # Safety
 /// The CPU has `K`'s features; each term's `a` holds `m×k` elements at strides `(rsa, csa)`,
 /// its `b` holds `k×n` at `(rsb, csb)`; `c` holds `m` rows of `n` elements, `rsc` apart, and
-/// overlaps none of them; the copies hold `K::ROWS` rows and `min(n, COLUMN_BLOCK)` columns
+/// overlaps none of them; the copies hold `K::ROW_BLOCK` rows and `min(n, COLUMN_BLOCK)` columns
 /// rounded up to whole panels, each times `min(k · terms, K::DEPTH)`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -318,6 +322,7 @@ unsafe fn blocked_loops<K: Kernel>(
     (a_copy, b_copy): (&mut [f32], &mut [f32]),
 ) {
     let width_per_call = K::PANELS * COLUMNS;
+    let copy_all_rows = csa == 1 && rows_share_cache_sets(rsa, K::ROWS);
     let steps = k * terms.len();
     // Both copies are written and read through these pointers only, from here on.
     let (a_copy, b_copy) = (a_copy.as_mut_ptr(), b_copy.as_mut_ptr());
@@ -338,23 +343,25 @@ unsafe fn blocked_loops<K: Kernel>(
                     pack_b((length, depth), columns, b_block, (rsb, csb), out);
                     segments.push((terms[term].0.add(step * csa), length));
                 });
-                let copied = [(a_copy.cast_const(), depth)];
                 let continues = add || first_step > 0;
                 for first_row in (0..m).step_by(K::ROW_BLOCK) {
                     let rows = (m - first_row).min(K::ROW_BLOCK);
                     // `a` is read where it is, but for its last rows when fewer than
-                    // `K::ROWS` are left: those are copied, with zero rows under them.
-                    let whole_rows = rows - rows % K::ROWS;
-                    if whole_rows < rows {
+                    // `K::ROWS` are left: those are copied, with zero rows under them. Rows
+                    // that would evict each other from the cache are all copied.
+                    let whole_rows = if copy_all_rows { 0 } else { rows - rows % K::ROWS };
+                    for (panel, first_copied) in (whole_rows..rows).step_by(K::ROWS).enumerate() {
+                        let height = (rows - first_copied).min(K::ROWS);
+                        let panel_copy = a_copy.add(panel * K::ROWS * depth);
                         let mut offset = 0;
                         for &(start, length) in &segments {
-                            pack_partial_a(
-                                (rows - whole_rows, K::ROWS),
-                                length,
-                                start.add((first_row + whole_rows) * rsa),
-                                (rsa, csa),
-                                a_copy.add(offset * K::ROWS),
-                            );
+                            let (from, to) =
+                                (start.add((first_row + first_copied) * rsa), panel_copy.add(offset * K::ROWS));
+                            if height == K::ROWS && csa == 1 {
+                                pack_a_rows(K::ROWS, length, from, rsa, to);
+                            } else {
+                                pack_partial_a((height, K::ROWS), length, from, (rsa, csa), to);
+                            }
                             offset += length;
                         }
                     }
@@ -364,7 +371,9 @@ unsafe fn blocked_loops<K: Kernel>(
                         let b_panel = b_copy.cast_const().add(panel_column * depth);
                         for panel_row in (0..rows).step_by(K::ROWS) {
                             let height = (rows - panel_row).min(K::ROWS);
-                            let a = if height < K::ROWS {
+                            let copied =
+                                [(a_copy.add(panel_row.saturating_sub(whole_rows) * depth).cast_const(), depth)];
+                            let a = if panel_row >= whole_rows {
                                 BlockRows { segments: &copied, row_offset: 0, strides: (1, K::ROWS) }
                             } else {
                                 BlockRows {
@@ -409,6 +418,36 @@ unsafe fn blocked_loops<K: Kernel>(
         }
     }
 }
+
+/// Whether `rows` rows `rsa` elements apart would evict each other from the first-level cache
+/// while the kernel reads them side by side: more than [`LINES_PER_SET`] of their cache lines
+/// in one of its 64 sets (64-byte lines, the sets repeating every 4 KiB, on the CPUs here).
+/// On one core of an AMD EPYC (8-way, 32 KiB), the AVX-512 kernel's 12 rows of the 1024³
+/// product, 4 KiB apart, all meet in one set: 86 GFLOP/s read where they are, 98 copied
+/// (`1024×1000` by `1000×1024`: 98 either way).
+#[cfg(target_arch = "x86_64")]
+fn rows_share_cache_sets(rsa: usize, rows: usize) -> bool {
+    const LINE: usize = 64 / std::mem::size_of::<f32>();
+    // Under Miri, one set of one line: every block whose rows span two lines is copied, so
+    // the tests' small shapes take this path, with either kernel.
+    const SETS: usize = if cfg!(miri) { 1 } else { 64 };
+    let mut lines_in_set = [0usize; SETS];
+    let mut last_line = None;
+    for r in 0..rows {
+        let line = r * rsa / LINE;
+        if last_line != Some(line) {
+            lines_in_set[line % SETS] += 1;
+            last_line = Some(line);
+        }
+    }
+    lines_in_set.iter().any(|&n| n > LINES_PER_SET)
+}
+
+/// Lines of `a`'s rows one set of the first-level cache may hold without their being copied:
+/// the 8 ways less room for `b`'s panels (the 12 rows 2 KiB apart, six lines in each of two
+/// sets, ran as fast read where they are as copied).
+#[cfg(target_arch = "x86_64")]
+const LINES_PER_SET: usize = if cfg!(miri) { 1 } else { 6 };
 
 /// The parts of the slice of `depth` steps from `first_step` of the terms' steps one after
 /// another (each term `k` deep): `segment(term, step, offset, length)` for each term the slice
@@ -456,7 +495,50 @@ fn prefetch_block(corner: *const f32, rsc: usize, rows: usize, columns: usize) {
     }
 }
 
-/// Copies `height` (< `rows`) rows of `depth` elements of `a` into one panel of `rows` rows,
+/// Copies `rows` rows of `depth` steps of `a`, stored by rows (`rsa` apart, steps adjacent),
+/// into one panel, each step's elements side by side: eight rows by eight steps at a time,
+/// turned in registers.
+///
+/// # Safety
+/// The CPU has AVX; `a` holds `rows × depth` elements at `(rsa, 1)`; `out` holds `rows × depth`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn pack_a_rows(rows: usize, depth: usize, a: *const f32, rsa: usize, out: *mut f32) {
+    // SAFETY: row `first_row + r` < `rows` of `a` at step `p` < `depth`, and element
+    // `p·rows + first_row + r` of `out`; a turned block's column `q` is stored as its first
+    // `height` lanes, the rows there are.
+    unsafe {
+        let whole = depth - depth % 8;
+        for first_row in (0..rows).step_by(8) {
+            let height = (rows - first_row).min(8);
+            for p in (0..whole).step_by(8) {
+                let mut block = [_mm256_setzero_ps(); 8];
+                for (r, row) in block.iter_mut().take(height).enumerate() {
+                    *row = _mm256_loadu_ps(a.add((first_row + r) * rsa + p));
+                }
+                for (q, column) in transpose8(block).into_iter().enumerate() {
+                    let to = out.add((p + q) * rows + first_row);
+                    match height {
+                        8 => _mm256_storeu_ps(to, column),
+                        4 => _mm_storeu_ps(to, _mm256_castps256_ps128(column)),
+                        _ => {
+                            let mut lanes = [0.0; 8];
+                            _mm256_storeu_ps(lanes.as_mut_ptr(), column);
+                            std::ptr::copy_nonoverlapping(lanes.as_ptr(), to, height);
+                        }
+                    }
+                }
+            }
+            for p in whole..depth {
+                for r in 0..height {
+                    *out.add(p * rows + first_row + r) = *a.add((first_row + r) * rsa + p);
+                }
+            }
+        }
+    }
+}
+
+/// Copies `height` (≤ `rows`) rows of `depth` elements of `a` into one panel of `rows` rows,
 /// each step's elements side by side, the rows past `height` zero.
 ///
 /// # Safety
@@ -726,11 +808,23 @@ mod tests {
         // Shapes that cross the slice, row-block and column-block boundaries of both kernels
         // (small ones under Miri, whose blocks are small), end in partial panels of rows and
         // of columns, and leave steps past the transposed copy's groups of 8; and ones that end
-        // on every boundary of one kernel or the other exactly.
+        // on every boundary of one kernel or the other exactly. The last two have rows of `a`
+        // 1024 elements (4 KiB) apart, which meet in one set of the cache and are copied (the
+        // last one's in its third layout, `k + 3` apart, with steps past the groups of 8).
         let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
             &[(13, 17, 33), (6, 8, 16), (1, 3, 1)]
         } else {
-            &[(100, 16, 16), (53, 1100, 37), (7, 3, 1030), (6, 512, 16), (97, 515, 48), (1, 9, 1), (192, 256, 64)]
+            &[
+                (100, 16, 16),
+                (53, 1100, 37),
+                (7, 3, 1030),
+                (6, 512, 16),
+                (97, 515, 48),
+                (1, 9, 1),
+                (192, 256, 64),
+                (101, 1024, 20),
+                (29, 1021, 20),
+            ]
         };
         check_avx2_kernel_exactly(shapes, packed_matmul::<f32>, fused_definition);
         // Where the CPU has AVX-512, the lines above ran its kernel; the AVX2 one runs here.
