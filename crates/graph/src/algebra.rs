@@ -136,7 +136,14 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     ) -> Option<[Option<Self>; 3]>;
     /// Layer normalization's gradients from one fused kernel, as
     /// [`TensorAlgebra::fused_batch_norm_grads`].
-    fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]>;
+    fn fused_layer_norm_grads(
+        &self,
+        weight: &Self,
+        g: &Self,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]>;
     /// Softmax's input gradient `self·(g − Σ g·self)` along `axis`, from its output `self`, in
     /// one fused kernel for tensors ([`Tensor::softmax_grad`]); `None` for recorded values.
     fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self>;
@@ -374,8 +381,15 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     ) -> Option<[Option<Self>; 3]> {
         Some(kernel(self.batch_norm_grads_saved(weight, g, eps, need, saved)))
     }
-    fn fused_layer_norm_grads(&self, weight: &Self, g: &Self, eps: f64, need: [bool; 3]) -> Option<[Option<Self>; 3]> {
-        Some(kernel(self.layer_norm_grads(weight, g, eps, need)))
+    fn fused_layer_norm_grads(
+        &self,
+        weight: &Self,
+        g: &Self,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]> {
+        Some(kernel(self.layer_norm_grads_saved(weight, g, eps, need, saved)))
     }
     fn fused_softmax_grad(&self, g: &Self, axis: usize) -> Option<Self> {
         Some(kernel(self.softmax_grad(g, axis as isize)))
@@ -511,7 +525,14 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
     ) -> Option<[Option<Self>; 3]> {
         None
     }
-    fn fused_layer_norm_grads(&self, _: &Self, _: &Self, _: f64, _: [bool; 3]) -> Option<[Option<Self>; 3]> {
+    fn fused_layer_norm_grads(
+        &self,
+        _: &Self,
+        _: &Self,
+        _: f64,
+        _: [bool; 3],
+        _: &SavedStats<F>,
+    ) -> Option<[Option<Self>; 3]> {
         None
     }
     fn fused_softmax_grad(&self, _: &Self, _: usize) -> Option<Self> {

@@ -75,6 +75,25 @@ pub(crate) fn split_pass<T: Send>(out: &mut [T], unit: usize, work: impl Fn(usiz
     for_each_chunk(out, unit, threads, work)
 }
 
+/// [`split_pass`] for a pass that also writes one element of `side` for each `unit`-element
+/// unit of `out` (a row's statistics beside the row): each part gets its units of both.
+pub(crate) fn split_pass_with<T: Send, S: Send>(
+    out: &mut [T],
+    side: &mut [S],
+    unit: usize,
+    work: impl Fn(usize, &mut [T], &mut [S]) + Sync,
+) {
+    let threads = threads_for_elements(out.len());
+    let units = side.len();
+    if threads <= 1 || units <= 1 || unit == 0 {
+        work(0, out, side);
+        return;
+    }
+    let per_part = units.div_ceil(threads.min(units));
+    let parts = out.chunks_mut(per_part * unit).zip(side.chunks_mut(per_part)).enumerate();
+    for_each_part(parts, |(part, (out, side))| work(part * per_part, out, side));
+}
+
 /// How many threads a product of `work` multiply-adds should be split over.
 pub(crate) fn threads_for(work: usize) -> usize {
     if work >= PARALLEL_WORK {

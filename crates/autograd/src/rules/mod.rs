@@ -62,7 +62,7 @@ pub fn input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
             norm::batch_norm(args.eps, &args.saved, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
         }
         Op::LayerNorm(args) => {
-            norm::layer_norm(args.eps, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
+            norm::layer_norm(args.eps, &args.saved, at(0), at(1), g, [need[0], need[1], need[2]]).into_iter().collect()
         }
         Op::Softmax(_, axis) => one(softmax::softmax(*axis, y, g)),
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),

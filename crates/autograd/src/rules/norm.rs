@@ -42,16 +42,18 @@ pub fn batch_norm<F: Float, A: TensorAlgebra<F>>(
 /// (∂L/∂x, ∂L/∂γ, ∂L/∂β) for y = x̂·γ + β, x̂ = (x − mean)·r, r = 1/√(var + ε) per row of the
 /// last dim (C elements), d = g·γ: ∂x = r·(d − Σd/C − x̂·Σ(d·x̂)/C), ∂γ = Σ_rows g·x̂, ∂β = Σ_rows g.
 ///
-/// Tensors take the fused kernel ([`Tensor::layer_norm_grads`](tapegrad_graph::Tensor::layer_norm_grads));
-/// recorded values compose it from recorded ops, so it is differentiable again.
+/// Tensors take the fused kernel ([`Tensor::layer_norm_grads_saved`](tapegrad_graph::Tensor::layer_norm_grads_saved)),
+/// with the rows' statistics the forward kept in `saved`; recorded values compose it from
+/// recorded ops, so it is differentiable again.
 pub fn layer_norm<F: Float, A: TensorAlgebra<F>>(
     eps: f64,
+    saved: &SavedStats<F>,
     x: &A,
     weight: &A,
     g: &A,
     need: [bool; 3],
 ) -> [Option<A>; 3] {
-    if let Some(grads) = x.fused_layer_norm_grads(weight, g, eps, need) {
+    if let Some(grads) = x.fused_layer_norm_grads(weight, g, eps, need, saved) {
         return grads;
     }
     let shape = x.shape();

@@ -54,7 +54,7 @@ impl<F: Float> Op<F> {
             }
             Op::StopGradient(_, finite_only) => Ok(stop_gradient(x[0], *finite_only)),
             Op::BatchNorm(args) => Ok(x[0].batch_norm_saving(x[1], x[2], args.eps, &args.saved)?.0),
-            Op::LayerNorm(args) => x[0].layer_norm(x[1], x[2], args.eps),
+            Op::LayerNorm(args) => x[0].layer_norm_saving(x[1], x[2], args.eps, &args.saved),
             Op::Softmax(_, axis) => x[0].softmax(*axis as isize),
         }
     }

@@ -167,30 +167,21 @@ pub enum Op<F> {
     StopGradient(NodeId, bool),
     /// Batch normalization (training mode) of the first input `[N, C, …]` over every dim but
     /// dim 1, scaled by the second input and shifted by the third (both `[C]`).
-    BatchNorm(Box<BatchNormArgs<F>>),
+    BatchNorm(Box<NormArgs<F>>),
     /// Layer normalization of the first input over its last dim (each row by its own mean and
     /// biased variance), scaled by the second input and shifted by the third (both `[C]`, C the
     /// last dim).
-    LayerNorm(Box<NormArgs>),
+    LayerNorm(Box<NormArgs<F>>),
     /// Softmax along an axis (resolved).
     Softmax(NodeId, usize),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
 
-/// The inputs of a batch or layer normalization (input, weight, bias) and its ε.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NormArgs {
-    /// Input, weight and bias.
-    pub inputs: [NodeId; 3],
-    /// Added to the variance before its square root.
-    pub eps: f64,
-}
-
-/// A batch normalization's inputs (input, weight, bias) and ε, with the statistics its
-/// forward kept for its backward.
+/// A batch or layer normalization's inputs (input, weight, bias) and ε, with the statistics
+/// its forward kept for its backward.
 #[derive(Clone, Debug)]
-pub struct BatchNormArgs<F> {
+pub struct NormArgs<F> {
     /// Input, weight and bias.
     pub inputs: [NodeId; 3],
     /// Added to the variance before its square root.

@@ -2,7 +2,7 @@
 
 use crate::error::{expect_op, Result};
 use crate::float::Float;
-use crate::op::{BatchNormArgs, NormArgs, Op};
+use crate::op::{NormArgs, Op};
 use crate::tensor::ChannelStats;
 use crate::tensor::SavedStats;
 use crate::var::Var;
@@ -43,7 +43,7 @@ impl<'g, F: Float> Var<'g, F> {
         let inputs = [self.id(), weight.id(), bias.id()];
         let mut stats = None;
         let saved = SavedStats::default();
-        let op = Op::BatchNorm(Box::new(BatchNormArgs { inputs, eps, saved: saved.clone() }));
+        let op = Op::BatchNorm(Box::new(NormArgs { inputs, eps, saved: saved.clone() }));
         let y = Var::record_with(self.graph(), &[self, weight, bias], op, |t| {
             let (x, weight, bias) = (t.tensor_cow(inputs[0]), t.tensor_cow(inputs[1]), t.tensor_cow(inputs[2]));
             let (y, batch) = x.batch_norm_saving(&weight, &bias, eps, &saved)?;
@@ -79,9 +79,11 @@ impl<'g, F: Float> Var<'g, F> {
         self.same_graph(weight, "layer_norm")?;
         self.same_graph(bias, "layer_norm")?;
         let inputs = [self.id(), weight.id(), bias.id()];
-        let op = Op::LayerNorm(Box::new(NormArgs { inputs, eps }));
+        let saved = SavedStats::default();
+        let op = Op::LayerNorm(Box::new(NormArgs { inputs, eps, saved: saved.clone() }));
         Var::record_with(self.graph(), &[self, weight, bias], op, |t| {
-            t.tensor_cow(inputs[0]).layer_norm(&t.tensor_cow(inputs[1]), &t.tensor_cow(inputs[2]), eps)
+            let (x, weight, bias) = (t.tensor_cow(inputs[0]), t.tensor_cow(inputs[1]), t.tensor_cow(inputs[2]));
+            x.layer_norm_saving(&weight, &bias, eps, &saved)
         })
     }
 }

@@ -1,13 +1,13 @@
 //! Layer normalization's kernels: each row (the last dim) normalized by its own mean and biased
-//! variance, scaled and shifted, while the row is in cache; the three gradients in three passes
-//! (the rows' statistics, ∂x, then ∂γ and ∂β) — PyTorch's `native_layer_norm` and its
-//! backward. Row sums run in 8 lanes of the element type, added up in `f64`, eight rows side by
+//! variance, scaled and shifted, while the row is in cache, the rows' statistics kept for the
+//! backward; the three gradients in two passes (∂x, then ∂γ and ∂β; a third first when the
+//! statistics were not kept) — PyTorch's `native_layer_norm` and its backward. Row sums run in 8 lanes of the element type, added up in `f64`, eight rows side by
 //! side; the weight's and bias's sums over rows run in the element type over blocks of 16
 //! rows, added up in `f64`. Every loop runs in the widest SIMD copy the CPU has, to the same
 //! bits in each.
 
 use super::lanes::{block_rows, lane_sum, lane_sums, BLOCK_ROWS};
-use super::{overwritable, Tensor};
+use super::{overwritable, SavedStats, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
@@ -33,6 +33,9 @@ fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
 /// by column, before the sums are added up in `f64`: the columns' sums run in SIMD lanes with
 /// no conversion per element (this loop's share of W7's step 1.2 % → 0.9 %).
 const SUMMED_ROWS: usize = 16;
+
+/// A layer norm's output with each row's mean and 1/√(var + ε).
+type WithRowStats<F> = (Tensor<F>, Vec<(F, F)>);
 
 /// Each row's mean and 1/√(var + ε) (two passes), for a block of [`block_rows`].
 #[inline(always)]
@@ -64,16 +67,48 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn layer_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<Tensor<F>> {
+        Ok(self.layer_norm_with_stats(weight, bias, eps)?.0)
+    }
+
+    /// [`Tensor::layer_norm`], keeping each row's statistics in `saved` for
+    /// [`Tensor::layer_norm_grads_saved`], which then does not compute them again (as
+    /// [`Tensor::batch_norm_saving`] does for batch normalization).
+    ///
+    /// ```
+    /// use tapegrad_graph::{SavedStats, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 3.0, 0.0, 4.0], [2, 2])?;
+    /// let (w, b, saved) = (Tensor::ones([2]), Tensor::zeros([2]), SavedStats::default());
+    /// let y = x.layer_norm_saving(&w, &b, 1e-5, &saved)?;
+    /// assert!(saved.holds_stats_of(&x));
+    /// let from_saved = x.layer_norm_grads_saved(&w, &y, 1e-5, [true; 3], &saved)?;
+    /// assert_eq!(from_saved, x.layer_norm_grads(&w, &y, 1e-5, [true; 3])?);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn layer_norm_saving(
+        &self,
+        weight: &Tensor<F>,
+        bias: &Tensor<F>,
+        eps: f64,
+        saved: &SavedStats<F>,
+    ) -> Result<Tensor<F>> {
+        let (y, stats) = self.layer_norm_with_stats(weight, bias, eps)?;
+        saved.keep_rows(self, stats);
+        Ok(y)
+    }
+
+    /// [`Tensor::layer_norm`] and each row's mean and 1/√(var + ε).
+    fn layer_norm_with_stats(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<WithRowStats<F>> {
         let c = row_len(self.shape(), &[weight.shape(), bias.shape()])?;
         let (x, w, b) = (self.data(), weight.data(), bias.data());
         let mut out = overwritable("layer_norm", self.shape())?;
         if out.is_empty() {
-            return Ok(Tensor::from_parts(out, self.shape().clone()));
+            return Ok((Tensor::from_parts(out, self.shape().clone()), Vec::new()));
         }
-        crate::threads::split_pass(&mut out, c, |first_row, part| {
-            run_widest(NormalizeRows { x: &x[first_row * c..], weight: w, bias: b, eps, y: part })
+        let mut stats = vec![(F::ZERO, F::ZERO); out.len() / c];
+        crate::threads::split_pass_with(&mut out, &mut stats, c, |first_row, y, stats| {
+            run_widest(NormalizeRows { x: &x[first_row * c..], weight: w, bias: b, eps, y, stats })
         });
-        Ok(Tensor::from_parts(out, self.shape().clone()))
+        Ok((Tensor::from_parts(out, self.shape().clone()), stats))
     }
 
     /// The gradients of [`Tensor::layer_norm`] (with respect to the input, `weight` and `bias`,
@@ -87,12 +122,37 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
+        self.layer_norm_grads_given(weight, g, eps, need, None)
+    }
+
+    /// [`Tensor::layer_norm_grads`] with the rows' statistics [`Tensor::layer_norm_saving`]
+    /// kept in `saved`, taken out, when they are `self`'s; computed again otherwise.
+    pub fn layer_norm_grads_saved(
+        &self,
+        weight: &Tensor<F>,
+        g: &Tensor<F>,
+        eps: f64,
+        need: [bool; 3],
+        saved: &SavedStats<F>,
+    ) -> Result<[Option<Tensor<F>>; 3]> {
+        self.layer_norm_grads_given(weight, g, eps, need, Some(saved))
+    }
+
+    fn layer_norm_grads_given(
+        &self,
+        weight: &Tensor<F>,
+        g: &Tensor<F>,
+        eps: f64,
+        need: [bool; 3],
+        saved: Option<&SavedStats<F>>,
+    ) -> Result<[Option<Tensor<F>>; 3]> {
         let c = row_len(self.shape(), &[weight.shape()])?;
         super::norm::gradient_fits("layer_norm", self.shape(), g.shape())?;
         let (x, gd, w) = (self.data(), g.data(), weight.data());
         // Rows of no elements (C = 0) have no chunks to walk; their gradients are all empty or 0.
         let c_rows = c.max(1);
-        let stats = run_widest(RowStats { x, c: c_rows, eps });
+        let kept = saved.and_then(|s| s.take_rows_for(self));
+        let stats = kept.unwrap_or_else(|| run_widest(RowStats { x, c: c_rows, eps }));
         let dx = if need[0] {
             let mut out = overwritable("layer_norm", self.shape())?;
             crate::threads::split_pass(&mut out, c, |first_row, part| {
@@ -118,24 +178,29 @@ impl<F: Float> Tensor<F> {
 // the baseline, layer norm's share of W7's step was 9 %. Their sums are in fixed lanes, so
 // every copy gives the same bits.
 
-/// [`Tensor::layer_norm`] over whole rows of `weight.len()` (> 0): `y` from `x`.
+/// [`Tensor::layer_norm`] over whole rows of `weight.len()` (> 0): `y` from `x`, and each row's
+/// [`block_stats`] into `stats`.
 struct NormalizeRows<'a, F> {
     x: &'a [F],
     weight: &'a [F],
     bias: &'a [F],
     eps: f64,
     y: &'a mut [F],
+    stats: &'a mut [(F, F)],
 }
 
 impl<F: Float> Loop for NormalizeRows<'_, F> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let NormalizeRows { x, weight, bias, eps, y } = self;
+        let NormalizeRows { x, weight, bias, eps, y, stats } = self;
         let c = weight.len();
-        for (y, x) in y.chunks_mut(BLOCK_ROWS * c).zip(x.chunks(BLOCK_ROWS * c)) {
+        let blocks = y.chunks_mut(BLOCK_ROWS * c).zip(x.chunks(BLOCK_ROWS * c)).zip(stats.chunks_mut(BLOCK_ROWS));
+        for ((y, x), kept) in blocks {
             let rows = block_rows(x, c);
-            for ((y, row), (mean, inv_std)) in y.chunks_exact_mut(c).zip(rows).zip(block_stats(rows, eps)) {
+            let rows_stats = y.chunks_exact_mut(c).zip(rows).zip(block_stats(rows, eps)).zip(kept);
+            for (((y, row), (mean, inv_std)), kept) in rows_stats {
+                *kept = (mean, inv_std);
                 for (((y, &v), &w), &b) in y.iter_mut().zip(row).zip(weight).zip(bias) {
                     *y = (v - mean) * inv_std * w + b;
                 }
@@ -300,5 +365,31 @@ mod tests {
         // And in AVX2 (the widest copy may be AVX-512), as in the baseline copy under Miri.
         let avx2 = crate::simd::SimdLevel::at_most_avx2(|| run(1));
         assert_eq!(avx2, one);
+    }
+
+    /// The statistics the forward keeps give the backward the bits it computes without them,
+    /// on one thread and on two whose parts end mid-block (1,003 rows), and are taken by it;
+    /// kept for one input, they are not used for another.
+    #[test]
+    fn kept_statistics_give_the_computed_gradients() {
+        let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
+        let x = Tensor::<f32>::uniform([1003, 64], -2.0, 3.0, rng);
+        let other = Tensor::<f32>::uniform([1003, 64], -2.0, 3.0, rng);
+        let (w, b) = (Tensor::uniform([64], 0.5, 1.5, rng), Tensor::uniform([64], -1.0, 1.0, rng));
+        let g = Tensor::<f32>::uniform([1003, 64], -1.0, 1.0, rng);
+        for threads in [1, 2] {
+            crate::set_num_threads(threads);
+            let saved = SavedStats::default();
+            let y = x.layer_norm_saving(&w, &b, 1e-5, &saved).unwrap();
+            assert_eq!(y, x.layer_norm(&w, &b, 1e-5).unwrap());
+            assert!(saved.holds_stats_of(&x) && !saved.holds_stats_of(&other));
+            let computed = other.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
+            assert_eq!(other.layer_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), computed);
+            assert!(saved.holds_stats_of(&x), "kept for x, not taken for another input");
+            let computed = x.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
+            assert_eq!(x.layer_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), computed);
+            assert!(!saved.holds_stats_of(&x), "taken by the backward");
+        }
+        crate::set_num_threads(0);
     }
 }

@@ -21,10 +21,11 @@ pub struct ChannelStats<F: Float> {
     pub count: usize,
 }
 
-/// Batch normalization's statistics as its forward computed them, kept for its backward with
-/// the input they describe (PyTorch's `save_mean` / `save_invstd`): the backward reads them
-/// instead of passing over the input twice more. A recorded batch norm carries one
-/// ([`Op::BatchNorm`](crate::op::Op::BatchNorm)); its clones share it.
+/// A normalization's statistics as its forward computed them, kept for its backward with the
+/// input they describe (PyTorch's `save_mean` / `save_invstd`): the backward reads them
+/// instead of passing over the input again. A recorded batch or layer normalization carries
+/// one ([`Op::BatchNorm`](crate::op::Op::BatchNorm), [`Op::LayerNorm`](crate::op::Op::LayerNorm));
+/// its clones share it.
 ///
 /// Kept statistics are only used for that very input: holding the input keeps its elements
 /// from being written (a tensor is written in place only through its one handle), so a
@@ -45,17 +46,27 @@ pub struct SavedStats<F> {
     slot: Arc<Mutex<Option<Saved<F>>>>,
 }
 
-/// Each channel's mean and biased variance in `f64`, with the input they are of.
+/// Kept statistics with the input they are of.
 struct Saved<F> {
     input: Tensor<F>,
-    mean: Vec<f64>,
-    var: Vec<f64>,
+    stats: Kept<F>,
+}
+
+/// Batch normalization's statistics (each channel's mean and biased variance, in `f64`) or
+/// layer normalization's (each row's mean and 1/√(var + ε), in the element type).
+enum Kept<F> {
+    Channels { mean: Vec<f64>, var: Vec<f64> },
+    Rows(Vec<(F, F)>),
 }
 
 impl<F: Float> SavedStats<F> {
-    fn keep(&self, input: &Tensor<F>, mean: &[f64], var: &[f64]) {
-        let saved = Saved { input: input.clone(), mean: mean.to_vec(), var: var.to_vec() };
-        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
+    fn keep(&self, input: &Tensor<F>, stats: Kept<F>) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Saved { input: input.clone(), stats });
+    }
+
+    /// Keeps layer normalization's row statistics of `input`.
+    pub(super) fn keep_rows(&self, input: &Tensor<F>, rows: Vec<(F, F)>) {
+        self.keep(input, Kept::Rows(rows));
     }
 
     /// True when statistics are kept and they are `input`'s.
@@ -66,10 +77,28 @@ impl<F: Float> SavedStats<F> {
 
     /// The statistics kept for `input`, taken out (so the input is no longer held), or `None`
     /// when none are kept or they are another tensor's.
-    fn take_for(&self, input: &Tensor<F>) -> Option<(Vec<f64>, Vec<f64>)> {
+    fn take_for(&self, input: &Tensor<F>) -> Option<Kept<F>> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         let of_input = slot.as_ref().is_some_and(|s| s.is_of(input));
-        of_input.then(|| slot.take()).flatten().map(|s| (s.mean, s.var))
+        of_input.then(|| slot.take()).flatten().map(|s| s.stats)
+    }
+
+    /// Batch normalization's statistics kept for `input` (each channel's mean and variance),
+    /// taken out; `None` unless kept for it.
+    fn take_channels_for(&self, input: &Tensor<F>) -> Option<(Vec<f64>, Vec<f64>)> {
+        match self.take_for(input)? {
+            Kept::Channels { mean, var } => Some((mean, var)),
+            Kept::Rows(_) => None,
+        }
+    }
+
+    /// Layer normalization's statistics kept for `input` (each row's mean and 1/√(var + ε)),
+    /// taken out; `None` unless kept for it.
+    pub(super) fn take_rows_for(&self, input: &Tensor<F>) -> Option<Vec<(F, F)>> {
+        match self.take_for(input)? {
+            Kept::Rows(rows) => Some(rows),
+            Kept::Channels { .. } => None,
+        }
     }
 }
 
@@ -245,7 +274,7 @@ impl<F: Float> Tensor<F> {
         let layout = Channels::of(self.shape(), &[weight.shape(), bias.shape()])?;
         let (mean, var) = channel_stats(self.data(), layout);
         if let Some(saved) = saved {
-            saved.keep(self, &mean, &var);
+            saved.keep(self, Kept::Channels { mean: mean.clone(), var: var.clone() });
         }
         // y = x·a + b per channel, a = γ/√(var + ε), b = β − mean·a (PyTorch's CPU kernel).
         let (w, b) = (weight.data(), bias.data());
@@ -309,7 +338,7 @@ impl<F: Float> Tensor<F> {
         let layout = Channels::of(self.shape(), &[weight.shape()])?;
         gradient_fits("batch_norm", self.shape(), g.shape())?;
         let (x, gd) = (self.data(), g.data());
-        let (mean, var) = saved.and_then(|s| s.take_for(self)).unwrap_or_else(|| channel_stats(x, layout));
+        let (mean, var) = saved.and_then(|s| s.take_channels_for(self)).unwrap_or_else(|| channel_stats(x, layout));
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
         let s = layout.s;
         // Each channel's Σg and Σg·(x − mean).
