@@ -114,7 +114,9 @@ impl<F: Float> Tensor<F> {
     /// The gradients of [`Tensor::layer_norm`] (with respect to the input, `weight` and `bias`,
     /// each where `need` asks) for the output's gradient `g`, from the input `self`. With
     /// x_hat = (x − mean)·r, r = 1/√(var + ε) and d = g·γ per row of C:
-    /// ∂x = r·(d − Σd/C − x_hat·Σd·x_hat/C), ∂γ = Σ_rows g·x_hat, ∂β = Σ_rows g.
+    /// ∂x = r·(d − Σd/C − x_hat·Σd·x_hat/C), ∂γ = Σ_rows g·x_hat, ∂β = Σ_rows g. The rows'
+    /// statistics are computed again (see [`Tensor::layer_norm_grads_saved`] to reuse the
+    /// forward's).
     pub fn layer_norm_grads(
         &self,
         weight: &Tensor<F>,
@@ -122,7 +124,7 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         need: [bool; 3],
     ) -> Result<[Option<Tensor<F>>; 3]> {
-        self.layer_norm_grads_given(weight, g, eps, need, None)
+        self.layer_norm_grads_from(weight, g, eps, need, None)
     }
 
     /// [`Tensor::layer_norm_grads`] with the rows' statistics [`Tensor::layer_norm_saving`]
@@ -135,10 +137,10 @@ impl<F: Float> Tensor<F> {
         need: [bool; 3],
         saved: &SavedStats<F>,
     ) -> Result<[Option<Tensor<F>>; 3]> {
-        self.layer_norm_grads_given(weight, g, eps, need, Some(saved))
+        self.layer_norm_grads_from(weight, g, eps, need, Some(saved))
     }
 
-    fn layer_norm_grads_given(
+    fn layer_norm_grads_from(
         &self,
         weight: &Tensor<F>,
         g: &Tensor<F>,
