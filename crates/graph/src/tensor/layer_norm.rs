@@ -1,10 +1,10 @@
 //! Layer normalization's kernels: each row (the last dim) normalized by its own mean and biased
 //! variance, scaled and shifted, while the row is in cache, the rows' statistics kept for the
 //! backward; the three gradients in two passes (∂x, then ∂γ and ∂β; a third first when the
-//! statistics were not kept) — PyTorch's `native_layer_norm` and its backward. Row sums run in 8 lanes of the element type, added up in `f64`, eight rows side by
-//! side; the weight's and bias's sums over rows run in the element type over blocks of 16
-//! rows, added up in `f64`. Every loop runs in the widest SIMD copy the CPU has, to the same
-//! bits in each.
+//! statistics were not kept) — PyTorch's `native_layer_norm` and its backward. Row sums run
+//! in 8 lanes of the element type, added up in `f64`, eight rows side by side; the weight's
+//! and bias's sums over rows run in the element type over blocks of 16 rows, added up in
+//! `f64`. Every loop runs in the widest SIMD copy the CPU has, to the same bits in each.
 
 use super::lanes::{block_rows, lane_sum, lane_sums, BLOCK_ROWS};
 use super::{overwritable, SavedStats, Tensor};
@@ -128,7 +128,9 @@ impl<F: Float> Tensor<F> {
     }
 
     /// [`Tensor::layer_norm_grads`] with the rows' statistics [`Tensor::layer_norm_saving`]
-    /// kept in `saved`, taken out, when they are `self`'s; computed again otherwise.
+    /// kept in `saved`, taken out, when they are `self`'s; computed again otherwise. Kept
+    /// statistics carry the forward's ε (in 1/√(var + ε)); `eps` is used only to compute them
+    /// again, so it should be the forward's.
     pub fn layer_norm_grads_saved(
         &self,
         weight: &Tensor<F>,
@@ -371,7 +373,7 @@ mod tests {
 
     /// The statistics the forward keeps give the backward the bits it computes without them,
     /// on one thread and on two whose parts end mid-block (1,003 rows), and are taken by it;
-    /// kept for one input, they are not used for another.
+    /// kept for one input, they are not used for another, nor by batch norm's backward.
     #[test]
     fn kept_statistics_give_the_computed_gradients() {
         let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
@@ -388,6 +390,8 @@ mod tests {
             let computed = other.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
             assert_eq!(other.layer_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), computed);
             assert!(saved.holds_stats_of(&x), "kept for x, not taken for another input");
+            x.batch_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap();
+            assert!(saved.holds_stats_of(&x), "rows' statistics, not taken by batch norm");
             let computed = x.layer_norm_grads(&w, &g, 1e-5, [true; 3]).unwrap();
             assert_eq!(x.layer_norm_grads_saved(&w, &g, 1e-5, [true; 3], &saved).unwrap(), computed);
             assert!(!saved.holds_stats_of(&x), "taken by the backward");

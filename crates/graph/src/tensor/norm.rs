@@ -75,30 +75,37 @@ impl<F: Float> SavedStats<F> {
         slot.as_ref().is_some_and(|s| s.is_of(input))
     }
 
-    /// The statistics kept for `input`, taken out (so the input is no longer held), or `None`
-    /// when none are kept or they are another tensor's.
-    fn take_for(&self, input: &Tensor<F>) -> Option<Kept<F>> {
+    /// The statistics kept for `input` as `unpack` reads them (`Err` for the other kind),
+    /// taken out (so the input is no longer held); `None`, with nothing taken, when none are
+    /// kept, they are another tensor's or of the other kind.
+    fn take_for<T>(&self, input: &Tensor<F>, unpack: impl FnOnce(Kept<F>) -> Result<T, Kept<F>>) -> Option<T> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let of_input = slot.as_ref().is_some_and(|s| s.is_of(input));
-        of_input.then(|| slot.take()).flatten().map(|s| s.stats)
+        let saved = slot.take_if(|s| s.is_of(input))?;
+        match unpack(saved.stats) {
+            Ok(stats) => Some(stats),
+            Err(stats) => {
+                *slot = Some(Saved { input: saved.input, stats });
+                None
+            }
+        }
     }
 
     /// Batch normalization's statistics kept for `input` (each channel's mean and variance),
     /// taken out; `None` unless kept for it.
     fn take_channels_for(&self, input: &Tensor<F>) -> Option<(Vec<f64>, Vec<f64>)> {
-        match self.take_for(input)? {
-            Kept::Channels { mean, var } => Some((mean, var)),
-            Kept::Rows(_) => None,
-        }
+        self.take_for(input, |kept| match kept {
+            Kept::Channels { mean, var } => Ok((mean, var)),
+            rows @ Kept::Rows(_) => Err(rows),
+        })
     }
 
     /// Layer normalization's statistics kept for `input` (each row's mean and 1/√(var + ε)),
     /// taken out; `None` unless kept for it.
     pub(super) fn take_rows_for(&self, input: &Tensor<F>) -> Option<Vec<(F, F)>> {
-        match self.take_for(input)? {
-            Kept::Rows(rows) => Some(rows),
-            Kept::Channels { .. } => None,
-        }
+        self.take_for(input, |kept| match kept {
+            Kept::Rows(rows) => Ok(rows),
+            channels @ Kept::Channels { .. } => Err(channels),
+        })
     }
 }
 

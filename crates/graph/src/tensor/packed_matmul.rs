@@ -434,7 +434,9 @@ fn rows_share_cache_sets(rsa: usize, rows: usize) -> bool {
     let mut lines_in_set = [0usize; SETS];
     let mut last_line = None;
     for r in 0..rows {
-        let line = r * rsa / LINE;
+        // Wrapping: a matrix of fewer rows may have any row stride, and then its rows are all
+        // copied anyway (a cut panel), whatever this answers.
+        let line = r.wrapping_mul(rsa) / LINE;
         if last_line != Some(line) {
             lines_in_set[line % SETS] += 1;
             last_line = Some(line);
