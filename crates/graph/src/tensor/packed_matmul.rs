@@ -121,9 +121,11 @@ impl Kernel for Avx2Kernel {
 
 /// The AVX-512 kernel: 12 rows of two panels (24 accumulators of the 32 registers), twice the
 /// AVX2 kernel's multiply-adds per instruction where the CPU runs 512-bit FMAs at full rate
-/// (the Xeon this crate is benchmarked on: W4's 1024³ product on one core 113 → 202
-/// GFLOP/s). Two panels of 256 steps (32 KiB) fill the 48 KiB first-level cache; 96 rows of
-/// `a` of 256 steps (96 KiB) stay in the second-level cache.
+/// (on the Xeon of the earlier sessions: W4's 1024³ product on one core 113 → 202 GFLOP/s;
+/// on the Zen 4 EPYC, which runs them at half rate, the same peak as AVX2's). Two panels of
+/// 256 steps (32 KiB) fill two thirds of the Xeon's 48 KiB first-level cache and all of the
+/// EPYC's 32 KiB (slices of 128 steps were 10 % slower there); 96 rows of `a` of 256 steps
+/// (96 KiB) stay in the second-level cache.
 #[cfg(target_arch = "x86_64")]
 struct Avx512Kernel;
 
