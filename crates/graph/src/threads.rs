@@ -60,12 +60,18 @@ pub(crate) fn for_each_chunk<T: Send>(
     work: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let units = out.len().checked_div(unit).unwrap_or(0);
-    if threads <= 1 || units <= 1 {
-        work(0, out);
-        return;
+    match units_per_part(units, threads) {
+        None => work(0, out),
+        Some(per_part) => {
+            for_each_part(out.chunks_mut(per_part * unit).enumerate(), |(part, chunk)| work(part * per_part, chunk))
+        }
     }
-    let per_part = units.div_ceil(threads.min(units));
-    for_each_part(out.chunks_mut(per_part * unit).enumerate(), |(part, chunk)| work(part * per_part, chunk));
+}
+
+/// How many of `units` units each part gets when they are split over up to `threads`
+/// threads, or `None` when they stay in one part (one thread, or fewer than two units).
+fn units_per_part(units: usize, threads: usize) -> Option<usize> {
+    (threads > 1 && units > 1).then(|| units.div_ceil(threads.min(units)))
 }
 
 /// [`for_each_chunk`] for a pass that writes `out`, one element's work each: split over
@@ -84,14 +90,13 @@ pub(crate) fn split_pass_with<T: Send, S: Send>(
     work: impl Fn(usize, &mut [T], &mut [S]) + Sync,
 ) {
     let threads = threads_for_elements(out.len());
-    let units = side.len();
-    if threads <= 1 || units <= 1 || unit == 0 {
-        work(0, out, side);
-        return;
+    match units_per_part(side.len(), threads) {
+        Some(per_part) if unit > 0 => {
+            let parts = out.chunks_mut(per_part * unit).zip(side.chunks_mut(per_part)).enumerate();
+            for_each_part(parts, |(part, (out, side))| work(part * per_part, out, side));
+        }
+        _ => work(0, out, side),
     }
-    let per_part = units.div_ceil(threads.min(units));
-    let parts = out.chunks_mut(per_part * unit).zip(side.chunks_mut(per_part)).enumerate();
-    for_each_part(parts, |(part, (out, side))| work(part * per_part, out, side));
 }
 
 /// How many threads a product of `work` multiply-adds should be split over.
