@@ -260,21 +260,36 @@ fn long_runs_are_summed_in_sixteen_chains_joined_pairwise() {
     }
 }
 
+/// Column `j` of `group` rows of `inner` (the element of row `k` at `at(k)`) summed as the
+/// reductions over leading or middle axes do: columns in the blocks of 16 of rows up to 128
+/// wide, over 8 rows or more, in four chains, row k into chain k mod 4, joined as
+/// (c₀ + c₁) + (c₂ + c₃); the other columns top to bottom.
+fn column_sum_by_definition(group: usize, inner: usize, j: usize, at: impl Fn(usize) -> f32) -> f32 {
+    let in_register_block = inner <= 128 && j < inner / 16 * 16;
+    if !in_register_block || group < 8 {
+        return (0..group).fold(0.0, |s, k| s + at(k));
+    }
+    let mut chains = [0.0f32; 4];
+    (0..group).for_each(|k| chains[k % 4] += at(k));
+    (chains[0] + chains[1]) + (chains[2] + chains[3])
+}
+
 #[test]
-fn reductions_over_middle_axes_fold_each_element_in_order() {
+fn reductions_over_middle_axes_fold_each_column_as_defined() {
     // [outer, group, inner] reductions (a pool's max over [N, C, taps, L]) fold block by
-    // block: each result must be its group's elements folded in order, as a plain loop does,
-    // NaN taking over a max.
-    for (outer, group, inner) in [(3, 4, 16), (2, 7, 40), (5, 3, 2), (1, 2, 33)] {
+    // block: each sum must be its group's elements summed as `column_sum_by_definition` says,
+    // each max its group's largest element, NaN taking over.
+    for (outer, group, inner) in [(3, 4, 16), (2, 7, 40), (5, 3, 2), (1, 2, 33), (2, 9, 16), (3, 13, 35), (2, 8, 200)] {
         let mut values: Vec<f32> = (0..outer * group * inner).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
         values[inner + 1] = f32::NAN;
         let x = Tensor::from_vec(values.clone(), [outer, group, inner, 1]).unwrap();
         let at = |o: usize, k: usize, j: usize| values[(o * group + k) * inner + j];
-        let plain = |init: f32, f: fn(f32, f32) -> f32| -> Vec<f32> {
-            (0..outer).flat_map(|o| (0..inner).map(move |j| (0..group).fold(init, |a, k| f(a, at(o, k, j))))).collect()
+        let each = |fold: &dyn Fn(usize, usize) -> f32| -> Vec<f32> {
+            (0..outer).flat_map(|o| (0..inner).map(move |j| (o, j))).map(|(o, j)| fold(o, j)).collect()
         };
-        let sums = plain(0.0, |a, b| a + b);
-        let maxima = plain(f32::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a });
+        let sums = each(&|o, j| column_sum_by_definition(group, inner, j, |k| at(o, k, j)));
+        let max = |a: f32, b: f32| if b > a || b.is_nan() { b } else { a };
+        let maxima = each(&|o, j| (0..group).fold(f32::NEG_INFINITY, |m, k| max(m, at(o, k, j))));
         let same = |a: Vec<f32>, b: &[f32]| {
             a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan())
         };
@@ -286,15 +301,26 @@ fn reductions_over_middle_axes_fold_each_element_in_order() {
 }
 
 #[test]
-fn sums_over_leading_axes_add_each_column_in_row_order() {
-    // Narrow rows are summed in register blocks of 16 columns (and the rest one by one), wide
-    // ones row by row: each column must still be added top to bottom, as a plain loop would.
-    for (rows, cols) in [(7, 40), (100, 16), (100, 2), (3, 300), (5, 17)] {
+fn sums_over_leading_axes_add_each_column_as_defined() {
+    // Narrow rows are summed in register blocks of 16 columns (in four chains of rows up to 128
+    // columns) and the rest one by one, wide ones row by row: each column must be summed as
+    // `column_sum_by_definition` says.
+    for (rows, cols) in
+        [(7, 40), (100, 16), (100, 2), (3, 300), (5, 17), (8, 16), (101, 33), (50, 128), (50, 144), (50, 300)]
+    {
         let values: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6).collect();
         let x = Tensor::from_vec(values.clone(), [rows, cols]).unwrap();
-        let plain: Vec<f32> = (0..cols).map(|j| (0..rows).fold(0.0, |s, i| s + values[i * cols + j])).collect();
-        assert_eq!(x.sum_to(&Shape::from([cols])).unwrap().to_vec(), plain, "[{rows}, {cols}] → [{cols}]");
-        assert_eq!(x.sum_axes(&[0], false).unwrap().to_vec(), plain, "[{rows}, {cols}] summed over rows");
+        let want: Vec<f32> =
+            (0..cols).map(|j| column_sum_by_definition(rows, cols, j, |i| values[i * cols + j])).collect();
+        assert_eq!(x.sum_to(&Shape::from([cols])).unwrap().to_vec(), want, "[{rows}, {cols}] → [{cols}]");
+        assert_eq!(x.sum_axes(&[0], false).unwrap().to_vec(), want, "[{rows}, {cols}] summed over rows");
+        let exact = |j: usize| (0..rows).map(|i| values[i * cols + j] as f64).sum::<f64>();
+        assert!((0..cols).all(|j| (want[j] as f64 - exact(j)).abs() <= 1e-6 * rows as f64), "[{rows}, {cols}]");
+        // A sum of squares squares each element once, chains joined by adding.
+        let graph = Graph::<f32>::default();
+        let squares = graph.constant(x.clone()).sum_squares_axis(0, false).value().to_vec();
+        let exact = |j: usize| (0..rows).map(|i| (values[i * cols + j] as f64).powi(2)).sum::<f64>();
+        assert!((0..cols).all(|j| (squares[j] as f64 - exact(j)).abs() <= 1e-6 * exact(j)), "[{rows}, {cols}] squares");
     }
 }
 

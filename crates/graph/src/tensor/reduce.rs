@@ -5,6 +5,7 @@ use super::{filled, overwritable, reserved, Tensor};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::shape::Shape;
+use crate::simd::{run_widest, Loop};
 use smallvec::SmallVec;
 
 impl<F: Float> Tensor<F> {
@@ -21,7 +22,18 @@ impl<F: Float> Tensor<F> {
         f: impl Fn(F, F) -> F,
         join: impl Fn(F, F) -> F,
     ) -> Result<Tensor<F>> {
-        let out_shape = self.shape().reduced(axes, keepdim);
+        self.fold_axes_into_shape(axes, self.shape().reduced(axes, keepdim), init, f, join)
+    }
+
+    /// [`Tensor::fold_axes`] with the result in `out_shape`, which holds as many elements.
+    fn fold_axes_into_shape(
+        &self,
+        axes: &[usize],
+        out_shape: Shape,
+        init: F,
+        f: impl Fn(F, F) -> F,
+        join: impl Fn(F, F) -> F,
+    ) -> Result<Tensor<F>> {
         if let Some(grouped) = self.shape().group_and_inner(axes) {
             let out = if grouped.0 == self.numel() {
                 vec![fold_lanes(self.data(), init, &f, &join)]
@@ -202,8 +214,7 @@ impl<F: Float> Tensor<F> {
         let lead = self.ndim() - shape.ndim();
         let axes: SmallVec<[usize; 4]> =
             (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
-        let summed = self.fold_axes(&axes, true, F::ZERO, |a, b| a + b, |a, b| a + b)?;
-        summed.reshape(shape.clone())
+        self.fold_axes_into_shape(&axes, shape.clone(), F::ZERO, |a, b| a + b, |a, b| a + b)
     }
 }
 
@@ -224,8 +235,12 @@ fn fold_grouped<F: Float>(
         // Each outer block's rows folded into its `inner` results — a pool's max over
         // `[N, C, taps, L]` windows walked run by run took 1.4× as long.
         out.fill(init);
-        for (acc, block) in out.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
-            fold_rows(acc, block, f);
+        if inner <= CHAINED_COLUMNS {
+            run_widest(FoldRows { acc: out, data, group, inner, init, f, join });
+        } else {
+            for (acc, block) in out.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
+                fold_rows(acc, block, f);
+            }
         }
     } else {
         for (sum, chunk) in out.iter_mut().zip(data.chunks_exact(group)) {
@@ -270,19 +285,16 @@ fn fold_lanes<F: Float>(values: &[F], init: F, f: &impl Fn(F, F) -> F, join: &im
 /// registers over all the rows; wider ones row by row, each row read once.
 const REGISTER_FOLD_COLUMNS: usize = 256;
 
-/// Columns [`fold_rows`] keeps in registers at once.
+/// Columns [`fold_rows`] and [`FoldRows`] keep in registers at once.
 const FOLD_BLOCK: usize = 16;
 
 /// `acc[j] = f(acc[j], row[j])` for each row of `data` (rows of `acc.len()` elements) in turn.
-/// Every column is folded in row order either way; narrow ones keep [`FOLD_BLOCK`] columns in
-/// registers, where adding each row to `acc` in memory waited on the last row's store (a
-/// [100, 16] → [16] sum, a layer's bias gradient, took 0.7 µs).
+/// Every column is folded in row order; narrow ones keep [`FOLD_BLOCK`] columns in registers,
+/// where adding each row to `acc` in memory waited on the last row's store (a [100, 16] →
+/// [16] sum, a layer's bias gradient, took 0.7 µs).
 #[inline(always)]
 fn fold_rows<F: Float>(acc: &mut [F], data: &[F], f: impl Fn(F, F) -> F) {
     let kept = acc.len();
-    if kept == 0 {
-        return;
-    }
     let mut j = 0;
     if kept <= REGISTER_FOLD_COLUMNS {
         while j + FOLD_BLOCK <= kept {
@@ -304,4 +316,98 @@ fn fold_rows<F: Float>(acc: &mut [F], data: &[F], f: impl Fn(F, F) -> F) {
             }
         }
     }
+}
+
+/// Rows up to this many elements wide are folded by [`FoldRows`]: in the widest SIMD copy,
+/// blocks of 16 columns in [`ROW_CHAINS`] chains (sums over the rows of [100, 16], [1024, 16],
+/// [64, 128] took 0.66–0.73× the time, [512, 64] 0.95×). Wider ones lost by it ([512, 256]
+/// 10.3–10.4 → 12.8–14.0 µs) and are folded by [`fold_rows`].
+const CHAINED_COLUMNS: usize = 128;
+
+/// Chains of rows a block of narrow columns is folded in: row r goes into chain r mod
+/// [`ROW_CHAINS`], so a column's folds wait on every fourth row's, not on each.
+const ROW_CHAINS: usize = 4;
+
+/// `acc[j] = f(acc[j], row[j])` for each row of each block of `data` (`[outer, group,
+/// inner]`: a block's `group` rows of `inner`, at most [`CHAINED_COLUMNS`], folded into its
+/// `inner` elements of `acc`), in the widest SIMD copy the CPU has. Each block of
+/// [`FOLD_BLOCK`] columns is held in registers, over 8 rows or more in [`ROW_CHAINS`] chains
+/// joined at the end as `(c₀ ⊕ c₁) ⊕ (c₂ ⊕ c₃)`, chain 0 starting from `acc`; the columns
+/// after the last block, and every column over fewer rows, are folded in row order.
+struct FoldRows<'a, F, G, J> {
+    acc: &'a mut [F],
+    data: &'a [F],
+    group: usize,
+    inner: usize,
+    init: F,
+    f: &'a G,
+    join: &'a J,
+}
+
+impl<F: Float, G: Fn(F, F) -> F, J: Fn(F, F) -> F> Loop for FoldRows<'_, F, G, J> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let FoldRows { acc, data, group, inner, init, f, join } = self;
+        for (acc, block) in acc.chunks_exact_mut(inner).zip(data.chunks_exact(group * inner)) {
+            let mut j = 0;
+            while j + FOLD_BLOCK <= inner {
+                fold_column_block(&mut acc[j..j + FOLD_BLOCK], block, (inner, j), init, (f, join));
+                j += FOLD_BLOCK;
+            }
+            if j < inner {
+                for row in block.chunks_exact(inner) {
+                    for (a, &v) in acc[j..].iter_mut().zip(&row[j..]) {
+                        *a = f(*a, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns `first..first + FOLD_BLOCK` of the rows of `data` (`inner` elements each)
+/// into `acc` with `f`, in [`ROW_CHAINS`] chains (chain 0 from `acc`, the others from `init`,
+/// `join`'s identity) joined with `join`, where there are rows enough; in one otherwise.
+#[inline(always)]
+fn fold_column_block<F: Float>(
+    acc: &mut [F],
+    data: &[F],
+    (inner, first): (usize, usize),
+    init: F,
+    (f, join): (&impl Fn(F, F) -> F, &impl Fn(F, F) -> F),
+) {
+    #[inline(always)]
+    fn with<F: Copy>(op: &impl Fn(F, F) -> F, chain: &mut [F; FOLD_BLOCK], values: &[F]) {
+        let values = &values[..FOLD_BLOCK];
+        for l in 0..FOLD_BLOCK {
+            chain[l] = op(chain[l], values[l]);
+        }
+    }
+    let rows = data.chunks_exact(inner).map(|row| &row[first..first + FOLD_BLOCK]);
+    let mut chains = [[init; FOLD_BLOCK]; ROW_CHAINS];
+    chains[0].copy_from_slice(acc);
+    if data.len() < 2 * ROW_CHAINS * inner {
+        for row in rows {
+            with(f, &mut chains[0], row);
+        }
+        acc.copy_from_slice(&chains[0]);
+        return;
+    }
+    let [mut c0, mut c1, mut c2, mut c3] = chains;
+    let mut four = data.chunks_exact(ROW_CHAINS * inner);
+    for rows in &mut four {
+        with(f, &mut c0, &rows[first..]);
+        with(f, &mut c1, &rows[inner + first..]);
+        with(f, &mut c2, &rows[2 * inner + first..]);
+        with(f, &mut c3, &rows[3 * inner + first..]);
+    }
+    for (chain, row) in [&mut c0, &mut c1, &mut c2].into_iter().zip(four.remainder().chunks_exact(inner)) {
+        with(f, chain, &row[first..]);
+    }
+    let (mut left, mut right) = (c0, c2);
+    with(join, &mut left, &c1);
+    with(join, &mut right, &c3);
+    with(join, &mut left, &right);
+    acc.copy_from_slice(&left);
 }
