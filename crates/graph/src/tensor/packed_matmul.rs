@@ -499,6 +499,18 @@ fn prefetch_block(corner: *const f32, rsc: usize, rows: usize, columns: usize) {
     }
 }
 
+/// [`pack_a_rows`] compiled for AVX2, for callers outside the kernels: turns the `rows ×
+/// depth` matrix at `a` (rows `rsa` apart) into `out`, `depth` rows of `rows`.
+///
+/// # Safety
+/// As [`pack_a_rows`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn turn_rows(rows: usize, depth: usize, a: *const f32, rsa: usize, out: *mut f32) {
+    // SAFETY: the caller's word, as `pack_a_rows` asks.
+    unsafe { pack_a_rows(rows, depth, a, rsa, out) }
+}
+
 /// Copies `rows` rows of `depth` steps of `a`, stored by rows (`rsa` apart, steps adjacent),
 /// into one panel, each step's elements side by side: eight rows by eight steps at a time,
 /// turned in registers.
