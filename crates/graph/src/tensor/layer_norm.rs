@@ -34,7 +34,7 @@ fn row_len(x: &Shape, params: &[&Shape]) -> Result<usize> {
 /// no conversion per element (this loop's share of W7's step 1.2 % → 0.9 %).
 const SUMMED_ROWS: usize = 16;
 
-/// A layer norm's output with each row's mean and 1/√(var + ε).
+/// A layer norm's output, with each row's mean and 1/√(var + ε) where they are kept.
 type WithRowStats<F> = (Tensor<F>, Vec<(F, F)>);
 
 /// Each row's mean and 1/√(var + ε) (two passes), for a block of [`block_rows`].
@@ -67,7 +67,8 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn layer_norm(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<Tensor<F>> {
-        Ok(self.layer_norm_with_stats(weight, bias, eps)?.0)
+        let (y, _) = self.normalize_rows(weight, bias, eps, false)?;
+        Ok(y)
     }
 
     /// [`Tensor::layer_norm`], keeping each row's statistics in `saved` for
@@ -91,23 +92,30 @@ impl<F: Float> Tensor<F> {
         eps: f64,
         saved: &SavedStats<F>,
     ) -> Result<Tensor<F>> {
-        let (y, stats) = self.layer_norm_with_stats(weight, bias, eps)?;
+        let (y, stats) = self.normalize_rows(weight, bias, eps, true)?;
         saved.keep_rows(self, stats);
         Ok(y)
     }
 
-    /// [`Tensor::layer_norm`] and each row's mean and 1/√(var + ε).
-    fn layer_norm_with_stats(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64) -> Result<WithRowStats<F>> {
+    /// [`Tensor::layer_norm`], and each row's mean and 1/√(var + ε) when `keep` asks (none
+    /// otherwise).
+    fn normalize_rows(&self, weight: &Tensor<F>, bias: &Tensor<F>, eps: f64, keep: bool) -> Result<WithRowStats<F>> {
         let c = row_len(self.shape(), &[weight.shape(), bias.shape()])?;
         let (x, w, b) = (self.data(), weight.data(), bias.data());
         let mut out = overwritable("layer_norm", self.shape())?;
-        if out.is_empty() {
-            return Ok((Tensor::from_parts(out, self.shape().clone()), Vec::new()));
+        let mut stats = Vec::new();
+        if keep && !out.is_empty() {
+            stats.resize(out.len() / c, (F::ZERO, F::ZERO));
+            crate::threads::split_pass_with(&mut out, &mut stats, c, |first_row, y, stats| {
+                let x = &x[first_row * c..];
+                run_widest(NormalizeRows { x, weight: w, bias: b, eps, y, stats: Some(stats) })
+            });
+        } else if !out.is_empty() {
+            crate::threads::split_pass(&mut out, c, |first_row, y| {
+                let x = &x[first_row * c..];
+                run_widest(NormalizeRows { x, weight: w, bias: b, eps, y, stats: None })
+            });
         }
-        let mut stats = vec![(F::ZERO, F::ZERO); out.len() / c];
-        crate::threads::split_pass_with(&mut out, &mut stats, c, |first_row, y, stats| {
-            run_widest(NormalizeRows { x: &x[first_row * c..], weight: w, bias: b, eps, y, stats })
-        });
         Ok((Tensor::from_parts(out, self.shape().clone()), stats))
     }
 
@@ -183,14 +191,14 @@ impl<F: Float> Tensor<F> {
 // every copy gives the same bits.
 
 /// [`Tensor::layer_norm`] over whole rows of `weight.len()` (> 0): `y` from `x`, and each row's
-/// [`block_stats`] into `stats`.
+/// [`block_stats`] into `stats` when given.
 struct NormalizeRows<'a, F> {
     x: &'a [F],
     weight: &'a [F],
     bias: &'a [F],
     eps: f64,
     y: &'a mut [F],
-    stats: &'a mut [(F, F)],
+    stats: Option<&'a mut [(F, F)]>,
 }
 
 impl<F: Float> Loop for NormalizeRows<'_, F> {
@@ -199,12 +207,16 @@ impl<F: Float> Loop for NormalizeRows<'_, F> {
     fn run(self) {
         let NormalizeRows { x, weight, bias, eps, y, stats } = self;
         let c = weight.len();
-        let blocks = y.chunks_mut(BLOCK_ROWS * c).zip(x.chunks(BLOCK_ROWS * c)).zip(stats.chunks_mut(BLOCK_ROWS));
-        for ((y, x), kept) in blocks {
+        let mut kept_blocks = stats.map(|stats| stats.chunks_mut(BLOCK_ROWS));
+        for (y, x) in y.chunks_mut(BLOCK_ROWS * c).zip(x.chunks(BLOCK_ROWS * c)) {
+            let mut kept = kept_blocks.as_mut().and_then(|blocks| blocks.next());
             let rows = block_rows(x, c);
-            let rows_stats = y.chunks_exact_mut(c).zip(rows).zip(block_stats(rows, eps)).zip(kept);
-            for (((y, row), (mean, inv_std)), kept) in rows_stats {
-                *kept = (mean, inv_std);
+            for (r, ((y, row), (mean, inv_std))) in
+                y.chunks_exact_mut(c).zip(rows).zip(block_stats(rows, eps)).enumerate()
+            {
+                if let Some(kept) = kept.as_deref_mut() {
+                    kept[r] = (mean, inv_std);
+                }
                 for (((y, &v), &w), &b) in y.iter_mut().zip(row).zip(weight).zip(bias) {
                     *y = (v - mean) * inv_std * w + b;
                 }
