@@ -557,17 +557,19 @@ fn tensor_step<F: Float>(
             return;
         }
     }
-    let input_grads = match tape.value(i) {
+    // Held until the rule is done: it reads node `i`'s gradient, which `grads` owns.
+    let mut passed: SmallVec<[(usize, Tensor<F>); 3]> = SmallVec::new();
+    let pass = |input, d| passed.push((input, d));
+    match tape.value(i) {
         Value::Scalar(y) => {
             let g = zero_d(g_0d, grads.scalars.read(i as usize));
-            input_grads_given(tape, i, &g, &zero_d(y_0d, y))
+            pass_input_grads_given(tape, i, &g, &zero_d(y_0d, y), pass)
         }
-        Value::Tensor(_) => input_grads_in_order(tape, i, &grads.tensors[&i]),
+        Value::Tensor(_) => pass_input_grads(tape, i, &grads.tensors[&i], pass),
     };
-    for (&x, d) in tape.op(i).inputs().iter().zip(input_grads) {
-        if let Some(d) = d {
-            grads.add_tensor(tape, x, d);
-        }
+    let inputs = tape.op(i).inputs();
+    for (input, d) in passed.drain(..) {
+        grads.add_tensor(tape, inputs[input], d);
     }
 }
 
@@ -578,7 +580,10 @@ pub(crate) fn tensor_input_grads<F: Float>(
     i: NodeId,
     g: &Tensor<F>,
 ) -> SmallVec<[(NodeId, Tensor<F>); 3]> {
-    tape.op(i).inputs().iter().zip(input_grads_in_order(tape, i, g)).filter_map(|(&x, d)| Some((x, d?))).collect()
+    let inputs = tape.op(i).inputs();
+    let mut passed = SmallVec::new();
+    pass_input_grads(tape, i, g, |input, d| passed.push((inputs[input], d)));
+    passed
 }
 
 /// The gradient node `i` passes to each of its inputs, in the op's input order (`None` for an
@@ -588,31 +593,41 @@ pub(crate) fn input_grads_in_order<F: Float>(
     i: NodeId,
     g: &Tensor<F>,
 ) -> SmallVec<[Option<Tensor<F>>; 3]> {
-    input_grads_given(tape, i, g, &tape.tensor_cow(i))
+    let mut in_order: SmallVec<[Option<Tensor<F>>; 3]> = smallvec::smallvec![None; tape.op(i).inputs().len()];
+    pass_input_grads(tape, i, g, |input, d| in_order[input] = Some(d));
+    in_order
 }
 
-/// [`input_grads_in_order`] given node `i`'s value `y`.
-fn input_grads_given<F: Float>(
+/// Passes the gradient node `i` sends each input that requires grad, from its gradient `g`,
+/// to `pass(input position, gradient)`, by the op's rule run on tensors (a custom op's own
+/// rule for `Op::Custom`).
+fn pass_input_grads<F: Float>(tape: &Tape<F>, i: NodeId, g: &Tensor<F>, pass: impl FnMut(usize, Tensor<F>)) {
+    pass_input_grads_given(tape, i, g, &tape.tensor_cow(i), pass)
+}
+
+/// [`pass_input_grads`] given node `i`'s value `y`.
+fn pass_input_grads_given<F: Float>(
     tape: &Tape<F>,
     i: NodeId,
     g: &Tensor<F>,
     y: &Tensor<F>,
-) -> SmallVec<[Option<Tensor<F>>; 3]> {
+    mut pass: impl FnMut(usize, Tensor<F>),
+) {
     let op = tape.op(i);
     let inputs = op.inputs();
     let need: SmallVec<[bool; 3]> = inputs.iter().map(|&x| tape.requires_grad(x)).collect();
-    let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| tape.tensor_cow(x)).collect();
-    let mut input_grads: SmallVec<[Option<Tensor<F>>; 3]> = match op {
+    // Extended in place: `collect` would build the vector elsewhere and copy it here whole.
+    let mut values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = SmallVec::new();
+    values.extend(inputs.iter().map(|&x| tape.tensor_cow(x)));
+    match op {
         Op::Custom(node) => {
             let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
-            crate::custom::tensor_grads(node, &refs, y, g).into_iter().collect()
+            for (input, d) in crate::custom::tensor_grads(node, &refs, y, g).into_iter().enumerate() {
+                if let (Some(d), true) = (d, need[input]) {
+                    pass(input, d);
+                }
+            }
         }
-        _ => rules::input_grads::<F, Tensor<F>, _>(op, &values, y, g, &need),
-    };
-    for (d, needed) in input_grads.iter_mut().zip(need) {
-        if !needed {
-            *d = None;
-        }
+        _ => rules::pass_input_grads::<F, Tensor<F>, _>(op, &values, y, g, &need, pass),
     }
-    input_grads
 }

@@ -66,7 +66,11 @@ pub fn grad_with<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], seed: Var<'g, F
                 let refs: SmallVec<[&Var<'g, F>; 3]> = values.iter().collect();
                 crate::custom::var_grads(node, &refs, &y, &g)?.into_iter().collect()
             }
-            _ => rules::input_grads(&op, &values, &y, &g, &need),
+            _ => {
+                let mut in_order = smallvec::smallvec![None; inputs.len()];
+                rules::pass_input_grads(&op, &values, &y, &g, &need, |input, d| in_order[input] = Some(d));
+                in_order
+            }
         };
         for ((&x, d), needed) in inputs.iter().zip(input_grads).zip(need) {
             if let (Some(d), true) = (d, needed) {

@@ -413,34 +413,36 @@ fn backward_tensor<F: Float>(
         Slot::Scalar(s) => Cow::Owned(zero_d(y_0d, scalars[s as usize])),
         Slot::Tensor(i) => Cow::Borrowed(&tensors[i as usize]),
     };
-    let ds: SmallVec<[Option<Tensor<F>>; 3]> = with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
-        Op::Custom(node) => crate::custom::tensor_grads(node, refs, &y, &g).into_iter().collect(),
-        op => rules::input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need),
-    });
-    for ((d, mode), &slot) in ds.into_iter().zip(&t.grads).zip(&t.inputs) {
-        let Some(mode) = *mode else { continue };
-        match (slot, d) {
-            (Slot::Scalar(s), Some(d)) => {
-                let s = s as usize;
-                let d = d.data()[0];
+    let mut passed: SmallVec<[bool; 3]> = smallvec::smallvec![false; t.inputs.len()];
+    let mut add = |input: usize, d: Tensor<F>| {
+        let Some(mode) = t.grads[input] else { return };
+        passed[input] = true;
+        match t.inputs[input] {
+            Slot::Scalar(s) => {
+                let (s, d) = (s as usize, d.data()[0]);
                 grads.scalars[s] = if mode == Accumulate::Write { d } else { grads.scalars[s] + d };
             }
-            (Slot::Scalar(s), None) => {
-                if mode == Accumulate::Write {
-                    grads.scalars[s as usize] = -F::ZERO;
+            Slot::Tensor(i) => match &mut grads.tensors[i as usize] {
+                Some(sum) => {
+                    let added = sum.zip_assign(&d, "accumulate", |a, b| a + b);
+                    debug_assert!(added.is_ok(), "a rule returned its input's shape");
                 }
-            }
-            (Slot::Tensor(i), Some(d)) => {
-                let sum = &mut grads.tensors[i as usize];
-                match sum {
-                    Some(sum) => {
-                        let added = sum.zip_assign(&d, "accumulate", |a, b| a + b);
-                        debug_assert!(added.is_ok(), "a rule returned its input's shape");
-                    }
-                    None => *sum = Some(d),
-                }
-            }
-            (Slot::Tensor(_), None) => {}
+                empty => *empty = Some(d),
+            },
+        }
+    };
+    with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
+        Op::Custom(node) => {
+            let ds = crate::custom::tensor_grads(node, refs, &y, &g);
+            ds.into_iter().enumerate().for_each(|(input, d)| d.into_iter().for_each(|d| add(input, d)))
+        }
+        op => rules::pass_input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need, &mut add),
+    });
+    // A scalar slot written here, but which no gradient reached, starts at −0 (the identity
+    // of `+`) for the steps below that add to it.
+    for ((&slot, mode), passed) in t.inputs.iter().zip(&t.grads).zip(passed) {
+        if let (Slot::Scalar(s), Some(Accumulate::Write), false) = (slot, mode, passed) {
+            grads.scalars[s as usize] = -F::ZERO;
         }
     }
 }
