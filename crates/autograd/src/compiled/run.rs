@@ -413,10 +413,15 @@ fn backward_tensor<F: Float>(
         Slot::Scalar(s) => Cow::Owned(zero_d(y_0d, scalars[s as usize])),
         Slot::Tensor(i) => Cow::Borrowed(&tensors[i as usize]),
     };
-    let mut passed: SmallVec<[bool; 3]> = smallvec::smallvec![false; t.inputs.len()];
+    // A scalar slot written here starts at −0, the identity of `+`, so that it holds −0 for
+    // the steps below that add to it when no gradient reaches it.
+    for (&slot, mode) in t.inputs.iter().zip(&t.grads) {
+        if let (Slot::Scalar(s), Some(Accumulate::Write)) = (slot, mode) {
+            grads.scalars[s as usize] = -F::ZERO;
+        }
+    }
     let mut add = |input: usize, d: Tensor<F>| {
         let Some(mode) = t.grads[input] else { return };
-        passed[input] = true;
         match t.inputs[input] {
             Slot::Scalar(s) => {
                 let (s, d) = (s as usize, d.data()[0]);
@@ -438,11 +443,4 @@ fn backward_tensor<F: Float>(
         }
         op => rules::pass_input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need, &mut add),
     });
-    // A scalar slot written here, but which no gradient reached, starts at −0 (the identity
-    // of `+`) for the steps below that add to it.
-    for ((&slot, mode), passed) in t.inputs.iter().zip(&t.grads).zip(passed) {
-        if let (Slot::Scalar(s), Some(Accumulate::Write), false) = (slot, mode, passed) {
-            grads.scalars[s as usize] = -F::ZERO;
-        }
-    }
 }
