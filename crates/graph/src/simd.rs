@@ -144,6 +144,9 @@ fn map_in_place_with<F: Copy, P: Pointwise<F>>(level: SimdLevel, values: &mut [F
 /// The elements [`zip_loop`] repeats a short `b` into.
 const REPEATED: usize = 256;
 
+/// Rows a multiple of this many elements wide are zipped block by block (see `zip_loop`).
+const BLOCK: usize = 16;
+
 /// `out[k] = f(a[k], b[k mod b.len()])`: `b` as long as `a`, or repeated along it (a bias
 /// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
 #[inline(always)]
@@ -236,6 +239,20 @@ fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
         return;
     }
     let (rows, width) = (out.len().min(a.len()) / b.len(), b.len());
+    if width.is_multiple_of(BLOCK) && rows > 1 {
+        // Rows of whole blocks (a bias of 16 or 64): each block a fixed-length loop, one or
+        // two vector operations with no remainder to handle, so no span copy is needed
+        // ([100, 16] + [16]: 155 → 115 ns with AVX-512).
+        let n = rows * width;
+        for (out, a) in out[..n].chunks_exact_mut(width).zip(a[..n].chunks_exact(width)) {
+            for ((out, a), b) in out.chunks_exact_mut(BLOCK).zip(a.chunks_exact(BLOCK)).zip(b.chunks_exact(BLOCK)) {
+                for k in 0..BLOCK {
+                    out[k] = f(a[k], b[k]);
+                }
+            }
+        }
+        return;
+    }
     if width < REPEATED / 4 && rows > 1 {
         // Short rows (a bias of 16 added to 100 rows) run as spans of `b` repeated, so the
         // loop is one long vector loop per span, not a short one per row.
@@ -383,9 +400,10 @@ mod tests {
 
     #[test]
     fn zip_repeats_the_shorter_operand_along_the_longer() {
-        // Rows shorter than a quarter of `REPEATED` go through its repeated spans (several of
-        // them, the last one partial), longer ones row by row.
-        for width in [1, 3, 16, 63, 64, 100] {
+        // Rows a multiple of `BLOCK` wide go block by block; other rows shorter than a quarter
+        // of `REPEATED` through its repeated spans (several of them, the last one partial),
+        // longer ones row by row.
+        for width in [1, 3, 16, 32, 63, 64, 100, 272] {
             let rows = 2 + 600 / width;
             let a: Vec<f32> = (0..rows * width).map(|i| i as f32 * 0.5 - 3.0).collect();
             let bias: Vec<f32> = (0..width).map(|i| i as f32 * 1000.0).collect();
