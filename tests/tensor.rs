@@ -325,6 +325,37 @@ fn sums_over_leading_axes_add_each_column_as_defined() {
 }
 
 #[test]
+fn permuting_moves_each_element_to_its_permuted_index() {
+    // Innermost runs of 16, 32 and 64 (attention heads) are copied in blocks of 16; runs of
+    // 3, 80 and strided ones otherwise.
+    for (dims, perm) in [
+        ([2, 5, 4, 16], [0, 2, 1, 3]),
+        ([3, 2, 2, 32], [2, 0, 1, 3]),
+        ([2, 3, 2, 64], [1, 0, 2, 3]),
+        ([2, 4, 3, 3], [0, 2, 1, 3]),
+        ([2, 2, 3, 80], [2, 1, 0, 3]),
+        ([2, 3, 4, 16], [0, 1, 3, 2]),
+        ([3, 4, 5, 16], [3, 0, 2, 1]),
+    ] {
+        let n: usize = dims.iter().product();
+        let x = Tensor::from_vec((0..n).map(|v| v as f32).collect(), dims).unwrap();
+        let y = x.permute(&perm).unwrap();
+        let out_dims: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
+        assert_eq!(y.dims(), &out_dims[..]);
+        let mut index = [0usize; 4];
+        for (flat, &v) in y.data().iter().enumerate() {
+            let mut rest = flat;
+            for d in (0..4).rev() {
+                index[perm[d]] = rest % out_dims[d];
+                rest /= out_dims[d];
+            }
+            let source = ((index[0] * dims[1] + index[1]) * dims[2] + index[2]) * dims[3] + index[3];
+            assert_eq!(v, source as f32, "{dims:?} permuted by {perm:?}, element {flat}");
+        }
+    }
+}
+
+#[test]
 fn the_gradient_of_a_max_or_min_is_shared_among_its_ties() {
     // Values with ties (every third is a repeat) and a NaN, over each set of axes of a
     // [3, 4, 5] tensor, against the definition: a group's hits share its gradient equally.

@@ -72,7 +72,7 @@ impl<F: Float> Tensor<F> {
             });
         } else {
             walk_runs(&dims, [&strides], |[i], len, [step]| match step {
-                1 => out.extend_from_slice(&data[i..i + len]),
+                1 => copy_run(&mut out, &data[i..i + len]),
                 _ => out.extend((0..len).map(|j| data[i + j * step])),
             });
         }
@@ -197,5 +197,22 @@ fn transpose<F: Copy>(src: &[F], rows: usize, cols: usize, dst: &mut [F]) {
                 }
             }
         }
+    }
+}
+
+/// Appends `run` to `out`. A run of a few whole blocks of 16 (an attention head's 16 or 64
+/// features) is copied block by block, each a copy of known length done in registers, where
+/// `extend_from_slice` would call `memcpy` once per run (W7's head permute, [32, 16, 4, 16]
+/// to [32, 4, 16, 16]: 7.8 → 5.5 µs).
+#[inline(always)]
+fn copy_run<F: Copy>(out: &mut Vec<F>, run: &[F]) {
+    const BLOCK: usize = 16;
+    if run.len() <= 4 * BLOCK && run.len().is_multiple_of(BLOCK) {
+        for block in run.chunks_exact(BLOCK) {
+            let block: &[F; BLOCK] = block.try_into().expect("chunks_exact gives whole blocks");
+            out.extend_from_slice(block);
+        }
+    } else {
+        out.extend_from_slice(run);
     }
 }
