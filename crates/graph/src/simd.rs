@@ -246,6 +246,10 @@ fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
         let n = rows * width;
         for (out, a) in out[..n].chunks_exact_mut(width).zip(a[..n].chunks_exact(width)) {
             for ((out, a), b) in out.chunks_exact_mut(BLOCK).zip(a.chunks_exact(BLOCK)).zip(b.chunks_exact(BLOCK)) {
+                // As arrays, so the loop has no bounds checks and compiles to vectors.
+                let out: &mut [F; BLOCK] = out.try_into().expect("whole blocks");
+                let (a, b): (&[F; BLOCK], &[F; BLOCK]) =
+                    (a.try_into().expect("whole blocks"), b.try_into().expect("whole blocks"));
                 for k in 0..BLOCK {
                     out[k] = f(a[k], b[k]);
                 }
