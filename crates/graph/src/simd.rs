@@ -144,8 +144,13 @@ fn map_in_place_with<F: Copy, P: Pointwise<F>>(level: SimdLevel, values: &mut [F
 /// The elements [`zip_loop`] repeats a short `b` into.
 const REPEATED: usize = 256;
 
-/// Rows a multiple of this many elements wide are zipped block by block (see `zip_loop`).
+/// Rows a multiple of this many elements wide are zipped block by block (see `zip_loop`)…
 const BLOCK: usize = 16;
+
+/// …up to this many blocks. Wider rows go row by row: given rows of eight blocks or more,
+/// LLVM vectorizes the loop over a row's blocks, gathering lanes 16 elements apart, which
+/// made `[512, 256] + [256]` 16× slower than `[512, 256] + [512, 256]`.
+const MAX_BLOCKS: usize = 4;
 
 /// `out[k] = f(a[k], b[k mod b.len()])`: `b` as long as `a`, or repeated along it (a bias
 /// added to each row); `out` as long as `a`, whose length is a multiple of `b`'s.
@@ -239,7 +244,7 @@ fn zip_loop<F: Copy, Z: Fn(F, F) -> F>(out: &mut [F], a: &[F], b: &[F], f: &Z) {
         return;
     }
     let (rows, width) = (out.len().min(a.len()) / b.len(), b.len());
-    if width.is_multiple_of(BLOCK) && rows > 1 {
+    if width.is_multiple_of(BLOCK) && width <= MAX_BLOCKS * BLOCK && rows > 1 {
         // Rows of whole blocks (a bias of 16 or 64): each block a fixed-length loop, one or
         // two vector operations with no remainder to handle, so no span copy is needed
         // ([100, 16] + [16]: 155 → 115 ns with AVX-512).
@@ -404,10 +409,10 @@ mod tests {
 
     #[test]
     fn zip_repeats_the_shorter_operand_along_the_longer() {
-        // Rows a multiple of `BLOCK` wide go block by block; other rows shorter than a quarter
-        // of `REPEATED` through its repeated spans (several of them, the last one partial),
-        // longer ones row by row.
-        for width in [1, 3, 16, 32, 63, 64, 100, 272] {
+        // Rows a multiple of `BLOCK` wide, up to `MAX_BLOCKS` of them, go block by block;
+        // other rows shorter than a quarter of `REPEATED` through its repeated spans (several
+        // of them, the last one partial), longer ones row by row.
+        for width in [1, 3, 16, 32, 63, 64, 80, 100, 256, 272] {
             let rows = 2 + 600 / width;
             let a: Vec<f32> = (0..rows * width).map(|i| i as f32 * 0.5 - 3.0).collect();
             let bias: Vec<f32> = (0..width).map(|i| i as f32 * 1000.0).collect();
