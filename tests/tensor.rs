@@ -472,3 +472,29 @@ fn a_recorded_batch_norm_differentiates_with_its_forward_statistics_bit_for_bit(
     assert_eq!(Some(grads.wrt(w)), dw);
     assert_eq!(Some(grads.wrt(b)), db);
 }
+
+#[test]
+fn a_tensor_s_transcendental_functions_match_the_scalar_ones_bit_for_bit() {
+    // A tensor's `exp` (and the rest) run the op table's SIMD loop, a scalar's its own call:
+    // the same polynomial, rounded the same way.
+    use tapegrad::graph::Algebra;
+    let x = Tensor::<f32>::from_vec((0..1000).map(|i| i as f32 * 0.013 - 6.5).collect(), [10, 100]).unwrap();
+    let positive = x.map(|v| v.abs() + 0.1);
+    type Pair = (&'static str, fn(&Tensor<f32>) -> Tensor<f32>, fn(&f32) -> f32);
+    let functions: [Pair; 6] = [
+        ("exp", |t| t.exp(), |v| v.exp()),
+        ("ln", |t| t.ln(), |v| v.ln()),
+        ("sin", |t| t.sin(), |v| v.sin()),
+        ("cos", |t| t.cos(), |v| v.cos()),
+        ("sigmoid", |t| t.sigmoid(), |v| v.sigmoid()),
+        ("erf", |t| t.erf(), |v| v.erf()),
+    ];
+    for (name, of_tensor, of_scalar) in functions {
+        let input = if name == "ln" { &positive } else { &x };
+        let got = of_tensor(input);
+        assert_eq!(got.shape(), input.shape(), "{name}");
+        for (y, v) in got.data().iter().zip(input.data()) {
+            assert_eq!(y.to_bits(), of_scalar(v).to_bits(), "{name}({v})");
+        }
+    }
+}
