@@ -498,3 +498,28 @@ fn a_tensor_s_transcendental_functions_match_the_scalar_ones_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn a_column_broadcasts_along_each_row_on_either_side() {
+    // One value per row ([.., r, 1] against [.., r, w]) takes its own loop; a non-commutative
+    // op checks that the operands keep their sides.
+    for dims in [&[5, 3][..], &[100, 16], &[2, 3, 7], &[4, 1], &[3, 0]] {
+        let n: usize = dims.iter().product();
+        let x = Tensor::<f32>::from_vec((0..n).map(|i| i as f32 * 0.5 - 3.0).collect(), dims).unwrap();
+        let mut column_dims = dims.to_vec();
+        *column_dims.last_mut().unwrap() = 1;
+        let rows: usize = dims[..dims.len() - 1].iter().product();
+        let column =
+            Tensor::<f32>::from_vec((0..rows).map(|r| r as f32 * 10.0 + 1.0).collect(), &column_dims[..]).unwrap();
+        let width = *dims.last().unwrap();
+        let at = |i: usize| column.data()[i / width];
+        let after = x.zip_with(&column, "sub", |a, b| a - b).unwrap();
+        let before = column.zip_with(&x, "sub", |a, b| a - b).unwrap();
+        assert_eq!(after.dims(), dims);
+        assert_eq!(before.dims(), dims);
+        for (i, &v) in x.data().iter().enumerate() {
+            assert_eq!(after.data()[i], v - at(i), "{dims:?} at {i}");
+            assert_eq!(before.data()[i], at(i) - v, "{dims:?} at {i}");
+        }
+    }
+}

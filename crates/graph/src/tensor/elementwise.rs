@@ -5,7 +5,7 @@ use super::{buffer, collected, overwritable, Tensor};
 use crate::error::Result;
 use crate::float::Float;
 use crate::shape::Shape;
-use crate::simd::Pointwise;
+use crate::simd::{Loop, Pointwise};
 
 /// Binary passes over fewer elements than this (a 1-element op, a column of 100) collect
 /// their results in one loop: the AVX2 pass's set-up (a buffer to overwrite, the thread split,
@@ -153,8 +153,9 @@ impl<F: Float> Tensor<F> {
 }
 
 /// `f(x, y)` for each element `x` of `big` and `y` of `small` broadcast onto it, when `small`
-/// has no more dims than `big` and is one element or `big`'s last dims (a bias): then the
-/// result has `big`'s shape, and nothing else about the broadcast needs working out.
+/// has no more dims than `big` and is one element, `big`'s last dims (a bias) or one value per
+/// row of `big` (see [`Onto`]): then the result has `big`'s shape, and nothing else about the
+/// broadcast needs working out.
 #[inline(always)]
 fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sync) -> Option<Tensor<F>> {
     match Onto::of(big, small)? {
@@ -162,7 +163,7 @@ fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sy
             let y = small.data()[0];
             Some(big.map(|x| f(x, y)))
         }
-        how @ Onto::Trailing => {
+        how @ (Onto::Trailing | Onto::Column) => {
             let mut data = pass_output(big.numel());
             how.write(&mut data, big, small, f);
             Some(Tensor::from_parts(data, big.shape().clone()))
@@ -177,6 +178,9 @@ enum Onto {
     One,
     /// It is the bigger one's last dims, repeated.
     Trailing,
+    /// It is one value for each row of the bigger one: its dims but the last, which is 1 (a
+    /// row's maximum or sum kept as a column, subtracted from or dividing the row).
+    Column,
 }
 
 impl Onto {
@@ -187,6 +191,8 @@ impl Onto {
             Some(Onto::One)
         } else if is_trailing(small.dims(), big.dims()) {
             Some(Onto::Trailing)
+        } else if is_column(small.dims(), big.dims()) {
+            Some(Onto::Column)
         } else {
             None
         }
@@ -199,6 +205,41 @@ impl Onto {
         match self {
             Onto::One => crate::threads::split_pass(out, 1, |start, part| map_part(part, &a[start..], |x| f(x, b[0]))),
             Onto::Trailing => crate::simd::zip_into(out, a, b, &f),
+            Onto::Column => crate::simd::run_widest(ColumnZip { out, a, column: b, f: &f }),
+        }
+    }
+}
+
+/// True when `small` is `big` with its last dim, of at least one element, cut to 1.
+fn is_column(small: &[usize], big: &[usize]) -> bool {
+    match (small.split_last(), big.split_last()) {
+        (Some((&1, rows)), Some((&width, big_rows))) => width > 0 && rows == big_rows,
+        _ => false,
+    }
+}
+
+/// `out[r·w + k] = f(a[r·w + k], column[r])` for the rows of `w` elements of `a`, one per
+/// element of `column`: a loop along each row, compiled for the CPU's SIMD (it went element
+/// by element through the general broadcast: [512, 64] + [512, 1] took 378 ps an element, 80
+/// now, as a same-shape add).
+struct ColumnZip<'a, F, Z> {
+    out: &'a mut [F],
+    a: &'a [F],
+    column: &'a [F],
+    f: &'a Z,
+}
+
+impl<F: Float, Z: Fn(F, F) -> F> Loop for ColumnZip<'_, F, Z> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let ColumnZip { out, a, column, f } = self;
+        let width = a.len() / column.len();
+        for (r, &y) in column.iter().enumerate() {
+            let (out, a) = (&mut out[r * width..][..width], &a[r * width..][..width]);
+            for k in 0..width {
+                out[k] = f(a[k], y);
+            }
         }
     }
 }
