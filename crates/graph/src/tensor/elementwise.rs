@@ -161,7 +161,9 @@ fn onto<F: Float>(big: &Tensor<F>, small: &Tensor<F>, f: impl Fn(F, F) -> F + Sy
     match Onto::of(big, small)? {
         Onto::One => {
             let y = small.data()[0];
-            Some(big.map(|x| f(x, y)))
+            // Moved in: captured by reference, `y` was loaded again for each element and the
+            // loop was not vectorized (1 − [100, 1]: 114 → 79 ns).
+            Some(big.map(move |x| f(x, y)))
         }
         how @ (Onto::Trailing | Onto::Column) => {
             let mut data = pass_output(big.numel());
