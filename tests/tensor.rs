@@ -503,7 +503,7 @@ fn a_tensor_s_transcendental_functions_match_the_scalar_ones_bit_for_bit() {
 fn a_column_broadcasts_along_each_row_on_either_side() {
     // One value per row ([.., r, 1] against [.., r, w]) takes its own loop; a non-commutative
     // op checks that the operands keep their sides.
-    for dims in [&[5, 3][..], &[100, 16], &[2, 3, 7], &[4, 1], &[3, 0]] {
+    for dims in [&[5, 3][..], &[100, 16], &[2, 3, 7], &[4, 1], &[3, 0], &[0, 3], &[2, 0, 3]] {
         let n: usize = dims.iter().product();
         let x = Tensor::<f32>::from_vec((0..n).map(|i| i as f32 * 0.5 - 3.0).collect(), dims).unwrap();
         let mut column_dims = dims.to_vec();

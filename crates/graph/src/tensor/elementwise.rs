@@ -236,7 +236,7 @@ impl<F: Float, Z: Fn(F, F) -> F> Loop for ColumnZip<'_, F, Z> {
     #[inline(always)]
     fn run(self) {
         let ColumnZip { out, a, column, f } = self;
-        let width = a.len() / column.len();
+        let Some(width) = a.len().checked_div(column.len()) else { return };
         for (r, &y) in column.iter().enumerate() {
             let (out, a) = (&mut out[r * width..][..width], &a[r * width..][..width]);
             for k in 0..width {
