@@ -75,6 +75,9 @@ fn empty_inputs() {
     assert!(empty.try_mean_axes(&[], false).unwrap().item().is_nan());
     assert_eq!(empty.try_max_axes(&[1], false).unwrap().shape().dims(), &[0]);
     assert!(matches!(Var::<f64>::try_concat(&[], 0).unwrap_err(), Error::Empty { op: "concat", .. }));
+    assert!(matches!(Var::<f64>::try_sum_squares_of(&[]).unwrap_err(), Error::Empty { op: "sum_squares_of", .. }));
+    // Σ x² over an empty tensor is 0, as `sum_squares` gives.
+    assert_eq!(Var::sum_squares_of(&[empty]).item(), 0.0);
     assert_eq!(
         empty.try_item().unwrap_err().to_string(),
         "item: expected a single element, got a tensor of shape [0, 3]"
@@ -100,4 +103,6 @@ fn operands_from_two_graphs() {
     let (g1, g2) = (Graph::new(), Graph::new());
     let err = g1.scalar(1.0).try_add(g2.scalar(2.0)).unwrap_err();
     assert_eq!(err, Error::ForeignGraph { op: "add" });
+    let err = Var::try_sum_squares_of(&[g1.scalar(1.0), g2.scalar(2.0)]).unwrap_err();
+    assert_eq!(err, Error::ForeignGraph { op: "sum_squares_of" });
 }

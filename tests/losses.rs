@@ -124,3 +124,33 @@ fn square_sum_squares_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
         assert_eq!(bits(&a), bits(&b));
     }
 }
+
+/// The L2 penalty is one `sum_squares_of` node: its value and every parameter's gradient are
+/// those of one `sum_squares` per parameter added up from 0, bit for bit, over parameters of
+/// any shape (0-d among them); a constant among them adds its squares and gets no gradient.
+#[test]
+fn l2_penalty_is_one_node_equal_to_its_terms_added_bit_for_bit() {
+    use rand::{rngs::StdRng, SeedableRng};
+    let rng = &mut StdRng::seed_from_u64(11);
+    let g = Graph::<f32>::default();
+    let params: Vec<_> = [&[16, 2][..], &[16], &[16, 16], &[], &[1, 16], &[300]]
+        .iter()
+        .map(|&shape| g.var(Tensor::randn(shape, 0.0, 1.0, rng)))
+        .collect();
+    let fixed = g.constant(Tensor::randn([3, 5], 0.0, 1.0, rng));
+    let mut parts = params.clone();
+    parts.insert(2, fixed);
+    let before = g.len();
+    let penalty = loss::l2_penalty(&parts).unwrap();
+    assert_eq!(g.len(), before + 1, "one node");
+    assert_eq!(penalty.op_name(), "sum_squares_of");
+    let terms: Vec<_> = parts.iter().map(|p| p.sum_squares()).collect();
+    let added = loss::sum_scalars(&g, &terms);
+    assert_eq!(penalty.item().to_bits(), added.item().to_bits());
+    let (one, many) = ((penalty * 1e-4).backward(), (added * 1e-4).backward());
+    let bits = |t: &Tensor<f32>| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for p in &params {
+        assert_eq!(bits(&one.wrt(*p)), bits(&many.wrt(*p)));
+    }
+    assert!(one.get(fixed).is_none());
+}

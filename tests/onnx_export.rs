@@ -231,4 +231,20 @@ fn ops_without_a_mapping_and_bad_traces_are_refused_by_name() {
     let x = g.var(Tensor::ones([2, 3]));
     let err = onnx::export(&[("input", x)], &[("output", x.sum())], &[]).unwrap_err();
     assert!(err.to_string().contains("reduces over the batch"), "{err}");
+    let err = onnx::export(&[("input", x)], &[("output", Var::sum_squares_of(&[x]))], &[]).unwrap_err();
+    assert!(err.to_string().contains("`sum_squares_of` reduces over the batch"), "{err}");
+}
+
+/// An L2 penalty of the parameters (one `sum_squares_of` node) exports as one
+/// `ReduceSumSquare` per parameter and their sum.
+#[test]
+fn a_penalty_of_the_parameters_exports_as_reduce_sum_squares() {
+    let g = Graph::<f32>::default();
+    let x = g.var(Tensor::ones([2, 3]));
+    let (w, b) = (g.var(Tensor::from_vec(vec![1.0, -2.0, 0.5], [3]).unwrap()), g.var(Tensor::scalar(3.0)));
+    let y = x * w + Var::sum_squares_of(&[w, b]);
+    let names = [(w, "w".to_string()), (b, "b".to_string())];
+    let ops =
+        check_well_formed(&onnx::export(&[("input", x)], &[("output", y)], &names).unwrap(), &["w".into(), "b".into()]);
+    assert!(ops.contains("ReduceSumSquare") && ops.contains("Add"), "{ops:?}");
 }

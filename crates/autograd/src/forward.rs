@@ -115,6 +115,19 @@ fn node_tangent<'g, F: Float>(
                 }
             }
         }
+        // Each moving input adds 2·Σ x·t, in input order, as one `sum_squares` per input would.
+        Op::SumSquaresOf(_) => {
+            let mut total: Option<Var<'g, F>> = None;
+            for k in 0..inputs.len() {
+                let Some(t) = tangent(k) else { continue };
+                let term = x(k)?.try_mul(t)?.try_sum()? * F::from_f64(2.0);
+                total = Some(match total {
+                    Some(sum) => sum.try_add(term)?,
+                    None => term,
+                });
+            }
+            total.expect("an input moved")
+        }
         Op::Matmul(_, _, [ta, tb]) => {
             let (a, b) = (x(0)?, x(1)?);
             let mut total: Option<Var<'g, F>> = None;

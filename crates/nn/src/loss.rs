@@ -106,16 +106,25 @@ pub fn l1_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
     penalty(params, |p| p.abs().sum())
 }
 
-/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`, each parameter's
-/// term one [`Var::sum_squares`]).
+/// Σ p² over the given parameters (an L2 penalty; micrograd's `sum(p*p)`), as one
+/// [`Var::sum_squares_of`] node: the sum of one [`Var::sum_squares`] per parameter, bit for
+/// bit, in one node where that takes two a parameter.
 pub fn l2_penalty<'g, F: Float>(params: &[Var<'g, F>]) -> Result<Var<'g, F>> {
-    penalty(params, |p| p.sum_squares())
+    if params.is_empty() {
+        return Err(no_parameters());
+    }
+    Ok(Var::try_sum_squares_of(params)?)
 }
 
 fn penalty<'g, F: Float>(params: &[Var<'g, F>], term: impl Fn(Var<'g, F>) -> Var<'g, F>) -> Result<Var<'g, F>> {
-    let first = params.first().ok_or(Error::InvalidArgument { op: "penalty", message: "no parameters".into() })?;
+    let first = params.first().ok_or_else(no_parameters)?;
     let terms: Vec<_> = params.iter().map(|p| term(*p)).collect();
     Ok(sum_scalars(first.graph(), &terms))
+}
+
+/// A penalty's error for an empty list of parameters.
+fn no_parameters() -> Error {
+    Error::InvalidArgument { op: "penalty", message: "no parameters".into() }
 }
 
 fn label_column(labels: &[usize]) -> Result<Indices> {

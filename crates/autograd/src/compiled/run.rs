@@ -150,8 +150,8 @@ fn with_values<F: Float, R>(
         [Slot::Tensor(a)] => body(&[&tensors[a as usize]]),
         [Slot::Tensor(a), Slot::Tensor(b)] => body(&[&tensors[a as usize], &tensors[b as usize]]),
         _ => {
-            let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = slots.iter().map(|&s| value(scalars, tensors, s)).collect();
-            let refs: SmallVec<[&Tensor<F>; 3]> = values.iter().map(|v| v.as_ref()).collect();
+            let values: SmallVec<[Cow<'_, Tensor<F>>; 8]> = slots.iter().map(|&s| value(scalars, tensors, s)).collect();
+            let refs: SmallVec<[&Tensor<F>; 8]> = values.iter().map(|v| v.as_ref()).collect();
             body(&refs)
         }
     }

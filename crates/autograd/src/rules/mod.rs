@@ -76,6 +76,9 @@ pub fn pass_input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
             grads.into_iter().enumerate().for_each(|(i, d)| give(i, d))
         }
         Op::Softmax(_, axis) => give(0, Some(softmax::softmax(*axis, y, g))),
+        Op::SumSquaresOf(_) => {
+            (0..x.len()).for_each(|i| give(i, need[i].then(|| reduce::sum_squares_all(at(i), y, g))))
+        }
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {
             let [da, db] = index::where_cond(at(0), at(1), at(2), g, [need[1], need[2]]);

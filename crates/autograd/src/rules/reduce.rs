@@ -1,6 +1,7 @@
 //! Derivative rules of the reductions.
 
-use tapegrad_graph::op::{Axes, ReduceOp};
+use smallvec::SmallVec;
+use tapegrad_graph::op::{Axes, Dims, ReduceOp};
 use tapegrad_graph::Float;
 use tapegrad_graph::TensorAlgebra;
 
@@ -40,4 +41,11 @@ pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y
             g.mul(&share)
         }
     }
+}
+
+/// ∂L/∂x for y = Σ x² over every element of `x` (one input of `sum_squares_of`): `sum_squares`'
+/// rule over every axis, 2x·g.
+pub fn sum_squares_all<F: Float, A: TensorAlgebra<F>>(x: &A, y: &A, g: &A) -> A {
+    let every: SmallVec<[usize; 4]> = (0..x.shape().ndim()).collect();
+    reduce(ReduceOp::SumSquares, &Axes { axes: Dims::new(&every), keepdim: false }, x, y, g)
 }

@@ -56,6 +56,7 @@ impl<F: Float> Op<F> {
             Op::BatchNorm(args) => Ok(x[0].batch_norm_saving(x[1], x[2], args.eps, &args.saved)?.0),
             Op::LayerNorm(args) => x[0].layer_norm_saving(x[1], x[2], args.eps, &args.saved),
             Op::Softmax(_, axis) => x[0].softmax(*axis as isize),
+            Op::SumSquaresOf(_) => Ok(Tensor::scalar(sum_squares_of(x.iter().copied()))),
         }
     }
 
@@ -85,6 +86,13 @@ impl<F: Float> Op<F> {
             Op::Matmul(_, _, [ta, tb]) => x[0].matmul_t_to(*ta, x[1], *tb, out)?,
             Op::Clamp(_, bounds) => x[0].map_to(clamped(bounds), out),
             Op::Reduce(k, _, axes) => reduce_into(*k, x[0], axes, out)?,
+            Op::SumSquaresOf(_) => {
+                let total = sum_squares_of(x.iter().copied());
+                match out.overwritten_as(&Shape::scalar()) {
+                    Some([element]) => *element = total,
+                    _ => *out = Tensor::scalar(total),
+                }
+            }
             Op::Leaf
             | Op::Constant
             | Op::Custom(_)
@@ -159,6 +167,13 @@ fn reduce_into<F: Float>(op: ReduceOp, t: &Tensor<F>, axes: &Axes, out: &mut Ten
             Ok(())
         }
     }
+}
+
+/// Σ x² over every element of every tensor in `x`: each tensor's sum as `sum_squares` over
+/// every axis folds it, the sums added in order from 0 (as an L2 penalty of one `sum_squares`
+/// per parameter adds them), so the result is theirs bit for bit.
+pub(crate) fn sum_squares_of<F: Float, T: std::borrow::Borrow<Tensor<F>>>(x: impl IntoIterator<Item = T>) -> F {
+    x.into_iter().fold(F::ZERO, |total, t| total + t.borrow().fold_all(F::ZERO, add_square, add))
 }
 
 /// A sum's step.

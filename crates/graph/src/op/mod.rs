@@ -92,6 +92,8 @@ op_kinds!(
         LayerNorm => "layer_norm",
         /// exponentials along an axis divided by their sum
         Softmax => "softmax",
+        /// Σ x² over every element of every input (an L2 penalty in one op)
+        SumSquaresOf => "sum_squares_of",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -174,6 +176,10 @@ pub enum Op<F> {
     LayerNorm(Box<NormArgs<F>>),
     /// Softmax along an axis (resolved).
     Softmax(NodeId, usize),
+    /// Σ x² over every element of every input, as one scalar: an L2 penalty over many
+    /// parameters as one node, where one `sum_squares` per parameter and their sum take two
+    /// nodes a parameter.
+    SumSquaresOf(Box<Vec<NodeId>>),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -308,7 +314,8 @@ impl<F: Float> Op<F> {
             | Op::StopGradient(..)
             | Op::BatchNorm(..)
             | Op::LayerNorm(..)
-            | Op::Softmax(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::Softmax(..)
+            | Op::SumSquaresOf(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -346,6 +353,7 @@ impl<F: Float> Op<F> {
             Op::BatchNorm(..) => StructuralOp::BatchNorm,
             Op::LayerNorm(..) => StructuralOp::LayerNorm,
             Op::Softmax(..) => StructuralOp::Softmax,
+            Op::SumSquaresOf(..) => StructuralOp::SumSquaresOf,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -368,6 +376,7 @@ impl<F: Float> Op<F> {
             | Op::Fold(..)
             | Op::BatchNorm(..)
             | Op::LayerNorm(..)
+            | Op::SumSquaresOf(..)
             | Op::Custom(..) => true,
             Op::Leaf
             | Op::Constant
@@ -414,6 +423,7 @@ impl<F: Float> Op<F> {
             | Op::BatchNorm(..)
             | Op::LayerNorm(..)
             | Op::Softmax(..)
+            | Op::SumSquaresOf(..)
             | Op::Custom(..) => true,
         }
     }
@@ -442,6 +452,7 @@ impl<F: Float> Op<F> {
             Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
+            Op::SumSquaresOf(inputs) => Inputs(inputs.iter().copied().collect()),
             Op::BatchNorm(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::LayerNorm(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::Custom(node) => Inputs(node.inputs.iter().copied().collect()),

@@ -1,8 +1,8 @@
 //! Reductions: sum, sum of squares, mean, max, min over every element or over given axes.
 
-use crate::error::{expect_op, Result};
+use crate::error::{expect_op, Error, Result};
 use crate::float::Float;
-use crate::op::{Axes, Op, ReduceOp};
+use crate::op::{Axes, NodeId, Op, ReduceOp};
 use crate::tensor::Tensor;
 use crate::var::Var;
 
@@ -46,6 +46,39 @@ impl<'g, F: Float> Var<'g, F> {
     #[track_caller]
     pub fn try_sum_squares_axes(self, axes: &[isize], keepdim: bool) -> Result<Var<'g, F>> {
         self.try_reduce(ReduceOp::SumSquares, axes, keepdim)
+    }
+    /// Σ x² over every element of every one of `parts`, as one scalar node: an L2 penalty
+    /// over many parameters. It equals adding up their [`Var::sum_squares`] from 0, bit for
+    /// bit, where that records two nodes a parameter.
+    ///
+    /// # Panics
+    /// For an empty list or parts of another graph; see [`Var::try_sum_squares_of`].
+    ///
+    /// ```
+    /// use tapegrad_graph::{Graph, Tensor, Var};
+    /// let g = Graph::<f64>::new();
+    /// let w = g.var(Tensor::from_vec(vec![1.0, -2.0], [2])?);
+    /// let b = g.var(Tensor::scalar(3.0));
+    /// assert_eq!(Var::sum_squares_of(&[w, b]).item(), 14.0);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn sum_squares_of(parts: &[Var<'g, F>]) -> Var<'g, F> {
+        expect_op(Var::try_sum_squares_of(parts))
+    }
+    /// [`Var::sum_squares_of`], or an error for an empty list or parts of another graph.
+    #[track_caller]
+    pub fn try_sum_squares_of(parts: &[Var<'g, F>]) -> Result<Var<'g, F>> {
+        let first = *parts.first().ok_or(Error::Empty { op: "sum_squares_of", what: "the list of tensors" })?;
+        for p in parts {
+            first.same_graph(*p, "sum_squares_of")?;
+        }
+        let ids: Vec<NodeId> = parts.iter().map(|p| p.id()).collect();
+        let total = {
+            let tape = first.graph().tape();
+            crate::op::eval::sum_squares_of(ids.iter().map(|&i| tape.tensor_cow(i)))
+        };
+        Var::record_with(first.graph(), parts, Op::SumSquaresOf(Box::new(ids)), |_| Ok(Tensor::scalar(total)))
     }
     /// The maximum over `axes` (values, like `torch.amax`; ties share the gradient equally),
     /// or a bad-axis or empty error.

@@ -25,6 +25,15 @@ impl<F: Float> Tensor<F> {
         self.fold_axes_into_shape(axes, self.shape().reduced(axes, keepdim), init, f, join)
     }
 
+    /// [`Tensor::fold_axes`] over every axis, as a number: the same folds in the same order.
+    pub(crate) fn fold_all(&self, init: F, f: impl Fn(F, F) -> F, join: impl Fn(F, F) -> F) -> F {
+        if self.numel() == 0 {
+            init
+        } else {
+            fold_lanes(self.data(), init, &f, &join)
+        }
+    }
+
     /// [`Tensor::fold_axes`] with the result in `out_shape`, which holds as many elements.
     fn fold_axes_into_shape(
         &self,

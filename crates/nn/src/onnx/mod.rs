@@ -507,6 +507,22 @@ impl<F: Float> Emitter<F> {
                 self.reshape(y, &shapes[0], axes[0], out)?
             }
             Op::Concat(args) => (self.node("Concat", &x, vec![attr_int("axis", args.axis as i64)]), elementwise),
+            Op::SumSquaresOf(_) => {
+                if axes.iter().any(Option::is_some) {
+                    return Err(unsupported("`sum_squares_of` reduces over the batch dimension".to_string()));
+                }
+                let mut total: Option<String> = None;
+                for (input, shape) in x.iter().zip(shapes) {
+                    let every: Vec<i64> = (0..shape.len() as i64).collect();
+                    let every = self.ints(&every);
+                    let term = self.node("ReduceSumSquare", &[input.clone(), every], vec![attr_int("keepdims", 0)]);
+                    total = Some(match total {
+                        Some(sum) => self.node("Add", &[sum, term], vec![]),
+                        None => term,
+                    });
+                }
+                (total.expect("sum_squares_of has an input"), None)
+            }
             Op::Slice(_, r) => {
                 let (starts, ends, on) =
                     (self.ints(&[r.start as i64]), self.ints(&[r.end as i64]), self.ints(&[r.axis as i64]));
