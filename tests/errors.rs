@@ -18,6 +18,9 @@ fn incompatible_shapes() {
     assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] are incompatible; they cannot be broadcast together");
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a + b)).unwrap_err();
     assert_eq!(panic.downcast_ref::<String>().unwrap(), &err.to_string());
+    // The one-op hinge takes labels of the scores' shape (`loss::hinge` broadcasts first).
+    let err = a.try_hinge(g.constant(t(&[3]))).unwrap_err();
+    assert_eq!(err.to_string(), "hinge: shapes [2, 3] and [3] are incompatible; scores and labels need one shape");
 }
 
 #[test]
@@ -78,6 +81,8 @@ fn empty_inputs() {
     assert!(matches!(Var::<f64>::try_sum_squares_of(&[]).unwrap_err(), Error::Empty { op: "sum_squares_of", .. }));
     // Σ x² over an empty tensor is 0, as `sum_squares` gives.
     assert_eq!(Var::sum_squares_of(&[empty]).item(), 0.0);
+    // The hinge of nothing is NaN, as the mean of nothing.
+    assert!(empty.try_hinge(Tensor::zeros([0, 3])).unwrap().item().is_nan());
     assert_eq!(
         empty.try_item().unwrap_err().to_string(),
         "item: expected a single element, got a tensor of shape [0, 3]"
@@ -105,4 +110,5 @@ fn operands_from_two_graphs() {
     assert_eq!(err, Error::ForeignGraph { op: "add" });
     let err = Var::try_sum_squares_of(&[g1.scalar(1.0), g2.scalar(2.0)]).unwrap_err();
     assert_eq!(err, Error::ForeignGraph { op: "sum_squares_of" });
+    assert_eq!(g1.scalar(1.0).try_hinge(g2.scalar(1.0)).unwrap_err(), Error::ForeignGraph { op: "hinge" });
 }

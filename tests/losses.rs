@@ -125,6 +125,48 @@ fn square_sum_squares_and_the_hinge_equal_their_longer_forms_bit_for_bit() {
     }
 }
 
+/// The hinge is one node whose value and gradients (to the scores, and to labels that
+/// require grad) are those of `mul`, `sub`, `relu` and `mean` recorded one by one, bit for
+/// bit: on margins above, below and exactly at 0, on a NaN score, in `f32` and `f64`, and
+/// with labels broadcast from one number by `loss::hinge`.
+#[test]
+fn the_hinge_is_one_node_with_the_bits_of_the_ops_it_stands_for() {
+    use rand::{rngs::StdRng, SeedableRng};
+    fn check<F: Float>(scores: Tensor<F>, labels: Tensor<F>) {
+        let g = Graph::<F>::default();
+        let (s, y) = (g.var(scores), g.var(labels));
+        let before = g.len();
+        let one_op = s.hinge(y);
+        assert_eq!((g.len(), one_op.op_name()), (before + 1, "hinge"));
+        let composed = (g.constant_scalar(F::ONE) - s * y).relu().mean();
+        let same = |a: F, b: F| a.to_f64().to_bits() == b.to_f64().to_bits();
+        assert!(same(one_op.item(), composed.item()));
+        let (a, b) = (one_op.backward(), composed.backward());
+        for v in [s, y] {
+            let (da, db) = (a.wrt(v), b.wrt(v));
+            assert!(da.data().iter().zip(db.data()).all(|(&p, &q)| same(p, q)), "{da} against {db}");
+        }
+    }
+    let rng = &mut StdRng::seed_from_u64(5);
+    let scores = Tensor::<f32>::randn([100, 1], 0.0, 3.0, rng);
+    let mut values = scores.to_vec();
+    let signs: Vec<f32> = (0..100).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
+    values[4] = signs[4]; // s·y = 1: the margin is exactly 0
+    values[9] = -0.0;
+    check(Tensor::from_vec(values.clone(), [100, 1]).unwrap(), Tensor::from_vec(signs.clone(), [100, 1]).unwrap());
+    values[7] = f32::NAN;
+    check(Tensor::from_vec(values, [100, 1]).unwrap(), Tensor::from_vec(signs, [100, 1]).unwrap());
+    check(Tensor::<f64>::randn([7, 5], 0.0, 2.0, rng), Tensor::<f64>::randn([7, 5], 0.0, 1.0, rng));
+    check(Tensor::<f64>::scalar(0.25), Tensor::scalar(-1.0));
+
+    let g = Graph::<f64>::default();
+    let s = g.var(Tensor::randn([6, 1], 0.0, 2.0, rng));
+    let broadcast = loss::hinge(s, g.constant_scalar(-1.0)).unwrap();
+    let composed = (g.constant_scalar(1.0) + s).relu().mean();
+    assert_eq!(broadcast.item().to_bits(), composed.item().to_bits());
+    assert_eq!(broadcast.backward().wrt(s).to_vec(), composed.backward().wrt(s).to_vec());
+}
+
 /// The L2 penalty is one `sum_squares_of` node: its value and every parameter's gradient are
 /// those of one `sum_squares` per parameter added up from 0, bit for bit, over parameters of
 /// any shape (0-d among them); a constant among them adds its squares and gets no gradient.

@@ -107,6 +107,7 @@ const STANDARD_OPS: &[&str] = &[
     "Clip",
     "ReduceSum",
     "ReduceSumSquare",
+    "ReduceMean",
     "ReduceMax",
     "ReduceMin",
     "MatMul",
@@ -233,6 +234,23 @@ fn ops_without_a_mapping_and_bad_traces_are_refused_by_name() {
     assert!(err.to_string().contains("reduces over the batch"), "{err}");
     let err = onnx::export(&[("input", x)], &[("output", Var::sum_squares_of(&[x]))], &[]).unwrap_err();
     assert!(err.to_string().contains("`sum_squares_of` reduces over the batch"), "{err}");
+    let err = onnx::export(&[("input", x)], &[("output", x.hinge(Tensor::ones([2, 3])))], &[]).unwrap_err();
+    assert!(err.to_string().contains("`hinge` reduces over the batch"), "{err}");
+}
+
+/// A hinge of the parameters against fixed labels (one `hinge` node) exports as the ops it
+/// stands for: `Mul`, `Sub` from 1, `Relu`, `ReduceMean`.
+#[test]
+fn a_hinge_of_the_parameters_exports_as_the_ops_it_stands_for() {
+    let g = Graph::<f32>::default();
+    let x = g.var(Tensor::ones([2, 3]));
+    let w = g.var(Tensor::from_vec(vec![1.0, -2.0, 0.5], [3]).unwrap());
+    let y = x * w + w.hinge(Tensor::from_vec(vec![1.0, 1.0, -1.0], [3]).unwrap());
+    let ops =
+        check_well_formed(&onnx::export(&[("input", x)], &[("output", y)], &[(w, "w".into())]).unwrap(), &["w".into()]);
+    for op in ["Sub", "Relu", "ReduceMean"] {
+        assert!(ops.contains(op), "{op} in {ops:?}");
+    }
 }
 
 /// An L2 penalty of the parameters (one `sum_squares_of` node) exports as one

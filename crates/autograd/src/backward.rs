@@ -557,8 +557,9 @@ fn tensor_step<F: Float>(
             return;
         }
     }
-    // Held until the rule is done: it reads node `i`'s gradient, which `grads` owns.
-    let mut passed: SmallVec<[(usize, Tensor<F>); 3]> = SmallVec::new();
+    // Held until the rule is done: it reads node `i`'s gradient, which `grads` owns. Room for
+    // an L2 penalty's parameters (W3's six) without a heap list.
+    let mut passed: SmallVec<[(usize, Tensor<F>); 8]> = SmallVec::new();
     let pass = |input, d| passed.push((input, d));
     match tape.value(i) {
         Value::Scalar(y) => {
@@ -632,8 +633,8 @@ fn pass_input_grads_given<F: Float>(
         [a] => run(&[value(a)], &[need(a)]),
         [a, b] => run(&[value(a), value(b)], &[need(a), need(b)]),
         ref inputs => {
-            let needs: SmallVec<[bool; 3]> = inputs.iter().map(|&x| need(x)).collect();
-            let values: SmallVec<[Cow<'_, Tensor<F>>; 3]> = inputs.iter().map(|&x| value(x)).collect();
+            let needs: SmallVec<[bool; 8]> = inputs.iter().map(|&x| need(x)).collect();
+            let values: SmallVec<[Cow<'_, Tensor<F>>; 8]> = inputs.iter().map(|&x| value(x)).collect();
             run(&values, &needs)
         }
     }

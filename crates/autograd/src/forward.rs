@@ -12,8 +12,8 @@
 
 use crate::error::Result;
 use crate::grad::{grad_with, try_grad};
-use tapegrad_graph::op::{BinaryOp, Op, ReduceOp};
-use tapegrad_graph::{Float, Graph, NodeId, Tensor, Var};
+use tapegrad_graph::op::{BinaryOp, Op, ReduceOp, UnaryOp};
+use tapegrad_graph::{Algebra, Float, Graph, NodeId, Tensor, Var};
 
 /// J·t: the tangent of `y` for tangents `ts` of `xs` (checked by `jvp`).
 pub(crate) fn forward_sweep<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], ts: &[Var<'g, F>]) -> Result<Var<'g, F>> {
@@ -21,11 +21,7 @@ pub(crate) fn forward_sweep<'g, F: Float>(y: Var<'g, F>, xs: &[Var<'g, F>], ts: 
     let mut tangents: Vec<Option<Var<'g, F>>> = vec![None; y.id() as usize + 1];
     for (x, t) in xs.iter().zip(ts) {
         if x.id() <= y.id() {
-            let slot = &mut tangents[x.id() as usize];
-            *slot = Some(match *slot {
-                Some(sum) => sum.try_add(*t)?,
-                None => *t,
-            });
+            add_term(&mut tangents[x.id() as usize], *t)?;
         }
     }
     let first = xs.iter().map(|x| x.id()).min().unwrap_or(y.id());
@@ -86,11 +82,7 @@ fn node_tangent<'g, F: Float>(
                 let Some(t) = tangent(side) else { continue };
                 let need = [side == 0, side == 1];
                 let term = binary_term(*k, &a, &b, &y, t, need, side);
-                let term = same_shape(term)?;
-                total = Some(match total {
-                    Some(sum) => sum.try_add(term)?,
-                    None => term,
-                });
+                add_term(&mut total, same_shape(term)?)?;
             }
             total.expect("an input moved")
         }
@@ -120,26 +112,38 @@ fn node_tangent<'g, F: Float>(
             let mut total: Option<Var<'g, F>> = None;
             for k in 0..inputs.len() {
                 let Some(t) = tangent(k) else { continue };
-                let term = x(k)?.try_mul(t)?.try_sum()? * F::from_f64(2.0);
-                total = Some(match total {
-                    Some(sum) => sum.try_add(term)?,
-                    None => term,
-                });
+                add_term(&mut total, x(k)?.try_mul(t)?.try_sum()? * F::from_f64(2.0))?;
             }
             total.expect("an input moved")
+        }
+        // The tangent through each op the hinge stands for in turn: `mul`'s (its rule run on
+        // the tangents, as for any product), `sub`'s, `relu`'s, then `mean`.
+        Op::Hinge(..) => {
+            let (s, labels) = (x(0)?, x(1)?);
+            let product = s.try_mul(labels)?;
+            let mut at_product = None;
+            for side in 0..2 {
+                let Some(t) = tangent(side) else { continue };
+                add_term(
+                    &mut at_product,
+                    binary_term(BinaryOp::Mul, &s, &labels, &product, t, [side == 0, side == 1], side),
+                )?;
+            }
+            let at_product = at_product.expect("an input moved");
+            let ones = Algebra::map_const(&product, |_| F::ONE);
+            let margin = Algebra::map_const(&product, |v| BinaryOp::Sub.apply(F::ONE, v));
+            let at_margin = binary_term(BinaryOp::Sub, &ones, &product, &margin, at_product, [false, true], 1);
+            let loss = Algebra::map_const(&margin, |v| UnaryOp::Relu.apply(v));
+            UnaryOp::Relu.derivative(&margin, &loss, &at_margin).try_mean()?
         }
         Op::Matmul(_, _, [ta, tb]) => {
             let (a, b) = (x(0)?, x(1)?);
             let mut total: Option<Var<'g, F>> = None;
             if let Some(t) = tangent(0) {
-                total = Some(t.try_matmul_t(*ta, b, *tb)?);
+                add_term(&mut total, t.try_matmul_t(*ta, b, *tb)?)?;
             }
             if let Some(t) = tangent(1) {
-                let term = a.try_matmul_t(*ta, t, *tb)?;
-                total = Some(match total {
-                    Some(sum) => sum.try_add(term)?,
-                    None => term,
-                });
+                add_term(&mut total, a.try_matmul_t(*ta, t, *tb)?)?;
             }
             same_shape(total.expect("an input moved"))?
         }
@@ -178,6 +182,15 @@ fn node_tangent<'g, F: Float>(
     })
 }
 
+/// Adds `term` to a running total that starts empty (the tangents of a node's moving inputs).
+fn add_term<'g, F: Float>(total: &mut Option<Var<'g, F>>, term: Var<'g, F>) -> Result<()> {
+    *total = Some(match total.take() {
+        Some(sum) => sum.try_add(term)?,
+        None => term,
+    });
+    Ok(())
+}
+
 /// The contribution of one moving operand of a binary op: its derivative rule run with the
 /// tangent in place of the incoming gradient (the Jacobian of an elementwise op is diagonal).
 fn binary_term<'g, F: Float>(
@@ -206,11 +219,7 @@ pub(crate) fn jvp_by_transposition<'g, F: Float>(
     let vjps = grad_with(y, xs, u)?;
     let mut inner: Option<Var<'g, F>> = None;
     for (g, t) in vjps.iter().zip(ts) {
-        let term = g.try_mul(*t)?.sum();
-        inner = Some(match inner {
-            Some(total) => total.try_add(term)?,
-            None => term,
-        });
+        add_term(&mut inner, g.try_mul(*t)?.sum())?;
     }
     match inner {
         Some(inner) => Ok(try_grad(inner, &[u])?[0]),

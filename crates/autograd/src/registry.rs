@@ -130,6 +130,7 @@ pub fn registry() -> Vec<OpCase> {
         case("sum_squares", Any, REDUCE_SHAPES, |_, v| v[0].sum_squares()),
         case("sum_squares_axis", Any, REDUCE_SHAPES, |_, v| v[0].sum_squares_axis(-1, true)).recording("sum_squares"),
         case("sum_squares_of", Any, &[&[&[2, 3], &[3], &[]], &[&[4]]], |_, v| Var::sum_squares_of(v)),
+        case("hinge", Any, &[&[&[2, 3], &[2, 3]], &[&[5], &[5]], &[&[], &[]]], |_, v| v[0].hinge(v[1])),
         case("mean", Any, REDUCE_SHAPES, |_, v| v[0].mean()).recording("sum"),
         case("mean_axis", Any, REDUCE_SHAPES, |_, v| v[0].mean_axis(0, true)).recording("sum"),
         case("max", Any, REDUCE_SHAPES, |_, v| v[0].max()),

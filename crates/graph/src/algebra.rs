@@ -156,6 +156,10 @@ pub trait TensorAlgebra<F: Float>: Algebra<F> {
     /// square, as an L2 penalty takes), in one pass for tensors; `None` otherwise and for
     /// recorded values, whose rule broadcasts `2g` and multiplies.
     fn fused_sum_squares_grad(&self, g: &Self) -> Option<Self>;
+    /// The hinge loss's gradients (scores `self`, labels, where `need` asks) from its
+    /// one-element gradient `g`, in one pass each for tensors ([`Tensor::hinge_grads`]);
+    /// `None` for recorded values, whose rule composes the ops the hinge stands for.
+    fn fused_hinge_grads(&self, labels: &Self, g: &Self, need: [bool; 2]) -> Option<[Option<Self>; 2]>;
     /// `Σ op(self)ᵢ·op(b)ᵢ` over the batch dims `summed`, each product added in place, for
     /// values that have such a kernel (tensors: [`Tensor::matmul_t_summed`]); `None` for
     /// recorded values, whose rule joins the summed dims into one product instead.
@@ -406,6 +410,10 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
         let twice = g * F::from_f64(2.0);
         Some(self.map(|x| x * twice))
     }
+    fn fused_hinge_grads(&self, labels: &Self, g: &Self, need: [bool; 2]) -> Option<[Option<Self>; 2]> {
+        let &[g] = g.data() else { return None };
+        Some(kernel(self.hinge_grads(labels, g, need)))
+    }
     fn fused_summed_product(&self, ta: bool, b: &Self, tb: bool, summed: &[usize]) -> Option<Self> {
         Some(kernel(self.matmul_t_summed(ta, b, tb, summed)))
     }
@@ -545,6 +553,9 @@ impl<'g, F: Float> TensorAlgebra<F> for Var<'g, F> {
         None
     }
     fn fused_sum_squares_grad(&self, _: &Self) -> Option<Self> {
+        None
+    }
+    fn fused_hinge_grads(&self, _: &Self, _: &Self, _: [bool; 2]) -> Option<[Option<Self>; 2]> {
         None
     }
     fn fused_summed_product(&self, _: bool, _: &Self, _: bool, _: &[usize]) -> Option<Self> {

@@ -41,10 +41,25 @@ pub fn l1<'g, F: Float>(pred: Var<'g, F>, target: Var<'g, F>) -> Result<Var<'g, 
     Ok(pred.try_sub(target)?.abs().mean())
 }
 
-/// The SVM max-margin loss for scores and ±1 labels, `mean(relu(1 − y·score))`.
+/// The SVM max-margin loss for scores and ±1 labels, `mean(relu(1 − y·score))`, as one
+/// [`Var::hinge`] node (labels of another shape are broadcast against the scores first).
+///
+/// ```
+/// use tapegrad_graph::{Graph, Tensor};
+/// let g = Graph::<f64>::new();
+/// let scores = g.var(Tensor::from_vec(vec![2.0, 0.5], [2, 1])?);
+/// let labels = g.constant(Tensor::from_vec(vec![1.0, -1.0], [2, 1])?);
+/// assert_eq!(tapegrad_nn::loss::hinge(scores, labels)?.item(), 0.75);
+/// # Ok::<(), tapegrad_nn::Error>(())
+/// ```
 pub fn hinge<'g, F: Float>(scores: Var<'g, F>, labels: Var<'g, F>) -> Result<Var<'g, F>> {
-    let one = scores.graph().constant_scalar(F::ONE);
-    Ok(one.try_sub(scores.try_mul(labels)?)?.relu().mean())
+    let (scores_shape, labels_shape) = (scores.shape(), labels.shape());
+    if scores_shape == labels_shape {
+        return Ok(scores.try_hinge(labels)?);
+    }
+    let shape = scores_shape.broadcast(&labels_shape, "hinge")?;
+    let widened = |v: Var<'g, F>| if v.shape() == shape { Ok(v) } else { v.try_broadcast_to(&shape) };
+    Ok(widened(scores)?.try_hinge(widened(labels)?)?)
 }
 
 /// Binary cross-entropy on logits with targets in [0, 1], computed stably as

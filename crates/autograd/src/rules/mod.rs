@@ -3,6 +3,7 @@
 
 pub mod elementwise;
 pub mod index;
+pub mod loss;
 pub mod matmul;
 pub mod norm;
 pub mod reduce;
@@ -78,6 +79,11 @@ pub fn pass_input_grads<F: Float, A: TensorAlgebra<F>, X: Borrow<A>>(
         Op::Softmax(_, axis) => give(0, Some(softmax::softmax(*axis, y, g))),
         Op::SumSquaresOf(_) => {
             (0..x.len()).for_each(|i| give(i, need[i].then(|| reduce::sum_squares_all(at(i), y, g))))
+        }
+        Op::Hinge(..) => {
+            let [ds, dy] = loss::hinge(at(0), at(1), g, [need[0], need[1]]);
+            give(0, ds);
+            give(1, dy);
         }
         Op::Custom(node) => panic!("{}: a custom op's rule is its own (CustomOp::backward)", node.name),
         Op::Where(..) => {

@@ -46,6 +46,9 @@ pub fn reduce<F: Float, A: TensorAlgebra<F>>(op: ReduceOp, axes: &Axes, x: &A, y
 /// ∂L/∂x for y = Σ x² over every element of `x` (one input of `sum_squares_of`): `sum_squares`'
 /// rule over every axis, 2x·g.
 pub fn sum_squares_all<F: Float, A: TensorAlgebra<F>>(x: &A, y: &A, g: &A) -> A {
+    if let Some(dx) = x.fused_sum_squares_grad(g) {
+        return dx;
+    }
     let every: SmallVec<[usize; 4]> = (0..x.shape().ndim()).collect();
     reduce(ReduceOp::SumSquares, &Axes { axes: Dims::new(&every), keepdim: false }, x, y, g)
 }

@@ -57,6 +57,7 @@ impl<F: Float> Op<F> {
             Op::LayerNorm(args) => x[0].layer_norm_saving(x[1], x[2], args.eps, &args.saved),
             Op::Softmax(_, axis) => x[0].softmax(*axis as isize),
             Op::SumSquaresOf(_) => Ok(Tensor::scalar(sum_squares_of(x.iter().copied()))),
+            Op::Hinge(..) => x[0].hinge(x[1]),
         }
     }
 
@@ -86,13 +87,8 @@ impl<F: Float> Op<F> {
             Op::Matmul(_, _, [ta, tb]) => x[0].matmul_t_to(*ta, x[1], *tb, out)?,
             Op::Clamp(_, bounds) => x[0].map_to(clamped(bounds), out),
             Op::Reduce(k, _, axes) => reduce_into(*k, x[0], axes, out)?,
-            Op::SumSquaresOf(_) => {
-                let total = sum_squares_of(x.iter().copied());
-                match out.overwritten_as(&Shape::scalar()) {
-                    Some([element]) => *element = total,
-                    _ => *out = Tensor::scalar(total),
-                }
-            }
+            Op::SumSquaresOf(_) => write_scalar(sum_squares_of(x.iter().copied()), out),
+            Op::Hinge(..) => write_scalar(x[0].hinge(x[1])?.item(), out),
             Op::Leaf
             | Op::Constant
             | Op::Custom(_)
@@ -117,6 +113,14 @@ impl<F: Float> Op<F> {
             | Op::Softmax(..) => *out = self.eval(x, shape)?,
         }
         Ok(())
+    }
+}
+
+/// A 0-d output written over `out`'s element where no other tensor shares it.
+fn write_scalar<F: Float>(value: F, out: &mut Tensor<F>) {
+    match out.overwritten_as(&Shape::scalar()) {
+        Some([element]) => *element = value,
+        _ => *out = Tensor::scalar(value),
     }
 }
 

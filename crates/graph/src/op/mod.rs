@@ -94,6 +94,8 @@ op_kinds!(
         Softmax => "softmax",
         /// Σ x² over every element of every input (an L2 penalty in one op)
         SumSquaresOf => "sum_squares_of",
+        /// mean(relu(1 − s·y)) of scores and labels (a hinge loss in one op)
+        Hinge => "hinge",
         /// a user-defined op (its own name is in [`CustomNode`])
         Custom => "custom",
     }
@@ -180,6 +182,10 @@ pub enum Op<F> {
     /// parameters as one node, where one `sum_squares` per parameter and their sum take two
     /// nodes a parameter.
     SumSquaresOf(Box<Vec<NodeId>>),
+    /// The hinge loss `mean(relu(1 − s·y))` of scores (the first input) against labels (the
+    /// second, of the same shape), as one scalar: one node where `mul`, `sub`, `relu`, `sum`
+    /// and `mean`'s product take five.
+    Hinge(NodeId, NodeId),
     /// A user-defined op (`tapegrad_autograd::CustomOp`).
     Custom(Box<CustomNode>),
 }
@@ -315,7 +321,8 @@ impl<F: Float> Op<F> {
             | Op::BatchNorm(..)
             | Op::LayerNorm(..)
             | Op::Softmax(..)
-            | Op::SumSquaresOf(..) => self.structural().map_or("", StructuralOp::name),
+            | Op::SumSquaresOf(..)
+            | Op::Hinge(..) => self.structural().map_or("", StructuralOp::name),
             Op::Custom(node) => node.name,
         }
     }
@@ -354,6 +361,7 @@ impl<F: Float> Op<F> {
             Op::LayerNorm(..) => StructuralOp::LayerNorm,
             Op::Softmax(..) => StructuralOp::Softmax,
             Op::SumSquaresOf(..) => StructuralOp::SumSquaresOf,
+            Op::Hinge(..) => StructuralOp::Hinge,
             Op::Custom(..) => StructuralOp::Custom,
         })
     }
@@ -390,7 +398,8 @@ impl<F: Float> Op<F> {
             | Op::Where(..)
             | Op::Lookup(..)
             | Op::StopGradient(..)
-            | Op::Softmax(..) => false,
+            | Op::Softmax(..)
+            | Op::Hinge(..) => false,
         }
     }
     /// Whether gradients flow from the op's output to its input `pos`: not to the ids of a
@@ -424,6 +433,7 @@ impl<F: Float> Op<F> {
             | Op::LayerNorm(..)
             | Op::Softmax(..)
             | Op::SumSquaresOf(..)
+            | Op::Hinge(..)
             | Op::Custom(..) => true,
         }
     }
@@ -449,7 +459,9 @@ impl<F: Float> Op<F> {
             | Op::Fold(x, _)
             | Op::StopGradient(x, _)
             | Op::Softmax(x, _) => Inputs(smallvec::smallvec![*x]),
-            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) => Inputs(smallvec::smallvec![*a, *b]),
+            Op::Binary(_, a, b, _) | Op::Matmul(a, b, _) | Op::Lookup(a, b) | Op::Hinge(a, b) => {
+                Inputs(smallvec::smallvec![*a, *b])
+            }
             Op::Where(c, a, b) => Inputs(smallvec::smallvec![*c, *a, *b]),
             Op::Concat(args) => Inputs(args.inputs.iter().copied().collect()),
             Op::SumSquaresOf(inputs) => Inputs(inputs.iter().copied().collect()),

@@ -2,6 +2,7 @@
 
 mod elementwise;
 mod index;
+mod loss;
 mod matmul;
 mod norm;
 mod operators;

@@ -3,6 +3,7 @@
 
 mod display;
 mod elementwise;
+mod hinge;
 mod index;
 mod lanes;
 mod layer_norm;

@@ -267,18 +267,33 @@ const FOLD_LANES: usize = 16;
 /// than two elements a chain are folded in one.
 #[inline(always)]
 fn fold_lanes<F: Float>(values: &[F], init: F, f: &impl Fn(F, F) -> F, join: &impl Fn(F, F) -> F) -> F {
-    if values.len() < 2 * FOLD_LANES {
-        return values.iter().fold(init, |a, &v| f(a, v));
+    fold_pair_lanes(values, values, init, &|acc, v, _| f(acc, v), join)
+}
+
+/// [`fold_lanes`] over the pairs `(a[k], b[k])` (slices of one length): the same chains in
+/// the same order, so folding `f(acc, a, b) = acc + h(a, b)` gives the bits a sum of the
+/// elementwise `h(a, b)` gives, without the elementwise tensor.
+#[inline(always)]
+pub(super) fn fold_pair_lanes<F: Float>(
+    a: &[F],
+    b: &[F],
+    init: F,
+    f: &impl Fn(F, F, F) -> F,
+    join: &impl Fn(F, F) -> F,
+) -> F {
+    debug_assert_eq!(a.len(), b.len());
+    if a.len() < 2 * FOLD_LANES {
+        return a.iter().zip(b).fold(init, |acc, (&u, &v)| f(acc, u, v));
     }
     let mut lanes = [init; FOLD_LANES];
-    let mut chunks = values.chunks_exact(FOLD_LANES);
-    for chunk in &mut chunks {
+    let (mut chunks_a, mut chunks_b) = (a.chunks_exact(FOLD_LANES), b.chunks_exact(FOLD_LANES));
+    for (chunk_a, chunk_b) in (&mut chunks_a).zip(&mut chunks_b) {
         for l in 0..FOLD_LANES {
-            lanes[l] = f(lanes[l], chunk[l]);
+            lanes[l] = f(lanes[l], chunk_a[l], chunk_b[l]);
         }
     }
-    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *lane = f(*lane, v);
+    for ((lane, &u), &v) in lanes.iter_mut().zip(chunks_a.remainder()).zip(chunks_b.remainder()) {
+        *lane = f(*lane, u, v);
     }
     let mut width = FOLD_LANES;
     while width > 1 {

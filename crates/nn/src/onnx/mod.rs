@@ -523,6 +523,18 @@ impl<F: Float> Emitter<F> {
                 }
                 (total.expect("sum_squares_of has an input"), None)
             }
+            Op::Hinge(..) => {
+                if axes.iter().any(Option::is_some) {
+                    return Err(unsupported("`hinge` reduces over the batch dimension".to_string()));
+                }
+                let product = self.node("Mul", &x, vec![]);
+                let one = self.scalar(F::ONE);
+                let margin = self.node("Sub", &[one, product], vec![]);
+                let loss = self.node("Relu", &[margin], vec![]);
+                let every: Vec<i64> = (0..shapes[0].len() as i64).collect();
+                let every = self.ints(&every);
+                (self.node("ReduceMean", &[loss, every], vec![attr_int("keepdims", 0)]), None)
+            }
             Op::Slice(_, r) => {
                 let (starts, ends, on) =
                     (self.ints(&[r.start as i64]), self.ints(&[r.end as i64]), self.ints(&[r.axis as i64]));
