@@ -259,7 +259,7 @@ fn map_pass<F: Float>(out: &mut [F], a: &[F], f: &impl Pointwise<F>) {
 
 /// `out[i] = f(a[i], b[i])`, compiled to SIMD and split over threads.
 #[inline(always)]
-fn zip_pass<F: Float>(out: &mut [F], a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) {
+pub(super) fn zip_pass<F: Float>(out: &mut [F], a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) {
     crate::threads::split_pass(out, 1, |start, part| {
         let range = start..start + part.len();
         crate::simd::zip_into(part, &a[range.clone()], &b[range], f)
@@ -281,7 +281,7 @@ fn elementwise<F: Float>(n: usize, items: impl Iterator<Item = F>, fill: impl Fn
 
 /// An [`overwritable`] buffer of `n` elements for a pass that writes each of them. As large as
 /// an input, so it fits in memory (the fallback only spells that out).
-fn pass_output<F: Float>(n: usize) -> Vec<F> {
+pub(super) fn pass_output<F: Float>(n: usize) -> Vec<F> {
     overwritable("map", &Shape::from([n])).unwrap_or_else(|_| vec![F::ZERO; n])
 }
 

@@ -2,6 +2,7 @@
 //! forwards and rules of the ops it stands for (`mul`, `sub`, `relu`, `sum`, `mean`'s factor),
 //! so it gives their bits.
 
+use super::elementwise::{pass_output, zip_pass};
 use super::reduce::fold_pair_lanes;
 use super::Tensor;
 use crate::error::{Error, Result};
@@ -52,10 +53,19 @@ impl<F: Float> Tensor<F> {
         // `mean`'s factor is a product's second operand: its rule sends g·c to the sum, whose
         // rule spreads it to every element.
         let spread = g * mean_factor::<F>(self.numel());
-        let side = |k: usize| -> Result<Tensor<F>> {
-            self.zip_with(labels, "hinge", |s, y| element_grads(s, y, spread, [k == 0, k == 1])[k])
-        };
-        Ok([need[0].then(|| side(0)).transpose()?, need[1].then(|| side(1)).transpose()?])
+        Ok([
+            need[0].then(|| self.hinge_grad::<0>(labels, spread)),
+            need[1].then(|| self.hinge_grad::<1>(labels, spread)),
+        ])
+    }
+
+    /// The gradient of side `SIDE` (0 the scores, 1 the labels), the side fixed when compiling
+    /// so the loop is SIMD.
+    fn hinge_grad<const SIDE: usize>(&self, labels: &Tensor<F>, spread: F) -> Tensor<F> {
+        let mut out = pass_output(self.numel());
+        let grad = |s, y| element_grads(s, y, spread, [SIDE == 0, SIDE == 1])[SIDE];
+        zip_pass(&mut out, self.data(), labels.data(), &grad);
+        Tensor::from_parts(out, self.shape().clone())
     }
 }
 
