@@ -53,11 +53,7 @@ pub fn l1<'g, F: Float>(pred: Var<'g, F>, target: Var<'g, F>) -> Result<Var<'g, 
 /// # Ok::<(), tapegrad_nn::Error>(())
 /// ```
 pub fn hinge<'g, F: Float>(scores: Var<'g, F>, labels: Var<'g, F>) -> Result<Var<'g, F>> {
-    let (scores_shape, labels_shape) = (scores.shape(), labels.shape());
-    if scores_shape == labels_shape {
-        return Ok(scores.try_hinge(labels)?);
-    }
-    let shape = scores_shape.broadcast(&labels_shape, "hinge")?;
+    let shape = scores.shape().broadcast(&labels.shape(), "hinge")?;
     let widened = |v: Var<'g, F>| if v.shape() == shape { Ok(v) } else { v.try_broadcast_to(&shape) };
     Ok(widened(scores)?.try_hinge(widened(labels)?)?)
 }
