@@ -88,7 +88,7 @@ impl<F: Float> Op<F> {
             Op::Clamp(_, bounds) => x[0].map_to(clamped(bounds), out),
             Op::Reduce(k, _, axes) => reduce_into(*k, x[0], axes, out)?,
             Op::SumSquaresOf(_) => write_scalar(sum_squares_of(x.iter().copied()), out),
-            Op::Hinge(..) => write_scalar(x[0].hinge(x[1])?.item(), out),
+            Op::Hinge(..) => write_scalar(x[0].hinge_mean(x[1])?, out),
             Op::Leaf
             | Op::Constant
             | Op::Custom(_)

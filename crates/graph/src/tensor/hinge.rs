@@ -23,16 +23,16 @@ impl<F: Float> Tensor<F> {
     /// # Ok::<(), tapegrad_graph::Error>(())
     /// ```
     pub fn hinge(&self, labels: &Tensor<F>) -> Result<Tensor<F>> {
-        same_shape(self, labels)?;
-        Ok(Tensor::scalar(self.hinge_mean(labels)))
+        Ok(Tensor::scalar(self.hinge_mean(labels)?))
     }
 
-    /// [`Tensor::hinge`]'s value, for tensors of one shape.
-    pub(crate) fn hinge_mean(&self, labels: &Tensor<F>) -> F {
+    /// [`Tensor::hinge`]'s value as a number (a replay writes it over its last output).
+    pub(crate) fn hinge_mean(&self, labels: &Tensor<F>) -> Result<F> {
+        same_shape(self, labels)?;
         // `sum`'s step in `sum`'s chains, over the elements `relu(1 − s·y)` never stored.
         let add_loss = |total: F, s: F, y: F| total + terms(s, y).loss;
         let sum = fold_pair_lanes(self.data(), labels.data(), F::ZERO, &add_loss, &|a, b| a + b);
-        BinaryOp::Mul.apply(sum, mean_factor::<F>(self.numel()))
+        Ok(BinaryOp::Mul.apply(sum, mean_factor::<F>(self.numel())))
     }
 
     /// The gradients of [`Tensor::hinge`] with respect to the scores `self` and the labels,
