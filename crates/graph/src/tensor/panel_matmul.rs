@@ -104,10 +104,11 @@ pub(super) fn panel_matmul<F: Float>(
         // (asserted for `b` as it is, built so for the copy). The kernels read and write no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
-            if crate::simd::SimdLevel::detect().has_avx512() {
-                kernel_wide((m, k, n), operands)
-            } else {
-                kernel((m, k, n), operands)
+            match (crate::simd::SimdLevel::detect().has_avx512(), is_thin(m, k)) {
+                (true, false) => kernel_wide((m, k, n), operands),
+                (true, true) => thin_kernel_wide((m, k, n), operands),
+                (false, false) => kernel((m, k, n), operands),
+                (false, true) => thin_kernel((m, k, n), operands),
             }
         };
         super::pool::give(copied);
@@ -144,6 +145,36 @@ struct Operands {
 unsafe fn kernel(dims: (usize, usize, usize), operands: Operands) {
     // SAFETY: the caller's contract.
     unsafe { blocks::<__m256>(dims, operands) }
+}
+
+/// [`kernel`] for a thin product ([`is_thin`]). The thin kernels are functions of their own:
+/// compiled into [`kernel_wide`], they slowed its 12-row blocks (100×16·16×16 0.71 → 0.76 µs).
+///
+/// # Safety
+/// As for [`kernel`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn thin_kernel(dims: (usize, usize, usize), operands: Operands) {
+    // SAFETY: the caller's contract.
+    unsafe { thin_blocks::<__m256>(dims, operands) }
+}
+
+/// [`kernel_wide`] for a thin product ([`is_thin`]).
+///
+/// # Safety
+/// As for [`kernel_wide`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn thin_kernel_wide((m, k, n): (usize, usize, usize), operands: Operands) {
+    let wide = n - n % 16;
+    // SAFETY: the caller's contract, for columns 0..wide and then wide..n of `b` and `c`.
+    unsafe {
+        thin_blocks::<__m512>((m, k, wide), operands);
+        if wide < n {
+            let (b, c) = (operands.b.add(wide), operands.c.add(wide));
+            thin_blocks::<__m256>((m, k, n - wide), Operands { b, c, ..operands });
+        }
+    }
 }
 
 /// The AVX-512 kernel over all of `c`: the columns in groups of 16 in 512-bit registers, the
@@ -194,6 +225,146 @@ unsafe fn blocks<V: Register>((m, k, n): (usize, usize, usize), o: Operands) {
             i += rows;
         }
         j += if pair { 2 * V::LANES } else { V::LANES };
+    }
+}
+
+/// True for a product that [`thin_blocks`] runs: at most [`SHALLOW`] deep, or at most
+/// [`SPLIT_ROWS`] rows and at least [`SPLIT_DEPTH`] deep.
+#[cfg(target_arch = "x86_64")]
+fn is_thin(m: usize, k: usize) -> bool {
+    const { assert!(SPLIT_ROWS == 2 && SHALLOW < SPLIT_DEPTH, "thin_blocks matches on these") };
+    k <= SHALLOW || (m <= SPLIT_ROWS && k >= SPLIT_DEPTH)
+}
+
+/// [`blocks`] for a thin product ([`is_thin`]): one or two registers of columns at a time,
+/// all rows at once, row by row ([`shallow_rows`]) or in four partial sums ([`split_block`]).
+///
+/// # Safety
+/// As for [`blocks`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn thin_blocks<V: Register>((m, k, n): (usize, usize, usize), o: Operands) {
+    let mut j = 0;
+    while j < n {
+        let pair = n - j >= 2 * V::LANES;
+        let columns = Operands { b: o.b.wrapping_add(j), c: o.c.wrapping_add(j), ..o };
+        // SAFETY: the columns from j, one or two registers wide, of all rows of `b` and `c` are
+        // inside the matrices the caller vouches for, as are all of `a`'s.
+        unsafe {
+            // (`avx2_f32_operands` declines k = 0: those arms only make the match whole.) Past
+            // the shallow depths, `is_thin` leaves 1 or `SPLIT_ROWS` rows.
+            match (k, m, pair) {
+                (0, _, false) => shallow_rows::<V, 0, 1>(m, columns),
+                (0, _, true) => shallow_rows::<V, 0, 2>(m, columns),
+                (1, _, false) => shallow_rows::<V, 1, 1>(m, columns),
+                (1, _, true) => shallow_rows::<V, 1, 2>(m, columns),
+                (2, _, false) => shallow_rows::<V, 2, 1>(m, columns),
+                (2, _, true) => shallow_rows::<V, 2, 2>(m, columns),
+                (3, _, false) => shallow_rows::<V, 3, 1>(m, columns),
+                (3, _, true) => shallow_rows::<V, 3, 2>(m, columns),
+                (SHALLOW, _, false) => shallow_rows::<V, SHALLOW, 1>(m, columns),
+                (SHALLOW, _, true) => shallow_rows::<V, SHALLOW, 2>(m, columns),
+                (_, 1, false) => split_block::<V, 1, 1>(k, columns),
+                (_, 1, true) => split_block::<V, 1, 2>(k, columns),
+                (_, _, false) => split_block::<V, SPLIT_ROWS, 1>(k, columns),
+                (_, _, true) => split_block::<V, SPLIT_ROWS, 2>(k, columns),
+            }
+        }
+        j += if pair { 2 * V::LANES } else { V::LANES };
+    }
+}
+
+/// Products at most this deep run row by row ([`shallow_rows`]).
+#[cfg(target_arch = "x86_64")]
+const SHALLOW: usize = 4;
+
+/// Each of `m` rows of `c` (one or two registers of columns, `W`) as `Σₚ a[i, p]·b[p, ·]`
+/// over `K` steps, with `b`'s `K` rows held in registers. A block of `V::ROWS` rows spends
+/// more on its set-up and on the chain of its rows' addresses than on so few multiply-adds
+/// (100×2·2×16 took 0.22 µs, 100×1·1×16 0.19); here each row is a short chain of its own.
+/// The same operations in the same order as [`block_at`], so the same bits.
+///
+/// # Safety
+/// As for [`block`], with `m` rows of `a` and `c` and `K` = `k` steps.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn shallow_rows<V: Register, const K: usize, const W: usize>(m: usize, o: Operands) {
+    // SAFETY: rows p < K of `b` at columns below W·LANES, `a[i, p]` and row i of `c` at those
+    // columns for i < m are inside the matrices the caller vouches for.
+    unsafe {
+        let mut b_rows = [[V::zero(); W]; K];
+        for (p, row) in b_rows.iter_mut().enumerate() {
+            for (w, part) in row.iter_mut().enumerate() {
+                *part = V::load(o.b.add(p * o.rsb + V::LANES * w));
+            }
+        }
+        let (rsa, csa) = o.a_strides;
+        for i in 0..m {
+            let mut sums = [V::zero(); W];
+            for (p, row) in b_rows.iter().enumerate() {
+                let x = V::broadcast(o.a.add(i * rsa + p * csa));
+                for (sum, &part) in sums.iter_mut().zip(row) {
+                    *sum = V::fmadd(x, part, *sum);
+                }
+            }
+            store_row::<V, W>(o.c.add(i * o.rsc), sums, o.add);
+        }
+    }
+}
+
+/// Products of at most this many rows…
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const SPLIT_ROWS: usize = 2;
+/// …and at least this deep run in [`split_block`].
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const SPLIT_DEPTH: usize = 16;
+
+/// One block of all `R` (≤ [`SPLIT_ROWS`]) rows of `c` by `W` registers of columns, each
+/// element summed in four partial sums: the steps p ≡ s (mod 4) fused in order into sum s,
+/// then `(s₀ + s₁) + (s₂ + s₃)`. With one chain per element, a weight's gradient over a batch
+/// (2×100·100×16, 1×100·100×16) waits out each multiply-add's latency, 100 in a row (0.23
+/// µs); four chains keep the FMA units busy. The partial sums round differently from one
+/// chain, as `dot`'s eight lanes do; every product of this shape gets these bits.
+///
+/// # Safety
+/// As for [`block`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn split_block<V: Register, const R: usize, const W: usize>(k: usize, o: Operands) {
+    // SAFETY: every step p < k of [`step`] reads inside the matrices the caller vouches for,
+    // and rows r < R of `c` at columns below W·LANES are inside `c`.
+    unsafe {
+        let mut sums = [[[V::zero(); W]; R]; 4];
+        let whole = k - k % 4;
+        for p in (0..whole).step_by(4) {
+            for (s, partial) in sums.iter_mut().enumerate() {
+                step(partial, &o, o.a_strides, p + s);
+            }
+        }
+        for (p, partial) in (whole..k).zip(sums.iter_mut()) {
+            step(partial, &o, o.a_strides, p);
+        }
+        let [s0, s1, s2, s3] = sums;
+        for r in 0..R {
+            let row: [V; W] = std::array::from_fn(|w| V::add(V::add(s0[r][w], s1[r][w]), V::add(s2[r][w], s3[r][w])));
+            store_row::<V, W>(o.c.add(r * o.rsc), row, o.add);
+        }
+    }
+}
+
+/// Stores (or adds, when `add`) `W` registers of sums at `out`.
+///
+/// # Safety
+/// `out` points to `W·V::LANES` writable elements, and the CPU has `V`'s features.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_row<V: Register, const W: usize>(out: *mut f32, sums: [V; W], add: bool) {
+    for (w, sum) in sums.into_iter().enumerate() {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let out = out.add(V::LANES * w);
+            V::store(out, if add { V::add(V::load(out), sum) } else { sum });
+        }
     }
 }
 
@@ -369,11 +540,8 @@ unsafe fn block_at<V: Register, const R: usize, const W: usize>(k: usize, o: Ope
                 step(&mut sums, &o, (rsa, csa), p);
             }
         }
-        for (r, row_sums) in sums.iter().enumerate() {
-            for (w, &sum) in row_sums.iter().enumerate() {
-                let out = o.c.add(r * o.rsc + V::LANES * w);
-                V::store(out, if o.add { V::add(V::load(out), sum) } else { sum });
-            }
+        for (r, row_sums) in sums.into_iter().enumerate() {
+            store_row::<V, W>(o.c.add(r * o.rsc), row_sums, o.add);
         }
     }
 }
@@ -413,8 +581,10 @@ mod tests {
     use super::*;
     use crate::simd::SimdLevel;
 
-    /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0, then
-    /// stored or added to `c`.
+    /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0 (in
+    /// a product of at most `SPLIT_ROWS` rows and at least `SPLIT_DEPTH` deep, the steps
+    /// p ≡ s (mod 4) into partial sum s, then `(s₀ + s₁) + (s₂ + s₃)`), then stored or added
+    /// to `c`.
     fn fused_definition(
         (m, k, n): (usize, usize, usize),
         a: Strided<'_, f32>,
@@ -422,9 +592,18 @@ mod tests {
         c: &mut [f32],
         store: Store,
     ) {
+        let split = m <= SPLIT_ROWS && k >= SPLIT_DEPTH;
         for i in 0..m {
             for j in 0..n {
-                let sum = (0..k).fold(0.0f32, |s, p| a.at(i, p).mul_add(b.at(p, j), s));
+                let fused = |steps: &mut dyn Iterator<Item = usize>| {
+                    steps.fold(0.0f32, |s, p| a.at(i, p).mul_add(b.at(p, j), s))
+                };
+                let sum = if split {
+                    let [s0, s1, s2, s3] = std::array::from_fn(|s| fused(&mut (s..k).step_by(4)));
+                    (s0 + s1) + (s2 + s3)
+                } else {
+                    fused(&mut (0..k))
+                };
                 c[i * n + j] = if store == Store::Add { c[i * n + j] + sum } else { sum };
             }
         }
@@ -446,6 +625,8 @@ mod tests {
                 (23, 2, 56),
                 (11, 1, 48),
                 (7, 2, 40),
+                (1, 17, 16),
+                (2, 16, 24),
             ]
         } else {
             &[
@@ -459,6 +640,14 @@ mod tests {
                 (100, 16, 56),
                 (35, 9, 48),
                 (23, 3, 64),
+                (100, 2, 16),
+                (100, 1, 16),
+                (9, 4, 40),
+                (1, 100, 16),
+                (2, 100, 16),
+                (2, 19, 48),
+                (1, 16, 8),
+                (2, 15, 32),
             ]
         };
         check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
