@@ -12,6 +12,10 @@
 //! transposed one) is copied first. Each element of `c` is `Σ a·b` fused in order of the inner
 //! index from 0, as in the GEMM and in `small_matmul`'s copy for FMA, then stored or added to
 //! `c`, so both kernels give the same bits.
+//!
+//! Thin products run apart ([`is_thin`]): those at most 4 deep row by row, in the same order;
+//! those of 1 or 2 rows and at least 16 deep in four partial sums per element, which round
+//! otherwise, the same on both register widths.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
