@@ -109,10 +109,10 @@ pub(super) fn panel_matmul<F: Float>(
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
             match (crate::simd::SimdLevel::detect().has_avx512(), is_thin(m, k)) {
-                (true, false) => kernel_wide((m, k, n), operands),
-                (true, true) => thin_kernel_wide((m, k, n), operands),
-                (false, false) => kernel((m, k, n), operands),
-                (false, true) => thin_kernel((m, k, n), operands),
+                (true, false) => kernel_wide::<Blocks>((m, k, n), operands),
+                (true, true) => kernel_wide::<ThinBlocks>((m, k, n), operands),
+                (false, false) => kernel::<Blocks>((m, k, n), operands),
+                (false, true) => kernel::<ThinBlocks>((m, k, n), operands),
             }
         };
         super::pool::give(copied);
@@ -139,63 +139,71 @@ struct Operands {
     add: bool,
 }
 
-/// The AVX2 kernel over all of `c`.
+/// The blocks a kernel runs over `c`, for either register width: [`Blocks`] or
+/// [`ThinBlocks`]. Each kernel is compiled once per kind, so the thin blocks are functions of
+/// their own: compiled into the same function as the 12-row blocks, they slowed those
+/// (100×16·16×16 0.71 → 0.76 µs).
+#[cfg(target_arch = "x86_64")]
+trait BlockKind {
+    /// # Safety
+    /// As for [`blocks`].
+    unsafe fn run<V: Register>(dims: (usize, usize, usize), o: Operands);
+}
+
+/// [`blocks`]: `V::ROWS` rows at a time.
+#[cfg(target_arch = "x86_64")]
+struct Blocks;
+
+/// [`thin_blocks`], for a thin product ([`is_thin`]).
+#[cfg(target_arch = "x86_64")]
+struct ThinBlocks;
+
+#[cfg(target_arch = "x86_64")]
+impl BlockKind for Blocks {
+    #[inline(always)]
+    unsafe fn run<V: Register>(dims: (usize, usize, usize), o: Operands) {
+        // SAFETY: the caller's contract.
+        unsafe { blocks::<V>(dims, o) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl BlockKind for ThinBlocks {
+    #[inline(always)]
+    unsafe fn run<V: Register>(dims: (usize, usize, usize), o: Operands) {
+        // SAFETY: the caller's contract.
+        unsafe { thin_blocks::<V>(dims, o) }
+    }
+}
+
+/// The AVX2 kernel over all of `c`, in blocks of kind `B`.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `a` holds `m×k` elements at its strides, `b` holds `k` rows of
 /// `n` elements, `c` holds `m` rows of `n` and overlaps neither; `n` is a multiple of 8.
+/// ([`ThinBlocks`] compute the product only where it is thin, [`is_thin`].)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(dims: (usize, usize, usize), operands: Operands) {
+unsafe fn kernel<B: BlockKind>(dims: (usize, usize, usize), operands: Operands) {
     // SAFETY: the caller's contract.
-    unsafe { blocks::<__m256>(dims, operands) }
+    unsafe { B::run::<__m256>(dims, operands) }
 }
 
-/// [`kernel`] for a thin product ([`is_thin`]). The thin kernels are functions of their own:
-/// compiled into [`kernel_wide`], they slowed its 12-row blocks (100×16·16×16 0.71 → 0.76 µs).
-///
-/// # Safety
-/// As for [`kernel`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn thin_kernel(dims: (usize, usize, usize), operands: Operands) {
-    // SAFETY: the caller's contract.
-    unsafe { thin_blocks::<__m256>(dims, operands) }
-}
-
-/// [`kernel_wide`] for a thin product ([`is_thin`]).
-///
-/// # Safety
-/// As for [`kernel_wide`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn thin_kernel_wide((m, k, n): (usize, usize, usize), operands: Operands) {
-    let wide = n - n % 16;
-    // SAFETY: the caller's contract, for columns 0..wide and then wide..n of `b` and `c`.
-    unsafe {
-        thin_blocks::<__m512>((m, k, wide), operands);
-        if wide < n {
-            let (b, c) = (operands.b.add(wide), operands.c.add(wide));
-            thin_blocks::<__m256>((m, k, n - wide), Operands { b, c, ..operands });
-        }
-    }
-}
-
-/// The AVX-512 kernel over all of `c`: the columns in groups of 16 in 512-bit registers, the
-/// last 8 of an odd multiple of 8 in AVX2 blocks.
+/// The AVX-512 kernel over all of `c`, in blocks of kind `B`: the columns in groups of 16 in
+/// 512-bit registers, the last 8 of an odd multiple of 8 in AVX2 blocks.
 ///
 /// # Safety
 /// As for [`kernel`], and the CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn kernel_wide((m, k, n): (usize, usize, usize), operands: Operands) {
+unsafe fn kernel_wide<B: BlockKind>((m, k, n): (usize, usize, usize), operands: Operands) {
     let wide = n - n % 16;
     // SAFETY: the caller's contract, for columns 0..wide and then wide..n of `b` and `c`.
     unsafe {
-        blocks::<__m512>((m, k, wide), operands);
+        B::run::<__m512>((m, k, wide), operands);
         if wide < n {
             let (b, c) = (operands.b.add(wide), operands.c.add(wide));
-            blocks::<__m256>((m, k, n - wide), Operands { b, c, ..operands });
+            B::run::<__m256>((m, k, n - wide), Operands { b, c, ..operands });
         }
     }
 }
