@@ -135,6 +135,25 @@ fn products_split_over_threads_match_a_plain_triple_loop() {
 }
 
 #[test]
+fn f32_products_give_the_same_bits_on_any_number_of_threads() {
+    use tapegrad::graph::{num_threads, set_num_threads};
+    let rng = &mut StdRng::seed_from_u64(9);
+    let before = num_threads();
+    // W3's thin products, and a thin one large enough to be split over threads (on one thread
+    // the panel kernel takes it, on two the GEMM).
+    for (m, k, n) in [(1, 100, 16), (2, 100, 16), (100, 2, 16), (100, 16, 16), (2, 512, 256), (1, 1024, 256)] {
+        let a = Tensor::<f32>::uniform([m, k], -1.0, 1.0, rng);
+        let b = Tensor::<f32>::uniform([k, n], -1.0, 1.0, rng);
+        let bits = |threads: usize| {
+            set_num_threads(threads);
+            a.matmul(&b).unwrap().data().iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(1), bits(2), "{m}×{k}×{n}");
+    }
+    set_num_threads(before);
+}
+
+#[test]
 fn summed_products_equal_the_sum_of_each_product() {
     use tapegrad::graph::{num_threads, set_num_threads};
     let rng = &mut StdRng::seed_from_u64(8);

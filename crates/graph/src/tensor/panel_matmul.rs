@@ -14,8 +14,9 @@
 //! `c`, so both kernels give the same bits.
 //!
 //! Thin products run apart ([`is_thin`]): those at most 4 deep row by row, in the same order;
-//! those of 1 or 2 rows and at least 16 deep in four partial sums per element, which round
-//! otherwise, the same on both register widths.
+//! those of 1 or 2 rows, at least 16 deep and within [`PANEL_PRODUCT`] in four partial sums
+//! per element, which round otherwise, the same on both register widths and any number of
+//! threads.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
@@ -108,7 +109,7 @@ pub(super) fn panel_matmul<F: Float>(
         // (asserted for `b` as it is, built so for the copy). The kernels read and write no
         // other elements, and `c` is a `&mut` borrow, so it overlaps neither operand.
         unsafe {
-            match (crate::simd::SimdLevel::detect().has_avx512(), is_thin(m, k)) {
+            match (crate::simd::SimdLevel::detect().has_avx512(), is_thin((m, k, n))) {
                 (true, false) => kernel_wide::<Blocks>((m, k, n), operands),
                 (true, true) => kernel_wide::<ThinBlocks>((m, k, n), operands),
                 (false, false) => kernel::<Blocks>((m, k, n), operands),
@@ -241,11 +242,13 @@ unsafe fn blocks<V: Register>((m, k, n): (usize, usize, usize), o: Operands) {
 }
 
 /// True for a product that [`thin_blocks`] runs: at most [`SHALLOW`] deep, or at most
-/// [`SPLIT_ROWS`] rows and at least [`SPLIT_DEPTH`] deep.
-#[cfg(target_arch = "x86_64")]
-fn is_thin(m: usize, k: usize) -> bool {
+/// [`SPLIT_ROWS`] rows, at least [`SPLIT_DEPTH`] deep and at most [`PANEL_PRODUCT`]
+/// multiply-adds. (A larger product may run here on one thread and on the GEMM on two; it
+/// keeps the GEMM's one chain, so its result does not depend on the number of threads.)
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn is_thin((m, k, n): (usize, usize, usize)) -> bool {
     const { assert!(SPLIT_ROWS == 2 && SHALLOW < SPLIT_DEPTH, "thin_blocks matches on these") };
-    k <= SHALLOW || (m <= SPLIT_ROWS && k >= SPLIT_DEPTH)
+    k <= SHALLOW || (m <= SPLIT_ROWS && k >= SPLIT_DEPTH && m.saturating_mul(k).saturating_mul(n) <= PANEL_PRODUCT)
 }
 
 /// [`blocks`] for a thin product ([`is_thin`]): one or two registers of columns at a time,
@@ -287,7 +290,7 @@ unsafe fn thin_blocks<V: Register>((m, k, n): (usize, usize, usize), o: Operands
 }
 
 /// Products at most this deep run row by row ([`shallow_rows`]).
-#[cfg(target_arch = "x86_64")]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const SHALLOW: usize = 4;
 
 /// Each of `m` rows of `c` (one or two registers of columns, `W`) as `Σₚ a[i, p]·b[p, ·]`
@@ -594,9 +597,8 @@ mod tests {
     use crate::simd::SimdLevel;
 
     /// `c (+)= a·b` as the kernel rounds it: each element's terms fused in order from 0 (in
-    /// a product of at most `SPLIT_ROWS` rows and at least `SPLIT_DEPTH` deep, the steps
-    /// p ≡ s (mod 4) into partial sum s, then `(s₀ + s₁) + (s₂ + s₃)`), then stored or added
-    /// to `c`.
+    /// a thin product deeper than `SHALLOW`, the steps p ≡ s (mod 4) into partial sum s,
+    /// then `(s₀ + s₁) + (s₂ + s₃)`), then stored or added to `c`.
     fn fused_definition(
         (m, k, n): (usize, usize, usize),
         a: Strided<'_, f32>,
@@ -604,7 +606,7 @@ mod tests {
         c: &mut [f32],
         store: Store,
     ) {
-        let split = m <= SPLIT_ROWS && k >= SPLIT_DEPTH;
+        let split = k > SHALLOW && is_thin((m, k, n));
         for i in 0..m {
             for j in 0..n {
                 let fused = |steps: &mut dyn Iterator<Item = usize>| {
@@ -660,6 +662,8 @@ mod tests {
                 (2, 19, 48),
                 (1, 16, 8),
                 (2, 15, 32),
+                (1, 300, 256),
+                (2, 128, 256),
             ]
         };
         check_avx2_kernel_exactly(shapes, panel_matmul::<f32>, fused_definition);
