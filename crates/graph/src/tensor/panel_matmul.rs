@@ -350,15 +350,7 @@ unsafe fn split_block<V: Register, const R: usize, const W: usize>(k: usize, o: 
     // and rows r < R of `c` at columns below W·LANES are inside `c`.
     unsafe {
         let mut sums = [[[V::zero(); W]; R]; 4];
-        let whole = k - k % 4;
-        for p in (0..whole).step_by(4) {
-            for (s, partial) in sums.iter_mut().enumerate() {
-                step(partial, &o, o.a_strides, p + s);
-            }
-        }
-        for (p, partial) in (whole..k).zip(sums.iter_mut()) {
-            step(partial, &o, o.a_strides, p);
-        }
+        super::packed_matmul::in_fours(k, |p| step(&mut sums[p % 4], &o, o.a_strides, p));
         let [s0, s1, s2, s3] = sums;
         for r in 0..R {
             let row: [V; W] = std::array::from_fn(|w| V::add(V::add(s0[r][w], s1[r][w]), V::add(s2[r][w], s3[r][w])));
