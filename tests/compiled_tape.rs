@@ -174,6 +174,37 @@ fn a_tensor_training_step_replays_on_new_batches_bit_for_bit() {
 }
 
 #[test]
+fn a_profile_times_every_step_and_leaves_the_replay_as_it_was() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let (w1, w2) = (Tensor::uniform([3, 5], -1.0, 1.0, &mut rng), Tensor::uniform([5, 1], -1.0, 1.0, &mut rng));
+    let (x, t) = (Tensor::uniform([8, 3], -1.0, 1.0, &mut rng), Tensor::uniform([8, 1], -1.0, 1.0, &mut rng));
+    let g = Graph::new();
+    let (vars, loss) = regression_step(&g, &w1, &w2, &x, &t);
+    let mut compiled = CompiledTape::new(&vars, &[loss]).unwrap();
+    compiled.backward().unwrap();
+    let (loss, d1, d2) = (compiled.output_scalar(0).unwrap(), compiled.grad(0).unwrap(), compiled.grad(1).unwrap());
+
+    let times = compiled.profile(20).unwrap();
+    assert_eq!(times.replays, 20);
+    assert_eq!(times.steps.len(), compiled.stats().steps);
+    let ops: Vec<&str> = times.steps.iter().map(|s| s.op.as_str()).collect();
+    assert_eq!(&ops[..2], ["matmul", "tanh"], "{times}");
+    assert_eq!(times.steps[0].shape, Shape::from([8, 5]));
+    assert!(ops.contains(&"scalar mul") && ops.contains(&"square"), "{times}");
+    let table = times.to_string();
+    assert!(table.lines().count() >= times.steps.len() + 2 && table.contains("total"), "{table}");
+
+    // The profiled replays ran on the same inputs: outputs and gradients are unchanged.
+    assert!(same_bits(compiled.output_scalar(0).unwrap(), loss));
+    assert!(same_tensor(&compiled.grad(0).unwrap(), &d1) && same_tensor(&compiled.grad(1).unwrap(), &d2));
+
+    let constant = Graph::new();
+    let (w, c) = (constant.scalar(1.0), constant.constant_scalar(2.0));
+    let mut unreached = CompiledTape::new(&[w], &[c * 3.0]).unwrap();
+    assert!(matches!(unreached.profile(5), Err(tapegrad::autograd::Error::NoGradient)));
+}
+
+#[test]
 fn nodes_off_the_path_from_inputs_to_outputs_are_dropped() {
     let g = Graph::new();
     let (w, b) = (g.scalar(0.5), g.scalar(-1.0));

@@ -37,7 +37,7 @@ mod rules;
 
 pub use backward::{Backward, Gradients};
 pub use checkpoint::{checkpoint, try_checkpoint};
-pub use compiled::{CompileOptions, CompileStats, CompiledTape};
+pub use compiled::{CompileOptions, CompileStats, CompiledTape, StepTime, StepTimes};
 pub use custom::{CustomOp, CustomOpOnce, CustomOps};
 pub use error::{Error, Result};
 pub use explain::{draw_svg, explain_backward, Explanation, Passed, Step};

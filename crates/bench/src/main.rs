@@ -98,11 +98,14 @@ const USAGE: &str = "usage: tapegrad-bench [--python PATH] [--rounds N] [--repea
   --repeats N     timed repeats per run; a run's figure is their median (default 7; --quick 3)
   --only IDS      only these workloads, comma-separated (W1 W1r W2 W3 W3r W4 W5 W6 W7 W8)
   --quick         fewer steps, repeats and rounds: a smoke run, not figures to quote
+  --profile W3r   only print where W3r's replayed step spends its time, step by step
 writes out/bench/report.md and out/bench/ratios.svg";
 
 /// The flags that take a value, and those that do not.
-const VALUE_FLAGS: &[&str] = &["--python", "--rounds", "--repeats", "--only", "--worker", "--threads"];
+const VALUE_FLAGS: &[&str] = &["--python", "--rounds", "--repeats", "--only", "--worker", "--threads", "--profile"];
 const SWITCHES: &[&str] = &["--quick"];
+/// The workloads `--profile` takes: the replayed ones whose steps are few enough to list.
+const PROFILED: &[&str] = &["W3r"];
 
 /// Refuses flags it does not know and workloads that do not exist, so a typo is not a
 /// 12-minute run of something else.
@@ -111,6 +114,9 @@ fn check_args(args: &[String]) -> Result<(), String> {
     while let Some(arg) = rest.next() {
         if VALUE_FLAGS.contains(&arg.as_str()) {
             let value = rest.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
+            if arg == "--profile" && !PROFILED.contains(&value.as_str()) {
+                return Err(format!("--profile takes {}, not {value}\n{USAGE}", PROFILED.join(", ")));
+            }
             if arg == "--only" || arg == "--worker" {
                 for id in value.split(',') {
                     if !WORKLOADS.iter().any(|w| w.id == id) {
@@ -137,6 +143,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let repeats: usize = value(&args, "--repeats").map_or(Ok(if quick { 3 } else { 7 }), str::parse)?;
+    if value(&args, "--profile").is_some() {
+        tapegrad::graph::set_num_threads(1);
+        println!("W3r, one replayed training step (forward and backward; SGD's update not included):");
+        println!("{}", workloads::w3r_profile(if quick { 2_000 } else { 20_000 }));
+        return Ok(());
+    }
     if let Some(id) = value(&args, "--worker") {
         let threads = value(&args, "--threads").map_or(Ok(1), str::parse)?;
         let w = WORKLOADS.iter().find(|w| w.id == id).ok_or_else(|| format!("no workload {id}"))?;

@@ -4,7 +4,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tapegrad::autograd::CompileOptions;
+use tapegrad::autograd::{CompileOptions, StepTimes};
 use tapegrad::demo::MoonsDemo;
 use tapegrad::nn::data::moons;
 use tapegrad::nn::layers::*;
@@ -153,6 +153,30 @@ fn w3_loss<'g>(ids: &[ParamId], signs: &Tensor<f32>, params: &Bound<'g, f32>, sc
     hinge + loss::l2_penalty(&weights).expect("parameters") * 1e-4
 }
 
+/// W3's step recorded once and compiled: W3r's step.
+fn w3_compiled(
+    store: &ParamStore<f32>,
+    model: &Sequential<f32>,
+    ids: &[ParamId],
+    signs: &Tensor<f32>,
+    x: &Tensor<f32>,
+) -> CompiledStep<f32> {
+    CompiledStep::new(store, |g, params| Ok(w3_loss(ids, signs, params, model.forward(params, g.constant(x.clone())))))
+        .expect("a step without value reads")
+}
+
+/// Where W3r's replayed step spends its time, step by step: the medians of `replays` timed
+/// replays of the compiled step, on one thread.
+pub fn w3r_profile(replays: usize) -> StepTimes {
+    let data = moons::<f32, _>(100, 0.1, &mut StdRng::seed_from_u64(1337));
+    let signs = Tensor::from_vec(data.signed_labels(), [100, 1]).expect("100 labels");
+    let mut store = ParamStore::<f32>::new();
+    let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, &mut StdRng::seed_from_u64(0)).expect("the model");
+    let ids = tapegrad::nn::Module::<f32>::parameters(&model);
+    let mut compiled = w3_compiled(&store, &model, &ids, &signs, &data.x);
+    compiled.profile(&store, replays).expect("a step that reaches its parameters")
+}
+
 /// The step of workload `id`, ready to be called over and over.
 pub fn step(id: &str) -> Box<dyn FnMut()> {
     let rng = &mut StdRng::seed_from_u64(0);
@@ -199,10 +223,7 @@ pub fn step(id: &str) -> Box<dyn FnMut()> {
                     })
                 });
             }
-            let mut compiled = CompiledStep::new(&store, |g, params| {
-                Ok(w3_loss(&ids, &signs, params, model.forward(params, g.constant(data.x.clone()))))
-            })
-            .expect("a step without value reads");
+            let mut compiled = w3_compiled(&store, &model, &ids, &signs, &data.x);
             Box::new(move || {
                 store.zero_grad();
                 compiled.step(&mut store).expect("a replayed step");

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::params::Incoming;
 use crate::{Bound, ParamId, ParamStore};
-use tapegrad_autograd::{CompileOptions, CompiledTape};
+use tapegrad_autograd::{CompileOptions, CompiledTape, StepTimes};
 use tapegrad_graph::{Float, Graph, Var};
 
 /// A loss over a store's parameters, recorded once and compiled: each [`CompiledStep::step`]
@@ -66,10 +66,7 @@ impl<F: Float> CompiledStep<F> {
     /// Replays the step on the store's current values, adds each parameter's gradient to its
     /// `grad`, and returns the loss.
     pub fn step(&mut self, store: &mut ParamStore<F>) -> Result<F> {
-        for (k, &p) in self.params.iter().enumerate() {
-            let Some(param) = store.get(p) else { continue };
-            self.tape.set_input(k, &param.value)?;
-        }
+        self.set_inputs(store)?;
         self.tape.backward()?;
         for (k, &p) in self.params.iter().enumerate() {
             let d = match store.get(p) {
@@ -79,6 +76,21 @@ impl<F: Float> CompiledStep<F> {
             store.accumulate_gradient(p, d);
         }
         Ok(self.tape.output_scalar(0)?)
+    }
+
+    /// Times `replays` replays of the step on the parameters' current values, step by step
+    /// ([`CompiledTape::profile`]), leaving the store as it was: its gradients are not touched.
+    pub fn profile(&mut self, store: &ParamStore<F>, replays: usize) -> Result<StepTimes> {
+        self.set_inputs(store)?;
+        Ok(self.tape.profile(replays)?)
+    }
+
+    fn set_inputs(&mut self, store: &ParamStore<F>) -> Result<()> {
+        for (k, &p) in self.params.iter().enumerate() {
+            let Some(param) = store.get(p) else { continue };
+            self.tape.set_input(k, &param.value)?;
+        }
+        Ok(())
     }
 
     /// The compiled tape.

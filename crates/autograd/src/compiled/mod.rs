@@ -3,9 +3,11 @@
 //! functions, or a JIT without a compiler.
 
 mod plan;
+mod profile;
 mod run;
 
 use crate::error::{Error, Result};
+pub use profile::{StepTime, StepTimes};
 use run::{Grads, Scratch};
 use std::fmt;
 use tapegrad_graph::op::Op;
@@ -221,7 +223,7 @@ impl<F: Float> CompiledTape<F> {
 
     /// Runs the program forward on the current inputs.
     pub fn forward(&mut self) -> Result<()> {
-        run::forward(&mut self.program, &mut self.scratch)?;
+        run::forward(&mut self.program, &mut self.scratch, &mut ())?;
         self.stale = false;
         Ok(())
     }
@@ -236,7 +238,7 @@ impl<F: Float> CompiledTape<F> {
         if self.program.root.is_none() {
             return Err(Error::NoGradient);
         }
-        run::backward(&self.program, &mut self.grads, &mut self.scratch);
+        run::backward(&self.program, &mut self.grads, &mut self.scratch, &mut ());
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::rules;
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 use tapegrad_graph::op::BinaryOp;
 use tapegrad_graph::op::Op;
 use tapegrad_graph::{Float, Tensor};
@@ -64,65 +65,113 @@ fn value<'a, F: Float>(scalars: &[F], tensors: &'a [Tensor<F>], slot: Slot) -> C
     }
 }
 
-/// Runs every step forward.
-pub(crate) fn forward<F: Float>(program: &mut Program<F>, scratch: &mut Scratch<F>) -> Result<()> {
+/// Times each step of a pass, or not: `()` times nothing, and a pass given it compiles to
+/// the loop it would be without timing (a check per step made W1r's replay 6 % slower).
+pub(crate) trait StepTimer {
+    /// A moment, when timing.
+    type Mark: Copy;
+    /// Now.
+    fn mark(&self) -> Self::Mark;
+    /// Step `step` ran from `since` to now.
+    fn record(&mut self, step: usize, since: Self::Mark);
+}
+
+impl StepTimer for () {
+    type Mark = ();
+    #[inline(always)]
+    fn mark(&self) {}
+    #[inline(always)]
+    fn record(&mut self, _: usize, _: ()) {}
+}
+
+/// One time per step.
+impl StepTimer for [Duration] {
+    type Mark = Instant;
+    fn mark(&self) -> Instant {
+        Instant::now()
+    }
+    fn record(&mut self, step: usize, since: Instant) {
+        self[step] = since.elapsed();
+    }
+}
+
+/// Runs every step forward, each timed by `timer` (as step `i` of the program).
+pub(crate) fn forward<F: Float, T: StepTimer + ?Sized>(
+    program: &mut Program<F>,
+    scratch: &mut Scratch<F>,
+    timer: &mut T,
+) -> Result<()> {
     let Program { steps, scalars, tensors, .. } = program;
-    for step in steps.iter() {
-        match step {
-            Step::Scalar(n) => {
-                let a = scalars[n.args[0] as usize];
-                scalars[n.out as usize] = match n.op {
-                    LaneOp::Unary(k) => k.apply(a),
-                    LaneOp::Param(k, p) => k.apply(a, p),
-                    LaneOp::Binary(k) => k.apply(a, scalars[n.args[1] as usize]),
-                };
-            }
-            Step::Lanes(l) => {
-                let len = l.len as usize;
-                // Every operand's slot is below the group's first output slot (see `plan`).
-                let (done, rest) = scalars.split_at_mut(l.out as usize);
-                let out = &mut rest[..len];
-                match &l.op {
-                    GroupOp::Elementwise(op) => {
-                        let a = operand(done, &l.args[0], &mut scratch.a, len);
-                        match *op {
-                            LaneOp::Unary(k) => k.map_lanes(a, out),
-                            LaneOp::Param(k, p) => k.map_lanes(p, a, out),
-                            LaneOp::Binary(k) => k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out),
-                        }
+    for (i, step) in steps.iter().enumerate() {
+        let started = timer.mark();
+        forward_step(step, scalars, tensors, scratch)?;
+        timer.record(i, started);
+    }
+    Ok(())
+}
+
+/// Runs one step forward.
+#[inline(always)]
+fn forward_step<F: Float>(
+    step: &Step<F>,
+    scalars: &mut [F],
+    tensors: &mut [Tensor<F>],
+    scratch: &mut Scratch<F>,
+) -> Result<()> {
+    match step {
+        Step::Scalar(n) => {
+            let a = scalars[n.args[0] as usize];
+            scalars[n.out as usize] = match n.op {
+                LaneOp::Unary(k) => k.apply(a),
+                LaneOp::Param(k, p) => k.apply(a, p),
+                LaneOp::Binary(k) => k.apply(a, scalars[n.args[1] as usize]),
+            };
+        }
+        Step::Lanes(l) => {
+            let len = l.len as usize;
+            // Every operand's slot is below the group's first output slot (see `plan`).
+            let (done, rest) = scalars.split_at_mut(l.out as usize);
+            let out = &mut rest[..len];
+            match &l.op {
+                GroupOp::Elementwise(op) => {
+                    let a = operand(done, &l.args[0], &mut scratch.a, len);
+                    match *op {
+                        LaneOp::Unary(k) => k.map_lanes(a, out),
+                        LaneOp::Param(k, p) => k.map_lanes(p, a, out),
+                        LaneOp::Binary(k) => k.zip_lanes(a, operand(done, &l.args[1], &mut scratch.b, len), out),
                     }
-                    GroupOp::Dot(dot) => {
-                        out.copy_from_slice(operand(done, &l.args[dot.start], &mut scratch.a, len));
-                        for &(x, w, product_first) in &dot.terms {
-                            let x = values(done, &l.args[x], &mut scratch.b, len);
-                            let w = values(done, &l.args[w], &mut scratch.c, len);
-                            add_products(out, x, w, product_first);
-                        }
+                }
+                GroupOp::Dot(dot) => {
+                    out.copy_from_slice(operand(done, &l.args[dot.start], &mut scratch.a, len));
+                    for &(x, w, product_first) in &dot.terms {
+                        let x = values(done, &l.args[x], &mut scratch.b, len);
+                        let w = values(done, &l.args[w], &mut scratch.c, len);
+                        add_products(out, x, w, product_first);
                     }
                 }
             }
-            Step::Tensor(t) => {
-                // The output is written over its last value where nothing else holds it: a
-                // tensor slot's, or a 0-d tensor kept for the scalar ones. Every input's slot
-                // is below the step's output slot (see `plan`).
-                let (inputs, out): (&[Tensor<F>], &mut Tensor<F>) = match t.out {
-                    Slot::Scalar(_) => (tensors, scratch.scalar_out.get_or_insert_with(|| Tensor::scalar(F::ZERO))),
-                    Slot::Tensor(i) => {
-                        let (inputs, rest) = tensors.split_at_mut(i as usize);
-                        (inputs, &mut rest[0])
-                    }
-                };
-                with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
-                    match &t.op {
-                        Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
-                        op => op.eval_into(refs, &t.shape, out)?,
-                    }
-                    Ok(())
-                })?;
-                check_shape(t, out)?;
-                if let Slot::Scalar(s) = t.out {
-                    scalars[s as usize] = out.data()[0];
+        }
+        Step::Tensor(t) => {
+            // The output is written over its last value where nothing else holds it: a
+            // tensor slot's, or a 0-d tensor kept for the scalar ones. Every input's slot
+            // is below the step's output slot (see `plan`).
+            let (inputs, out): (&[Tensor<F>], &mut Tensor<F>) = match t.out {
+                Slot::Scalar(_) => (tensors, scratch.scalar_out.get_or_insert_with(|| Tensor::scalar(F::ZERO))),
+                Slot::Tensor(i) => {
+                    let (inputs, rest) = tensors.split_at_mut(i as usize);
+                    (inputs, &mut rest[0])
                 }
+            };
+            with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
+                match &t.op {
+                    Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
+                    op => op.eval_into(refs, &t.shape, out)?,
+                }
+                Ok(())
+            })?;
+            check_shape(t, out)?;
+            if let Slot::Scalar(s) = t.out {
+                scalars[s as usize] = out.data()[0];
             }
         }
     }
@@ -267,8 +316,14 @@ fn accumulate<F: Float>(grads: &mut [F], o: &Operand, mode: Accumulate, d: &[F])
     }
 }
 
-/// Runs the steps on the root's path backward, from a gradient of ones at the root.
-pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scratch: &mut Scratch<F>) {
+/// Runs the steps on the root's path backward, from a gradient of ones at the root, each
+/// timed by `timer` (as step `i` of the program; the deferred sums after them as one more).
+pub(crate) fn backward<F: Float, T: StepTimer + ?Sized>(
+    program: &Program<F>,
+    grads: &mut Grads<F>,
+    scratch: &mut Scratch<F>,
+    timer: &mut T,
+) {
     let Some(root) = program.root else { return };
     for &s in &program.start_at_neg_zero {
         grads.scalars[s as usize] = -F::ZERO;
@@ -281,78 +336,88 @@ pub(crate) fn backward<F: Float>(program: &Program<F>, grads: &mut Grads<F>, scr
         Slot::Scalar(s) => grads.scalars[s as usize] = F::ONE,
         Slot::Tensor(t) => grads.tensors[t as usize] = Some(Tensor::ones(program.tensors[t as usize].shape().clone())),
     }
-    let scalars = &program.scalars;
-    for step in program.steps.iter().rev() {
-        match step {
-            Step::Scalar(n) if n.backward => {
-                let (a, y, g) = (scalars[n.args[0] as usize], scalars[n.out as usize], grads.scalars[n.out as usize]);
-                let need = [n.grads[0].is_some(), n.grads[1].is_some()];
-                let d = match n.op {
-                    LaneOp::Unary(k) => [Some(k.derivative(&a, &y, &g)), None],
-                    LaneOp::Param(k, p) => [Some(k.derivative(p, &a, &g)), None],
-                    LaneOp::Binary(k) => k.derivative(&a, &scalars[n.args[1] as usize], &y, &g, need),
-                };
-                for ((d, mode), &arg) in d.into_iter().zip(n.grads).zip(&n.args) {
-                    let (Some(d), Some(mode)) = (d, mode) else { continue };
-                    let sum = &mut grads.scalars[arg as usize];
-                    *sum = if mode == Accumulate::Write { d } else { *sum + d };
-                }
-            }
-            Step::Lanes(l) if l.backward => {
-                let len = l.len as usize;
-                let out = l.out as usize;
-                let (below, above) = grads.scalars.split_at_mut(out);
-                let g = &above[..len];
-                let y = &scalars[out..out + len];
-                let Scratch { a: sa, b: sb, x: sx, w: sw, d: sd, terms, sums, .. } = &mut *scratch;
-                let (a, b): (&[F], &[F]) = match &l.op {
-                    GroupOp::Elementwise(LaneOp::Binary(_)) => {
-                        (operand(scalars, &l.args[0], sa, len), operand(scalars, &l.args[1], sb, len))
-                    }
-                    GroupOp::Elementwise(LaneOp::Unary(_) | LaneOp::Param(..)) => {
-                        (operand(scalars, &l.args[0], sa, len), &[])
-                    }
-                    GroupOp::Dot(_) => (&[], &[]),
-                };
-                for (pos, mode) in l.grads.iter().enumerate() {
-                    let Some(mode) = *mode else { continue };
-                    // A dot product's operand: its start (whose gradient is `g`: each add passes
-                    // its gradient on unchanged), or a factor of one of its products.
-                    let factor = match &l.op {
-                        GroupOp::Dot(dot) => dot.factor_of[pos].map(|(x, w, side)| {
-                            (side, values(scalars, &l.args[x], sx, len), values(scalars, &l.args[w], sw, len))
-                        }),
-                        GroupOp::Elementwise(_) => None,
-                    };
-                    let derive = |d: &mut [F]| match (&l.op, factor) {
-                        (GroupOp::Elementwise(LaneOp::Unary(k)), _) => k.derivative_lanes(a, y, g, d),
-                        (GroupOp::Elementwise(LaneOp::Param(k, p)), _) => k.derivative_lanes(*p, a, g, d),
-                        (GroupOp::Elementwise(LaneOp::Binary(k)), _) => k.derivative_lanes(pos, a, b, y, g, d),
-                        (GroupOp::Dot(_), None) => d.copy_from_slice(g),
-                        (GroupOp::Dot(_), Some((side, x, w))) => product_derivative(side, x, w, g, d),
-                    };
-                    match (&l.args[pos], mode) {
-                        (Operand::Same(s), _) if l.deferred[pos] => {
-                            let start = terms.len();
-                            terms.resize(start + len, F::ZERO);
-                            derive(&mut terms[start..]);
-                            sums.push((*s, mode, start..start + len));
-                        }
-                        (Operand::Run(s), Accumulate::Write) => derive(&mut below[*s as usize..*s as usize + len]),
-                        (o, mode) => {
-                            sd.clear();
-                            sd.resize(len, F::ZERO);
-                            derive(sd);
-                            accumulate(below, o, mode, sd);
-                        }
-                    }
-                }
-            }
-            Step::Tensor(t) if t.backward => backward_tensor(t, program, grads, &mut scratch.zero_d),
-            Step::Scalar(_) | Step::Lanes(_) | Step::Tensor(_) => {}
-        }
+    for (i, step) in program.steps.iter().enumerate().rev() {
+        let started = timer.mark();
+        backward_step(step, program, grads, scratch);
+        timer.record(i, started);
     }
+    let started = timer.mark();
     deferred_sums(&mut grads.scalars, scratch);
+    timer.record(program.steps.len(), started);
+}
+
+/// Runs one step backward.
+#[inline(always)]
+fn backward_step<F: Float>(step: &Step<F>, program: &Program<F>, grads: &mut Grads<F>, scratch: &mut Scratch<F>) {
+    let scalars = &program.scalars;
+    match step {
+        Step::Scalar(n) if n.backward => {
+            let (a, y, g) = (scalars[n.args[0] as usize], scalars[n.out as usize], grads.scalars[n.out as usize]);
+            let need = [n.grads[0].is_some(), n.grads[1].is_some()];
+            let d = match n.op {
+                LaneOp::Unary(k) => [Some(k.derivative(&a, &y, &g)), None],
+                LaneOp::Param(k, p) => [Some(k.derivative(p, &a, &g)), None],
+                LaneOp::Binary(k) => k.derivative(&a, &scalars[n.args[1] as usize], &y, &g, need),
+            };
+            for ((d, mode), &arg) in d.into_iter().zip(n.grads).zip(&n.args) {
+                let (Some(d), Some(mode)) = (d, mode) else { continue };
+                let sum = &mut grads.scalars[arg as usize];
+                *sum = if mode == Accumulate::Write { d } else { *sum + d };
+            }
+        }
+        Step::Lanes(l) if l.backward => {
+            let len = l.len as usize;
+            let out = l.out as usize;
+            let (below, above) = grads.scalars.split_at_mut(out);
+            let g = &above[..len];
+            let y = &scalars[out..out + len];
+            let Scratch { a: sa, b: sb, x: sx, w: sw, d: sd, terms, sums, .. } = &mut *scratch;
+            let (a, b): (&[F], &[F]) = match &l.op {
+                GroupOp::Elementwise(LaneOp::Binary(_)) => {
+                    (operand(scalars, &l.args[0], sa, len), operand(scalars, &l.args[1], sb, len))
+                }
+                GroupOp::Elementwise(LaneOp::Unary(_) | LaneOp::Param(..)) => {
+                    (operand(scalars, &l.args[0], sa, len), &[])
+                }
+                GroupOp::Dot(_) => (&[], &[]),
+            };
+            for (pos, mode) in l.grads.iter().enumerate() {
+                let Some(mode) = *mode else { continue };
+                // A dot product's operand: its start (whose gradient is `g`: each add passes
+                // its gradient on unchanged), or a factor of one of its products.
+                let factor = match &l.op {
+                    GroupOp::Dot(dot) => dot.factor_of[pos].map(|(x, w, side)| {
+                        (side, values(scalars, &l.args[x], sx, len), values(scalars, &l.args[w], sw, len))
+                    }),
+                    GroupOp::Elementwise(_) => None,
+                };
+                let derive = |d: &mut [F]| match (&l.op, factor) {
+                    (GroupOp::Elementwise(LaneOp::Unary(k)), _) => k.derivative_lanes(a, y, g, d),
+                    (GroupOp::Elementwise(LaneOp::Param(k, p)), _) => k.derivative_lanes(*p, a, g, d),
+                    (GroupOp::Elementwise(LaneOp::Binary(k)), _) => k.derivative_lanes(pos, a, b, y, g, d),
+                    (GroupOp::Dot(_), None) => d.copy_from_slice(g),
+                    (GroupOp::Dot(_), Some((side, x, w))) => product_derivative(side, x, w, g, d),
+                };
+                match (&l.args[pos], mode) {
+                    (Operand::Same(s), _) if l.deferred[pos] => {
+                        let start = terms.len();
+                        terms.resize(start + len, F::ZERO);
+                        derive(&mut terms[start..]);
+                        sums.push((*s, mode, start..start + len));
+                    }
+                    (Operand::Run(s), Accumulate::Write) => derive(&mut below[*s as usize..*s as usize + len]),
+                    (o, mode) => {
+                        sd.clear();
+                        sd.resize(len, F::ZERO);
+                        derive(sd);
+                        accumulate(below, o, mode, sd);
+                    }
+                }
+            }
+        }
+        Step::Tensor(t) if t.backward => backward_tensor(t, program, grads, &mut scratch.zero_d),
+        Step::Scalar(_) | Step::Lanes(_) | Step::Tensor(_) => {}
+    }
 }
 
 /// The deferred sums, four at a time: each adds its terms last to first, as the eager sweep
