@@ -501,6 +501,13 @@ fn backward_tensor<F: Float>(
             },
         }
     };
+    if let (Op::Unary(k, _), &[Slot::Tensor(x)], Some(_)) = (&t.op, &t.inputs[..], t.grads[0]) {
+        // The gradient is this step's alone: its derivative is written over it, not into a
+        // new buffer (the rule's bits: `derivative_in_place` computes what it does).
+        let mut d = g;
+        k.derivative_in_place(tensors[x as usize].data(), y.data(), d.data_mut());
+        return add(0, d);
+    }
     with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
         Op::Custom(node) => {
             let ds = crate::custom::tensor_grads(node, refs, &y, &g);

@@ -9,10 +9,31 @@
 
 use crate::algebra::{Algebra, Slope};
 use crate::float::Float;
-use crate::simd::Pointwise;
+use crate::simd::{Loop, Pointwise};
 use crate::tensor::Tensor;
 use crate::var::{IntoVar, Var};
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
+
+/// `g[k] = derivative(x[k], y[k], g[k])` for every `k`, as a [`Loop`] compiled for the CPU's SIMD
+/// ([`UnaryOp::derivative_in_place`]).
+struct DerivativeInPlace<'a, F, D> {
+    x: &'a [F],
+    y: &'a [F],
+    g: &'a mut [F],
+    derivative: D,
+}
+
+impl<F: Copy, D: Fn(F, F, F) -> F> Loop for DerivativeInPlace<'_, F, D> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let n = self.g.len().min(self.x.len()).min(self.y.len());
+        let (x, y, g) = (&self.x[..n], &self.y[..n], &mut self.g[..n]);
+        for k in 0..n {
+            g[k] = (self.derivative)(x[k], y[k], g[k]);
+        }
+    }
+}
 
 /// The entry points shared by the kinds of every family: `ALL` and `name`.
 macro_rules! kind_list {
@@ -71,6 +92,20 @@ macro_rules! unary_ops {
                     $(UnaryOp::$kind => for (k, o) in out.iter_mut().enumerate() {
                         *o = UnaryOp::$kind.derivative(&x[k], &y[k], &g[k])
                     },)*
+                }
+            }
+            /// ∂L/∂x of each element written over its `g`, `g[k] = ∂L/∂x` at `x[k]`, `y[k]`
+            /// (the bits of [`UnaryOp::derivative`] on tensors, a NaN for a NaN), the op chosen outside the
+            /// loop and the loop compiled for the CPU's SIMD: a compiled tape's backward step
+            /// on a gradient it holds alone, with no new buffer.
+            pub fn derivative_in_place<F: Float>(self, x: &[F], y: &[F], g: &mut [F]) {
+                match self {
+                    $(UnaryOp::$kind => crate::simd::run_widest(DerivativeInPlace {
+                        x,
+                        y,
+                        g,
+                        derivative: |x: F, y: F, g: F| UnaryOp::$kind.derivative(&x, &y, &g),
+                    }),)*
                 }
             }
             /// True when a finite output implies a finite derivative at that input, so a zero
@@ -596,5 +631,43 @@ mod tests {
         }
         assert_eq!(UnaryOp::Gelu.derivative(&0.0f32, &0.0, &1.0), 0.5);
         assert!(UnaryOp::Gelu.apply(f32::NAN).is_nan());
+    }
+
+    /// Every op's derivative written over the gradient has the bits of its derivative on
+    /// tensors, edge values included, in both precisions: a NaN for a NaN (compiled for other
+    /// vector widths, a product of NaNs may keep the other one's sign).
+    #[test]
+    fn derivatives_in_place_have_the_bits_of_derivatives_on_tensors() {
+        fn check<F: Float>() {
+            let special =
+                [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-30, 80.0, -80.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+            // 67 values: more than a few vector widths, with a remainder.
+            let xs: Vec<F> =
+                special.iter().copied().chain((0..55).map(|i| (i as f64 - 27.0) * 0.37)).map(F::from_f64).collect();
+            let gs: Vec<F> = (0..xs.len()).map(|i| F::from_f64([1.0, -0.75, 0.0, -0.0, 3.5][i % 5])).collect();
+            let shape = [xs.len()];
+            for &op in UnaryOp::ALL {
+                let x = Tensor::from_vec(xs.clone(), shape).unwrap();
+                let y = op.map(&x);
+                let g = Tensor::from_vec(gs.clone(), shape).unwrap();
+                let want = op.derivative(&x, &y, &g);
+                let mut got = gs.clone();
+                op.derivative_in_place(x.data(), y.data(), &mut got);
+                for (k, (w, v)) in want.data().iter().zip(&got).enumerate() {
+                    let same = w.to_f64().to_bits() == v.to_f64().to_bits() || (w.is_nan() && v.is_nan());
+                    assert!(
+                        same,
+                        "{}′ at x = {:?}, g = {:?}: {:?} on tensors, {:?} in place",
+                        op.name(),
+                        xs[k],
+                        gs[k],
+                        w,
+                        v
+                    );
+                }
+            }
+        }
+        check::<f32>();
+        check::<f64>();
     }
 }
