@@ -92,7 +92,8 @@ fn worker(w: &Workload, threads: usize, repeats: usize, quick: bool) {
     println!("{}", sample.line());
 }
 
-const USAGE: &str = "usage: tapegrad-bench [--python PATH] [--rounds N] [--repeats N] [--only W2,W7] [--quick]
+const USAGE: &str =
+    "usage: tapegrad-bench [--python PATH] [--rounds N] [--repeats N] [--only W2,W7] [--quick] | --profile W3r
   --python PATH   the Python with torch, jax and micrograd (default: python3 if found)
   --rounds N      rounds of the whole comparison, each side once per round (default 3; --quick 1)
   --repeats N     timed repeats per run; a run's figure is their median (default 7; --quick 3)

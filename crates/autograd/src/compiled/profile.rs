@@ -96,7 +96,9 @@ impl<F: Float> CompiledTape<F> {
     /// timing every step, and returns each step's time: the mean of the middle half of the
     /// replays ([`StepTimes`]). Timing costs a clock read per step, so the steps add up to a
     /// little more than an untimed replay; the clock's own cost (measured the same way on empty
-    /// intervals) is taken off each figure.
+    /// intervals) is taken off each figure. Every step time is kept until the end, at most
+    /// 2²⁴ of them (64 MiB): a long program runs fewer replays than asked
+    /// ([`StepTimes::replays`] says how many).
     ///
     /// Errors: [`Error::NoGradient`] when no input that is a leaf reaches the first output.
     ///
@@ -118,18 +120,27 @@ impl<F: Float> CompiledTape<F> {
             return Err(Error::NoGradient);
         }
         let n = self.program.steps.len();
-        let replays = replays.max(1);
-        // One row of times per replay: `n` steps forward, then `n` backward and the deferred sums.
-        let mut rows = vec![Duration::ZERO; replays * (2 * n + 1)];
+        let replays = replays.clamp(1, (MAX_TIMES / (2 * n + 1)).max(1));
+        // One row of times (ns) per replay: `n` steps forward, `n` backward, the deferred sums.
+        let mut rows = vec![0u32; replays * (2 * n + 1)];
         for row in rows.chunks_exact_mut(2 * n + 1) {
             let (forward, backward) = row.split_at_mut(n);
             run::forward(&mut self.program, &mut self.scratch, forward)?;
             run::backward(&self.program, &mut self.grads, &mut self.scratch, backward);
         }
         self.stale = false;
-        let clock = middle_mean((0..replays).map(|_| Instant::now().elapsed()).collect());
+        let mut empty = [0u32];
+        let clock = middle_mean(
+            (0..replays)
+                .map(|_| {
+                    run::StepTimer::record(&mut empty[..], 0, Instant::now());
+                    empty[0]
+                })
+                .collect(),
+        );
         let at = |column: usize| {
-            middle_mean(rows.iter().skip(column).step_by(2 * n + 1).map(|&d| d.saturating_sub(clock)).collect())
+            let times = rows.iter().skip(column).step_by(2 * n + 1);
+            middle_mean(times.map(|&t| t.saturating_sub(clock.as_nanos() as u32)).collect())
         };
         let steps = self
             .program
@@ -148,12 +159,16 @@ impl<F: Float> CompiledTape<F> {
 /// The mean of the middle half of `times` (the interquartile mean): as robust as a median to
 /// the odd replay an interrupt lengthens, but between the clock's ticks (10 ns on some
 /// machines) where a median would round to one.
-fn middle_mean(mut times: Vec<Duration>) -> Duration {
-    times.sort_unstable();
-    let quarter = times.len() / 4;
-    let middle = &times[quarter..times.len() - quarter];
-    middle.iter().sum::<Duration>().checked_div(middle.len() as u32).unwrap_or_default()
+fn middle_mean(mut nanoseconds: Vec<u32>) -> Duration {
+    nanoseconds.sort_unstable();
+    let quarter = nanoseconds.len() / 4;
+    let middle = &nanoseconds[quarter..nanoseconds.len() - quarter];
+    let sum: f64 = middle.iter().map(|&t| f64::from(t)).sum();
+    Duration::from_secs_f64(sum / middle.len().max(1) as f64 * 1e-9)
 }
+
+/// The most step times [`CompiledTape::profile`] keeps (4 bytes each).
+const MAX_TIMES: usize = 1 << 24;
 
 /// A step's op and output shape, for [`StepTime`].
 fn describe<F: Float>(step: &Step<F>) -> (String, Shape) {
