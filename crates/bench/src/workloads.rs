@@ -153,28 +153,41 @@ fn w3_loss<'g>(ids: &[ParamId], signs: &Tensor<f32>, params: &Bound<'g, f32>, sc
     hinge + loss::l2_penalty(&weights).expect("parameters") * 1e-4
 }
 
-/// W3's step recorded once and compiled: W3r's step.
-fn w3_compiled(
-    store: &ParamStore<f32>,
-    model: &Sequential<f32>,
-    ids: &[ParamId],
-    signs: &Tensor<f32>,
-    x: &Tensor<f32>,
-) -> CompiledStep<f32> {
-    CompiledStep::new(store, |g, params| Ok(w3_loss(ids, signs, params, model.forward(params, g.constant(x.clone())))))
-        .expect("a step without value reads")
+/// W3's model, data and loss: the moons' 100 points, their ±1 labels, the MLP's parameters
+/// (drawn from `rng`) and their ids.
+struct W3 {
+    x: Tensor<f32>,
+    signs: Tensor<f32>,
+    store: ParamStore<f32>,
+    model: Sequential<f32>,
+    ids: Vec<ParamId>,
 }
 
-/// Where W3r's replayed step spends its time, step by step: the medians of `replays` timed
-/// replays of the compiled step, on one thread.
+impl W3 {
+    fn new(rng: &mut StdRng) -> Self {
+        let data = moons::<f32, _>(100, 0.1, &mut StdRng::seed_from_u64(1337));
+        let signs = Tensor::from_vec(data.signed_labels(), [100, 1]).expect("100 labels");
+        let mut store = ParamStore::<f32>::new();
+        let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, rng).expect("the model");
+        let ids = tapegrad::nn::Module::<f32>::parameters(&model);
+        W3 { x: data.x, signs, store, model, ids }
+    }
+
+    /// The step recorded once and compiled: W3r's step.
+    fn compiled(&self) -> CompiledStep<f32> {
+        let W3 { x, signs, store, model, ids } = self;
+        CompiledStep::new(store, |g, params| {
+            Ok(w3_loss(ids, signs, params, model.forward(params, g.constant(x.clone()))))
+        })
+        .expect("a step without value reads")
+    }
+}
+
+/// Where W3r's replayed step spends its time, step by step: each step's time over `replays`
+/// timed replays of the compiled step (the mean of the middle half), on one thread.
 pub fn w3r_profile(replays: usize) -> StepTimes {
-    let data = moons::<f32, _>(100, 0.1, &mut StdRng::seed_from_u64(1337));
-    let signs = Tensor::from_vec(data.signed_labels(), [100, 1]).expect("100 labels");
-    let mut store = ParamStore::<f32>::new();
-    let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, &mut StdRng::seed_from_u64(0)).expect("the model");
-    let ids = tapegrad::nn::Module::<f32>::parameters(&model);
-    let mut compiled = w3_compiled(&store, &model, &ids, &signs, &data.x);
-    compiled.profile(&store, replays).expect("a step that reaches its parameters")
+    let w3 = W3::new(&mut StdRng::seed_from_u64(0));
+    w3.compiled().profile(&w3.store, replays).expect("a step that reaches its parameters")
 }
 
 /// The step of workload `id`, ready to be called over and over.
@@ -210,20 +223,17 @@ pub fn step(id: &str) -> Box<dyn FnMut()> {
             })
         }
         "W3" | "W3r" => {
-            let data = moons::<f32, _>(100, 0.1, &mut StdRng::seed_from_u64(1337));
-            let signs = Tensor::from_vec(data.signed_labels(), [100, 1]).expect("100 labels");
-            let mut store = ParamStore::<f32>::new();
-            let model = mlp(&mut store, &[2, 16, 16, 1], Activation::Relu, rng).expect("the model");
-            let ids = tapegrad::nn::Module::<f32>::parameters(&model);
+            let w3 = W3::new(rng);
             let (mut opt, mut graph) = (Sgd::new(0.1), Graph::<f32>::default());
-            if id == "W3" {
+            let compiled = (id == "W3r").then(|| w3.compiled());
+            let W3 { x, signs, mut store, model, ids } = w3;
+            let Some(mut compiled) = compiled else {
                 return Box::new(move || {
-                    train_step(&mut graph, &mut store, &model, &mut opt, &data.x, |params, scores| {
+                    train_step(&mut graph, &mut store, &model, &mut opt, &x, |params, scores| {
                         w3_loss(&ids, &signs, params, scores)
                     })
                 });
-            }
-            let mut compiled = w3_compiled(&store, &model, &ids, &signs, &data.x);
+            };
             Box::new(move || {
                 store.zero_grad();
                 compiled.step(&mut store).expect("a replayed step");
