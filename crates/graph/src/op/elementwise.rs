@@ -95,16 +95,19 @@ macro_rules! unary_ops {
                 }
             }
             /// ∂L/∂x of each element written over its `g`, `g[k] = ∂L/∂x` at `x[k]`, `y[k]`
-            /// (the bits of [`UnaryOp::derivative`] on tensors, a NaN for a NaN), the op chosen outside the
-            /// loop and the loop compiled for the CPU's SIMD: a compiled tape's backward step
-            /// on a gradient it holds alone, with no new buffer.
+            /// (the bits of [`UnaryOp::derivative`] on tensors, a NaN for a NaN; over the
+            /// shortest of the three slices): the op chosen outside the loop, the loop compiled for the CPU's SIMD and split over threads as
+            /// a tensor's is. A compiled tape's backward step on a gradient it holds alone,
+            /// with no new buffer.
             pub fn derivative_in_place<F: Float>(self, x: &[F], y: &[F], g: &mut [F]) {
                 match self {
-                    $(UnaryOp::$kind => crate::simd::run_widest(DerivativeInPlace {
-                        x,
-                        y,
-                        g,
-                        derivative: |x: F, y: F, g: F| UnaryOp::$kind.derivative(&x, &y, &g),
+                    $(UnaryOp::$kind => crate::threads::split_pass(g, 1, |start, g| {
+                        crate::simd::run_widest(DerivativeInPlace {
+                            x: x.get(start..).unwrap_or(&[]),
+                            y: y.get(start..).unwrap_or(&[]),
+                            g,
+                            derivative: |x: F, y: F, g: F| UnaryOp::$kind.derivative(&x, &y, &g),
+                        })
                     }),)*
                 }
             }
@@ -641,13 +644,20 @@ mod tests {
         fn check<F: Float>() {
             let special =
                 [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-30, 80.0, -80.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
-            // 67 values: more than a few vector widths, with a remainder.
-            let xs: Vec<F> =
+            // 67 values: more than a few vector widths, with a remainder; then enough of them
+            // for the pass to split over threads (from 2¹⁵ elements), each part at its offset.
+            let few: Vec<F> =
                 special.iter().copied().chain((0..55).map(|i| (i as f64 - 27.0) * 0.37)).map(F::from_f64).collect();
+            let many: Vec<F> = few.iter().copied().cycle().take((1 << 15) + 67 * 7).collect();
+            for xs in [few, many] {
+                check_values(&xs);
+            }
+        }
+        fn check_values<F: Float>(xs: &[F]) {
             let gs: Vec<F> = (0..xs.len()).map(|i| F::from_f64([1.0, -0.75, 0.0, -0.0, 3.5][i % 5])).collect();
             let shape = [xs.len()];
             for &op in UnaryOp::ALL {
-                let x = Tensor::from_vec(xs.clone(), shape).unwrap();
+                let x = Tensor::from_vec(xs.to_vec(), shape).unwrap();
                 let y = op.map(&x);
                 let g = Tensor::from_vec(gs.clone(), shape).unwrap();
                 let want = op.derivative(&x, &y, &g);
