@@ -323,3 +323,64 @@ fn a_replay_whose_shapes_change_is_an_error_not_a_wrong_answer() {
     let err = compiled.forward().unwrap_err();
     assert!(matches!(err, Error::ReplayShape { op: "repeat_by_value", .. }), "{err}");
 }
+
+/// Layers of every kind the compiled tape runs as one step, and some it must not: the ReLU
+/// layers of W3, a bias first (`b + x·W`), a bias of shape `[1, n]`, activations whose
+/// derivatives read their input (GELU) or their output (tanh), a layer with none, a bias
+/// that is a constant, a bias also in the penalty (its gradient has two contributions), and a
+/// product read twice (not fused). Replayed on new data, with layers fused and not, against
+/// the eager sweep.
+fn layers<'g>(g: &'g Graph, inputs: &[Tensor<f64>]) -> (Vec<Var<'g, f64>>, Var<'g, f64>) {
+    let vars: Vec<Var<'g, f64>> = inputs.iter().map(|t| g.var(t.clone())).collect();
+    let [x, w1, b1, w2, b2, w3, b3, w4, w5] = vars[..] else { unreachable!("nine inputs") };
+    let h1 = (x.matmul(w1) + b1).relu();
+    let h2 = (b2 + h1.matmul(w2)).gelu();
+    let h3 = (h2.matmul(w3) + b3).tanh();
+    let h4 = h3.matmul(w4) + g.constant(Tensor::from_vec(vec![0.25, -0.5, 0.75], [3]).unwrap());
+    let twice = h4.matmul(w5);
+    let h5 = (twice + g.constant(Tensor::from_vec(vec![0.1, 0.2], [2]).unwrap())).relu() + twice.sigmoid();
+    let penalty = Var::sum_squares_of(&[w1, b1, b3]);
+    (vars, h5.sum() + penalty * 1e-2)
+}
+
+#[test]
+fn dense_layers_run_as_one_step_and_replay_bit_for_bit() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let shapes: [&[usize]; 9] = [&[6, 3], &[3, 5], &[5], &[5, 4], &[1, 4], &[4, 3], &[3], &[3, 3], &[3, 2]];
+    let sample = |rng: &mut StdRng| -> Vec<Tensor<f64>> {
+        shapes.iter().map(|s| Tensor::uniform(s.to_vec(), -1.0, 1.0, rng)).collect()
+    };
+    let first = sample(&mut rng);
+    let g = Graph::new();
+    let (vars, loss) = layers(&g, &first);
+    let mut fused = CompiledTape::new(&vars, &[loss]).unwrap();
+    let apart =
+        CompiledTape::with_options(&vars, &[loss], CompileOptions { dense_layers: false, ..Default::default() });
+    let mut apart = apart.unwrap();
+    let stats = fused.stats();
+    assert_eq!(stats.dense, 4, "relu, gelu, tanh and the layer with none; not the product read twice: {stats}");
+    assert_eq!(apart.stats().dense, 0);
+    assert_eq!(stats.steps + 2 * 3 + 1, apart.stats().steps, "{stats}");
+    let ops: Vec<String> = fused.profile(2).unwrap().steps.into_iter().map(|s| s.op).collect();
+    assert_eq!(&ops[..4], ["matmul+add+relu", "matmul+add+gelu", "matmul+add+tanh", "matmul+add"], "{ops:?}");
+
+    for replay in 0..3 {
+        let inputs = sample(&mut rng);
+        let g = Graph::new();
+        let (vars, loss) = layers(&g, &inputs);
+        let grads = loss.backward();
+        for compiled in [&mut fused, &mut apart] {
+            for (k, t) in inputs.iter().enumerate() {
+                compiled.set_input(k, t).unwrap();
+            }
+            compiled.backward().unwrap();
+            assert!(
+                same_bits(compiled.output_scalar(0).unwrap(), g.tape().tensor(loss.id()).item()),
+                "replay {replay}"
+            );
+            for (k, &v) in vars.iter().enumerate() {
+                assert!(same_tensor(&compiled.grad(k).unwrap(), &grads.wrt(v)), "replay {replay}: gradient {k}");
+            }
+        }
+    }
+}

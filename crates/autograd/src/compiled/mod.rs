@@ -2,6 +2,7 @@
 //! forward and backward again on new input values, with no recording — CppAD's taped
 //! functions, or a JIT without a compiler.
 
+mod dense;
 mod plan;
 mod profile;
 mod run;
@@ -24,6 +25,11 @@ pub struct CompileOptions {
     /// and partial sum used nowhere else, as one dot product per lane. On by default; it needs
     /// `lanes`.
     pub multiply_adds: bool,
+    /// Run each dense layer — a matrix product, the bias added to its rows and the
+    /// elementwise activation after it, `act(x·W + b)`, each value read by the next op alone
+    /// — as one step. On by default; off, they run as the ops they were recorded as (the
+    /// bits are the same either way).
+    pub dense_layers: bool,
     /// Compile even though the recording read values back ([`Graph::value_reads`]): the caller
     /// declares that no branch taken while recording depended on them. Off by default.
     pub allow_value_reads: bool,
@@ -31,7 +37,7 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { lanes: true, multiply_adds: true, allow_value_reads: false }
+        CompileOptions { lanes: true, multiply_adds: true, dense_layers: true, allow_value_reads: false }
     }
 }
 
@@ -54,6 +60,8 @@ pub struct CompileStats {
     /// Lane groups that are dot products: chains of multiplies and adds fused
     /// (`acc + x₁·w₁ + x₂·w₂ + …`).
     pub fused: usize,
+    /// Dense layers run as one step (a product, its bias and its activation).
+    pub dense: usize,
 }
 
 impl fmt::Display for CompileStats {
@@ -61,14 +69,15 @@ impl fmt::Display for CompileStats {
         use tapegrad_graph::thousands;
         write!(
             f,
-            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them dot products)",
+            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them dot products; {} dense layers)",
             thousands(self.recorded),
             thousands(self.kept),
             thousands(self.steps),
             thousands(self.lane_groups),
             thousands(self.widest),
             thousands(self.laned_nodes),
-            thousands(self.fused)
+            thousands(self.fused),
+            thousands(self.dense)
         )
     }
 }
@@ -155,13 +164,22 @@ impl<F: Float> CompiledTape<F> {
         }
         let input_nodes: Vec<NodeId> = inputs.iter().map(|v| v.id()).collect();
         let output_nodes: Vec<NodeId> = outputs.iter().map(|v| v.id()).collect();
-        let program = match plan::plan(&tape, &input_nodes, &output_nodes, options.lanes, options.multiply_adds) {
+        let program = match plan::plan(
+            &tape,
+            &input_nodes,
+            &output_nodes,
+            options.lanes,
+            options.multiply_adds,
+            options.dense_layers,
+        ) {
             Ok(program) => program,
             // Grouping would change how some gradient rounds: every node its own step.
-            Err(plan::Reordered) => match plan::plan(&tape, &input_nodes, &output_nodes, false, false) {
-                Ok(program) => program,
-                Err(plan::Reordered) => unreachable!("without lanes the steps are the tape's own order"),
-            },
+            Err(plan::Reordered) => {
+                match plan::plan(&tape, &input_nodes, &output_nodes, false, false, options.dense_layers) {
+                    Ok(program) => program,
+                    Err(plan::Reordered) => unreachable!("without lanes the steps are the tape's own order"),
+                }
+            }
         };
         let grads = Grads { scalars: vec![F::ZERO; program.scalars.len()], tensors: vec![None; program.tensors.len()] };
         Ok(CompiledTape { program, grads, scratch: Scratch::default(), input_nodes, stale: false })

@@ -111,6 +111,8 @@ pub(crate) enum Step<F> {
     Scalar(ScalarStep<F>),
     Lanes(Lanes<F>),
     Tensor(TensorStep<F>),
+    /// A matrix product, its bias and its activation, run as one ([`super::dense`]).
+    Dense(Box<super::dense::DenseStep<F>>),
 }
 
 /// A compiled tape: its values (constants in place), steps in forward order, and what a
@@ -156,13 +158,15 @@ const NONE: u32 = u32::MAX;
 /// Compiles the part of `tape` between `inputs` (leaves) and `outputs`; the first output is
 /// the one differentiated. With `lanes`, like scalar nodes are grouped, unless that would
 /// reorder a gradient's sum ([`Reordered`]); with `multiply_adds` too, products feeding sums
-/// lane for lane run fused.
+/// lane for lane run fused; with `dense_layers`, a product, its bias and its activation run
+/// as one step.
 pub(crate) fn plan<F: Float>(
     tape: &Tape<F>,
     inputs: &[NodeId],
     outputs: &[NodeId],
     lanes: bool,
     multiply_adds: bool,
+    dense_layers: bool,
 ) -> Result<Program<F>, Reordered> {
     let n = inputs.iter().chain(outputs).map(|&i| i as usize + 1).max().unwrap_or(0);
     let node_inputs: Vec<SmallVec<[NodeId; 3]>> =
@@ -555,6 +559,8 @@ pub(crate) fn plan<F: Float>(
         .filter(|&g| !absorbed[g] && groups[g].len() > 1)
         .map(|g| (groups[g].len(), groups[g].len() * if fused[g].is_some() { 2 * chain(g).len() } else { 1 }))
         .collect();
+    let output_slots: Vec<Slot> = outputs.iter().map(|&i| slot(i)).collect();
+    let (steps, dense) = if dense_layers { super::dense::fuse(steps, &output_slots, &tensors) } else { (steps, 0) };
     let stats = super::CompileStats {
         recorded: tape.len(),
         kept: is_step.iter().filter(|&&s| s).count(),
@@ -563,6 +569,7 @@ pub(crate) fn plan<F: Float>(
         laned_nodes: laned.iter().map(|l| l.1).sum(),
         widest: laned.iter().map(|l| l.0).max().unwrap_or(1),
         fused: (0..groups.len()).filter(|&g| fused[g].is_some() && !absorbed[g]).count(),
+        dense,
     };
     Ok(Program {
         scalars,
@@ -571,7 +578,7 @@ pub(crate) fn plan<F: Float>(
         start_at_neg_zero,
         start_at_zero,
         inputs: inputs.iter().map(|&i| slot(i)).collect(),
-        outputs: outputs.iter().map(|&i| slot(i)).collect(),
+        outputs: output_slots,
         root: root.map(slot),
         stats,
     })

@@ -29,7 +29,8 @@ pub struct StepTimes {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepTime {
     /// What the step runs: a tensor op's name; `scalar` and a scalar op's; a lane group's op
-    /// (`dot` for multiply-adds run as dot products) and its number of lanes.
+    /// (`dot` for multiply-adds run as dot products) and its number of lanes; a dense layer's
+    /// ops joined by `+` (`matmul+add+relu`).
     pub op: String,
     /// The step's output shape (`[]` for a scalar).
     pub shape: Shape,
@@ -187,5 +188,6 @@ fn describe<F: Float>(step: &Step<F>) -> (String, Shape) {
             (format!("{op} × {} lanes", l.len), Shape::from([l.len as usize]))
         }
         Step::Tensor(t) => (t.op.name().to_string(), t.shape.clone()),
+        Step::Dense(d) => (d.name(), d.last().shape.clone()),
     }
 }

@@ -151,31 +151,52 @@ fn forward_step<F: Float>(
                 }
             }
         }
-        Step::Tensor(t) => {
-            // The output is written over its last value where nothing else holds it: a
-            // tensor slot's, or a 0-d tensor kept for the scalar ones. Every input's slot
-            // is below the step's output slot (see `plan`).
-            let (inputs, out): (&[Tensor<F>], &mut Tensor<F>) = match t.out {
-                Slot::Scalar(_) => (tensors, scratch.scalar_out.get_or_insert_with(|| Tensor::scalar(F::ZERO))),
-                Slot::Tensor(i) => {
-                    let (inputs, rest) = tensors.split_at_mut(i as usize);
-                    (inputs, &mut rest[0])
-                }
-            };
-            with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
-                match &t.op {
-                    Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
-                    op => op.eval_into(refs, &t.shape, out)?,
-                }
-                Ok(())
-            })?;
-            check_shape(t, out)?;
-            if let Slot::Scalar(s) = t.out {
-                scalars[s as usize] = out.data()[0];
-            }
-        }
+        Step::Tensor(t) => forward_tensor(t, scalars, tensors, scratch)?,
+        Step::Dense(d) => super::dense::forward(d, scalars, tensors, scratch)?,
     }
     Ok(())
+}
+
+/// Runs one tensor step forward.
+pub(crate) fn forward_tensor<F: Float>(
+    t: &TensorStep<F>,
+    scalars: &mut [F],
+    tensors: &mut [Tensor<F>],
+    scratch: &mut Scratch<F>,
+) -> Result<()> {
+    // The output is written over its last value where nothing else holds it: a tensor
+    // slot's, or a 0-d tensor kept for the scalar ones. Every input's slot is below the
+    // step's output slot (see `plan`).
+    let (inputs, out): (&[Tensor<F>], &mut Tensor<F>) = match t.out {
+        Slot::Scalar(_) => (tensors, scratch.scalar_out.get_or_insert_with(|| Tensor::scalar(F::ZERO))),
+        Slot::Tensor(i) => {
+            let (inputs, rest) = tensors.split_at_mut(i as usize);
+            (inputs, &mut rest[0])
+        }
+    };
+    eval_into(t, scalars, inputs, out)?;
+    if let Slot::Scalar(s) = t.out {
+        scalars[s as usize] = out.data()[0];
+    }
+    Ok(())
+}
+
+/// Computes tensor step `t`'s output from its inputs (in `scalars` and `tensors`) over `out`,
+/// and checks its shape.
+pub(crate) fn eval_into<F: Float>(
+    t: &TensorStep<F>,
+    scalars: &[F],
+    tensors: &[Tensor<F>],
+    out: &mut Tensor<F>,
+) -> Result<()> {
+    with_values(&t.inputs, scalars, tensors, |refs| -> Result<()> {
+        match &t.op {
+            Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
+            op => op.eval_into(refs, &t.shape, out)?,
+        }
+        Ok(())
+    })?;
+    check_shape(t, out)
 }
 
 /// The error when a replayed step's output `y` does not have its recorded shape.
@@ -416,7 +437,8 @@ fn backward_step<F: Float>(step: &Step<F>, program: &Program<F>, grads: &mut Gra
             }
         }
         Step::Tensor(t) if t.backward => backward_tensor(t, program, grads, &mut scratch.zero_d),
-        Step::Scalar(_) | Step::Lanes(_) | Step::Tensor(_) => {}
+        Step::Dense(d) if d.backward() => super::dense::backward(d, program, grads, &mut scratch.zero_d[1]),
+        Step::Scalar(_) | Step::Lanes(_) | Step::Tensor(_) | Step::Dense(_) => {}
     }
 }
 
@@ -465,15 +487,29 @@ fn backward_tensor<F: Float>(
     grads: &mut Grads<F>,
     [g_0d, y_0d]: &mut [Option<Tensor<F>>; 2],
 ) {
-    let (scalars, tensors) = (&program.scalars, &program.tensors);
     let g = match t.out {
         Slot::Scalar(s) => zero_d(g_0d, grads.scalars[s as usize]),
-        Slot::Tensor(i) => match grads.tensors[i as usize].take() {
-            Some(g) => g,
-            // Only contributions a custom op declined: the gradient is zero.
-            None => Tensor::zeros(t.shape.clone()),
-        },
+        Slot::Tensor(i) => taken_grad(grads, i, &t.shape),
     };
+    backward_from(t, program, grads, y_0d, g)
+}
+
+/// The gradient in tensor slot `i`, taken out of it: this step's alone from here on (zeros,
+/// of `shape`, where only contributions a custom op declined reached it).
+pub(crate) fn taken_grad<F: Float>(grads: &mut Grads<F>, i: u32, shape: &tapegrad_graph::Shape) -> Tensor<F> {
+    grads.tensors[i as usize].take().unwrap_or_else(|| Tensor::zeros(shape.clone()))
+}
+
+/// Runs tensor step `t` backward from `g`, its output's gradient, passing each input its
+/// contribution (`y_0d`: a 0-d tensor kept for a scalar output's value).
+pub(crate) fn backward_from<F: Float>(
+    t: &TensorStep<F>,
+    program: &Program<F>,
+    grads: &mut Grads<F>,
+    y_0d: &mut Option<Tensor<F>>,
+    g: Tensor<F>,
+) {
+    let (scalars, tensors) = (&program.scalars, &program.tensors);
     let y = match t.out {
         Slot::Scalar(s) => Cow::Owned(zero_d(y_0d, scalars[s as usize])),
         Slot::Tensor(i) => Cow::Borrowed(&tensors[i as usize]),
@@ -486,19 +522,8 @@ fn backward_tensor<F: Float>(
         }
     }
     let mut add = |input: usize, d: Tensor<F>| {
-        let Some(mode) = t.grads[input] else { return };
-        match t.inputs[input] {
-            Slot::Scalar(s) => {
-                let (s, d) = (s as usize, d.data()[0]);
-                grads.scalars[s] = if mode == Accumulate::Write { d } else { grads.scalars[s] + d };
-            }
-            Slot::Tensor(i) => match &mut grads.tensors[i as usize] {
-                Some(sum) => {
-                    let added = sum.zip_assign(&d, "accumulate", |a, b| a + b);
-                    debug_assert!(added.is_ok(), "a rule returned its input's shape");
-                }
-                empty => *empty = Some(d),
-            },
+        if let Some(mode) = t.grads[input] {
+            give(grads, t.inputs[input], mode, d)
         }
     };
     if let (Op::Unary(k, _), &[Slot::Tensor(x)], Some(_)) = (&t.op, &t.inputs[..], t.grads[0]) {
@@ -515,4 +540,22 @@ fn backward_tensor<F: Float>(
         }
         op => rules::pass_input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need, &mut add),
     });
+}
+
+/// Passes contribution `d` to the gradient in `slot`: written when `mode` says it is the
+/// first, added otherwise.
+pub(crate) fn give<F: Float>(grads: &mut Grads<F>, slot: Slot, mode: Accumulate, d: Tensor<F>) {
+    match slot {
+        Slot::Scalar(s) => {
+            let (s, d) = (s as usize, d.data()[0]);
+            grads.scalars[s] = if mode == Accumulate::Write { d } else { grads.scalars[s] + d };
+        }
+        Slot::Tensor(i) => match &mut grads.tensors[i as usize] {
+            Some(sum) => {
+                let added = sum.zip_assign(&d, "accumulate", |a, b| a + b);
+                debug_assert!(added.is_ok(), "a rule returned its input's shape");
+            }
+            empty => *empty = Some(d),
+        },
+    }
 }
