@@ -49,7 +49,7 @@ pub struct CompileStats {
     /// Nodes the program computes: those between the inputs and the outputs (the others are
     /// dropped, or folded into constants).
     pub kept: usize,
-    /// Steps the program runs (a lane group is one step).
+    /// Steps the program runs (a lane group is one step, and so is a dense layer).
     pub steps: usize,
     /// Groups of more than one lane.
     pub lane_groups: usize,
@@ -69,16 +69,19 @@ impl fmt::Display for CompileStats {
         use tapegrad_graph::thousands;
         write!(
             f,
-            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them dot products; {} dense layers)",
+            "{} recorded nodes, {} kept, run as {} steps ({} lane groups of up to {} lanes hold {} nodes, {} of them dot products",
             thousands(self.recorded),
             thousands(self.kept),
             thousands(self.steps),
             thousands(self.lane_groups),
             thousands(self.widest),
             thousands(self.laned_nodes),
-            thousands(self.fused),
-            thousands(self.dense)
-        )
+            thousands(self.fused)
+        )?;
+        if self.dense > 0 {
+            write!(f, "; {} dense layers", thousands(self.dense))?;
+        }
+        write!(f, ")")
     }
 }
 
