@@ -27,6 +27,15 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
         return [need[0].then(|| a.map_const(|_| F::ZERO)), need[1].then(|| b.map_const(|_| F::ZERO))];
     }
     let [ta, tb] = transposed;
+    // ∂A = g·Bᵀ and ∂B = Aᵀ·g as one product each, before any batch dims are summed away.
+    let product_a = || if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) };
+    let product_b = || if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) };
+    if a.shape().ndim() == 2 && b.shape().ndim() == 2 {
+        // Two matrices (a layer's product): nothing to sum, so each gradient is its product
+        // (working out the batch split and summing to the operand's own shape cost 50–100 ns
+        // a call on W3's layers).
+        return [need[0].then(product_a), need[1].then(product_b)];
+    }
     let g_shape = g.shape();
     let batch = &g_shape.dims()[..g_shape.ndim() - 2];
     // Σ over the summed dims of op(x)ᵢ·op(y)ᵢ added in place (tensors), when joining would
@@ -56,7 +65,7 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
             }
             .reshape(&a.shape())
         }
-        None => if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) }.sum_to(&a.shape()),
+        None => product_a().sum_to(&a.shape()),
     };
     let grad_b = || match Batch::split(&b.shape(), batch) {
         // Contract over m and the summed dims.
@@ -82,7 +91,7 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
             }
             .reshape(&b.shape())
         }
-        None => if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) }.sum_to(&b.shape()),
+        None => product_b().sum_to(&b.shape()),
     };
     [need[0].then(grad_a), need[1].then(grad_b)]
 }
