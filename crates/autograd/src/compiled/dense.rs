@@ -2,10 +2,10 @@
 //! one follows, an elementwise activation — `act(x·W + b)` — recorded as two or three tensor
 //! steps, run as one. Backward, the activation's derivative is written over the gradient it
 //! receives, the bias's gradient summed from it and the product's rule run on it, where the
-//! steps one by one copied the gradient for the add's two sides and took and passed it on
-//! through the gradient slots between them.
-//! Every value and gradient is computed by the same operations in the same order, so a
-//! replay keeps the bits of the steps it fuses.
+//! steps one by one were dispatched each, the add cloned the gradient's handle for its two
+//! sides, and the gradient went in and out of the slots between them. Forward, the three ops
+//! run back to back. Every value and gradient is computed by the same operations in the same
+//! order, so a replay keeps the bits of the steps it fuses.
 
 use super::plan::{Accumulate, Program, Slot, Step, TensorStep};
 use super::run::{self, Grads, Scratch};
