@@ -32,7 +32,7 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     let product_b = || if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) };
     if a.shape().ndim() == 2 && b.shape().ndim() == 2 {
         // Two matrices (a layer's product): nothing to sum, so each gradient is its product
-        // (working out the batch split and summing to the operand's own shape cost 50–100 ns
+        // (working out the batch split and summing to the operand's own shape cost 30–100 ns
         // a call on W3's layers).
         return [need[0].then(product_a), need[1].then(product_b)];
     }
