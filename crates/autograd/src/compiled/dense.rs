@@ -101,7 +101,7 @@ pub(crate) fn fuse<F: Float>(steps: Vec<Step<F>>, outputs: &[Slot], tensors: &[T
 fn step_inputs<F>(step: &Step<F>) -> Vec<Slot> {
     match step {
         Step::Tensor(t) => t.inputs.to_vec(),
-        // Scalar and lane steps read scalar slots only; a dense step is made after this count.
+        // Scalar and lane steps read scalar slots only.
         Step::Scalar(_) | Step::Lanes(_) => Vec::new(),
         Step::Dense(d) => {
             let mut slots = d.product.inputs.to_vec();
@@ -152,9 +152,9 @@ fn activation_of<F>(bias: &TensorStep<F>, act: &TensorStep<F>) -> Option<UnaryOp
 }
 
 /// The tensor slot `slot` names (only steps whose outputs are tensors are fused).
-fn tensor(slot: Slot) -> u32 {
+fn tensor(slot: Slot) -> usize {
     match slot {
-        Slot::Tensor(i) => i,
+        Slot::Tensor(i) => i as usize,
         Slot::Scalar(_) => unreachable!("a dense layer's values are tensors"),
     }
 }
@@ -186,12 +186,12 @@ pub(crate) fn backward<F: Float>(
     let last = d.last();
     let mut g = run::taken_grad(grads, tensor(last.out), &last.shape);
     if let Some((k, act)) = &d.activation {
-        let (z, y) = (&tensors[tensor(d.bias.out) as usize], &tensors[tensor(act.out) as usize]);
+        let (z, y) = (&tensors[tensor(d.bias.out)], &tensors[tensor(act.out)]);
         k.derivative_in_place(z.data(), y.data(), g.data_mut());
     }
     if let Some(mode) = d.bias.grads[d.bias_side] {
         let b = d.bias.inputs[d.bias_side];
-        let db = g.sum_to(tensors[tensor(b) as usize].shape());
+        let db = g.sum_to(tensors[tensor(b)].shape());
         run::give(grads, b, mode, db.expect("the bias is one row of the sum"));
     }
     run::backward_from(&d.product, program, grads, y_0d, g)

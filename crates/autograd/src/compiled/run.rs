@@ -157,7 +157,7 @@ fn forward_step<F: Float>(
     Ok(())
 }
 
-/// Runs one tensor step forward.
+/// Runs one tensor step forward, checking its output's shape.
 pub(crate) fn forward_tensor<F: Float>(
     t: &TensorStep<F>,
     scalars: &mut [F],
@@ -174,29 +174,18 @@ pub(crate) fn forward_tensor<F: Float>(
             (inputs, &mut rest[0])
         }
     };
-    eval_into(t, scalars, inputs, out)?;
-    if let Slot::Scalar(s) = t.out {
-        scalars[s as usize] = out.data()[0];
-    }
-    Ok(())
-}
-
-/// Computes tensor step `t`'s output from its inputs (in `scalars` and `tensors`) over `out`,
-/// and checks its shape.
-pub(crate) fn eval_into<F: Float>(
-    t: &TensorStep<F>,
-    scalars: &[F],
-    tensors: &[Tensor<F>],
-    out: &mut Tensor<F>,
-) -> Result<()> {
-    with_values(&t.inputs, scalars, tensors, |refs| -> Result<()> {
+    with_values(&t.inputs, scalars, inputs, |refs| -> Result<()> {
         match &t.op {
             Op::Custom(node) => *out = crate::custom::forward(node, refs)?,
             op => op.eval_into(refs, &t.shape, out)?,
         }
         Ok(())
     })?;
-    check_shape(t, out)
+    check_shape(t, out)?;
+    if let Slot::Scalar(s) = t.out {
+        scalars[s as usize] = out.data()[0];
+    }
+    Ok(())
 }
 
 /// The error when a replayed step's output `y` does not have its recorded shape.
@@ -489,15 +478,15 @@ fn backward_tensor<F: Float>(
 ) {
     let g = match t.out {
         Slot::Scalar(s) => zero_d(g_0d, grads.scalars[s as usize]),
-        Slot::Tensor(i) => taken_grad(grads, i, &t.shape),
+        Slot::Tensor(i) => taken_grad(grads, i as usize, &t.shape),
     };
     backward_from(t, program, grads, y_0d, g)
 }
 
 /// The gradient in tensor slot `i`, taken out of it: this step's alone from here on (zeros,
 /// of `shape`, where only contributions a custom op declined reached it).
-pub(crate) fn taken_grad<F: Float>(grads: &mut Grads<F>, i: u32, shape: &tapegrad_graph::Shape) -> Tensor<F> {
-    grads.tensors[i as usize].take().unwrap_or_else(|| Tensor::zeros(shape.clone()))
+pub(crate) fn taken_grad<F: Float>(grads: &mut Grads<F>, i: usize, shape: &tapegrad_graph::Shape) -> Tensor<F> {
+    grads.tensors[i].take().unwrap_or_else(|| Tensor::zeros(shape.clone()))
 }
 
 /// Runs tensor step `t` backward from `g`, its output's gradient, passing each input its
