@@ -282,6 +282,15 @@ fn misuse_is_refused_with_errors_that_say_why() {
     assert!(err.to_string().contains("recorded with shape [] , got [2]".replace(" ,", ",").as_str()), "{err}");
     assert!(matches!(compiled.set_input_scalar(3, 1.0), Err(Error::NoSuchSlot { what: "input", index: 3, count: 1 })));
     assert!(matches!(compiled.output(1), Err(Error::NoSuchSlot { what: "output", .. })));
+    let matrix = Graph::new();
+    let m = matrix.var(Tensor::<f64>::zeros([2, 3]));
+    let mut compiled = CompiledTape::new(&[m], &[m.sum()]).unwrap();
+    let err = compiled.set_input(0, &Tensor::zeros([3, 2])).unwrap_err();
+    assert!(err.to_string().contains("recorded with shape [2, 3], got [3, 2]"), "{err}");
+    assert!(matches!(compiled.set_input(1, &Tensor::zeros([2, 3])), Err(Error::NoSuchSlot { index: 1, .. })));
+    compiled.set_input(0, &Tensor::ones([2, 3])).unwrap();
+    compiled.forward().unwrap();
+    assert_eq!(compiled.output_scalar(0).unwrap(), 6.0);
 
     let hooked = Graph::new();
     let v = hooked.scalar(1.0);

@@ -71,7 +71,7 @@ pub fn explain_backward<F: Float>(root: Var<'_, F>) -> Result<Explanation<F>> {
     }
     let tape = root.graph().tape();
     let scalar = |id: NodeId| -> Result<F> {
-        tape.scalar(id).ok_or(Error::NotScalar { node: id, op: tape.op(id).name(), shape: tape.shape(id) })
+        tape.scalar(id).ok_or_else(|| Error::NotScalar { node: id, op: tape.op(id).name(), shape: tape.shape(id) })
     };
     let mut grads: Vec<Option<F>> = vec![None; root.id() as usize + 1];
     grads[root.id() as usize] = Some(F::ONE);

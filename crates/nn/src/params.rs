@@ -165,7 +165,7 @@ impl<F: Float> ParamStore<F> {
     /// Replaces a parameter's value with one of the same shape; an id of another store is an
     /// error.
     pub fn set_value(&mut self, id: ParamId, value: Tensor<F>) -> Result<()> {
-        let p = self.get_mut(id).ok_or(Error::InvalidArgument {
+        let p = self.get_mut(id).ok_or_else(|| Error::InvalidArgument {
             op: "ParamStore::set_value",
             message: "the parameter is not in this store".into(),
         })?;
@@ -249,7 +249,7 @@ impl<F: Float> ParamStore<F> {
         id: ParamId,
         hook: impl Fn(&mut Param<F>) + Send + Sync + 'static,
     ) -> Result<()> {
-        let slot = self.slot(id).filter(|&s| self.params.contains_key(s)).ok_or(Error::InvalidArgument {
+        let slot = self.slot(id).filter(|&s| self.params.contains_key(s)).ok_or_else(|| Error::InvalidArgument {
             op: "ParamStore::register_post_accumulate_hook",
             message: "the parameter is not in this store".into(),
         })?;

@@ -205,16 +205,12 @@ impl<F: Float> CompiledTape<F> {
 
     fn slot(&self, index: usize, of_inputs: bool) -> Result<plan::Slot> {
         let (slots, what) = if of_inputs { (&self.program.inputs, "input") } else { (&self.program.outputs, "output") };
-        slots.get(index).copied().ok_or(Error::NoSuchSlot { what, index, count: slots.len() })
+        slots.get(index).copied().ok_or_else(|| Error::NoSuchSlot { what, index, count: slots.len() })
     }
 
     /// Sets input `index` to `value`, which must have the recorded shape.
     pub fn set_input(&mut self, index: usize, value: &Tensor<F>) -> Result<()> {
-        let recorded = self.recorded_shape(index)?;
-        if value.shape() != &recorded {
-            return Err(Error::InputShape { index, expected: recorded, found: value.shape().clone() });
-        }
-        match self.slot(index, true)? {
+        match self.input_slot(index, value.shape())? {
             plan::Slot::Scalar(s) => self.program.scalars[s as usize] = value.data()[0],
             plan::Slot::Tensor(t) => self.program.tensors[t as usize].assign(value),
         }
@@ -235,11 +231,23 @@ impl<F: Float> CompiledTape<F> {
         Ok(())
     }
 
-    fn recorded_shape(&self, index: usize) -> Result<tapegrad_graph::Shape> {
-        Ok(match self.slot(index, true)? {
-            plan::Slot::Scalar(_) => tapegrad_graph::Shape::scalar(),
-            plan::Slot::Tensor(t) => self.program.tensors[t as usize].shape().clone(),
-        })
+    /// Input `index`'s slot, or the error when a value of shape `found` cannot go there (a
+    /// shape other than the recorded one).
+    fn input_slot(&self, index: usize, found: &tapegrad_graph::Shape) -> Result<plan::Slot> {
+        let slot = self.slot(index, true)?;
+        let scalar;
+        let recorded = match slot {
+            plan::Slot::Scalar(_) => {
+                scalar = tapegrad_graph::Shape::scalar();
+                &scalar
+            }
+            plan::Slot::Tensor(t) => self.program.tensors[t as usize].shape(),
+        };
+        if recorded == found {
+            Ok(slot)
+        } else {
+            Err(Error::InputShape { index, expected: recorded.clone(), found: found.clone() })
+        }
     }
 
     /// Runs the program forward on the current inputs.

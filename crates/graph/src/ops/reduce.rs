@@ -69,7 +69,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// [`Var::sum_squares_of`], or an error for an empty list or parts of another graph.
     #[track_caller]
     pub fn try_sum_squares_of(parts: &[Var<'g, F>]) -> Result<Var<'g, F>> {
-        let first = *parts.first().ok_or(Error::Empty { op: "sum_squares_of", what: "the list of tensors" })?;
+        let first = *parts.first().ok_or_else(|| Error::Empty { op: "sum_squares_of", what: "the list of tensors" })?;
         for p in parts {
             first.same_graph(*p, "sum_squares_of")?;
         }

@@ -128,7 +128,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// concat, or an error for an empty list, a bad axis or mismatched shapes.
     #[track_caller]
     pub fn try_concat(parts: &[Var<'g, F>], axis: isize) -> Result<Var<'g, F>> {
-        let first = *parts.first().ok_or(Error::Empty { op: "concat", what: "the list of tensors" })?;
+        let first = *parts.first().ok_or_else(|| Error::Empty { op: "concat", what: "the list of tensors" })?;
         for p in parts {
             first.same_graph(*p, "concat")?;
         }
@@ -149,7 +149,7 @@ impl<'g, F: Float> Var<'g, F> {
     /// stack, or an error for an empty list, a bad axis or mismatched shapes.
     #[track_caller]
     pub fn try_stack(parts: &[Var<'g, F>], axis: isize) -> Result<Var<'g, F>> {
-        let first = parts.first().ok_or(Error::Empty { op: "stack", what: "the list of tensors" })?;
+        let first = parts.first().ok_or_else(|| Error::Empty { op: "stack", what: "the list of tensors" })?;
         let shape = first.shape();
         for p in parts {
             first.same_graph(*p, "stack")?;
@@ -210,7 +210,7 @@ impl<'g, F: Float> Var<'g, F> {
     pub fn try_pad(self, axis: isize, before: usize, after: usize) -> Result<Var<'g, F>> {
         let shape = self.shape();
         let resolved = shape.axis("pad", axis)?;
-        let end = before.checked_add(shape.dims()[resolved]).ok_or(Error::TooLarge { op: "pad", shape })?;
+        let end = before.checked_add(shape.dims()[resolved]).ok_or_else(|| Error::TooLarge { op: "pad", shape })?;
         let op = Op::Pad(self.id(), Box::new(Range { axis: resolved, start: before, end }));
         self.record_unary(op, |t| t.pad(axis, before, after))
     }

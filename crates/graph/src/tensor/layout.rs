@@ -81,7 +81,7 @@ impl<F: Float> Tensor<F> {
 
     /// Concatenates tensors along `axis`; all other dimensions must agree.
     pub fn concat(tensors: &[&Tensor<F>], axis: isize) -> Result<Tensor<F>> {
-        let first = tensors.first().ok_or(Error::Empty { op: "concat", what: "the list of tensors" })?;
+        let first = tensors.first().ok_or_else(|| Error::Empty { op: "concat", what: "the list of tensors" })?;
         let axis = first.shape().axis("concat", axis)?;
         let mut dims = first.shape().clone();
         dims.0[axis] = 0;
