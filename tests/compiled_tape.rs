@@ -336,8 +336,8 @@ fn a_replay_whose_shapes_change_is_an_error_not_a_wrong_answer() {
 /// Layers of every kind the compiled tape runs as one step, and some it must not: the ReLU
 /// layers of W3, a bias first (`b + x·W`), a bias of shape `[1, n]`, activations whose
 /// derivatives read their input (GELU) or their output (tanh), a layer with none, a bias
-/// that is a constant, a bias also in the penalty (its gradient has two contributions), and a
-/// product read twice (not fused). Replayed on new data, with layers fused and not, against
+/// that is a constant, a weight and biases also in the penalty (their layers' gradients are
+/// added in place onto the penalty's), and a product read twice (not fused). Replayed on new data, with layers fused and not, against
 /// the eager sweep.
 fn layers<'g>(g: &'g Graph, inputs: &[Tensor<f64>]) -> (Vec<Var<'g, f64>>, Var<'g, f64>) {
     let vars: Vec<Var<'g, f64>> = inputs.iter().map(|t| g.var(t.clone())).collect();

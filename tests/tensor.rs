@@ -186,6 +186,50 @@ fn summed_products_equal_the_sum_of_each_product() {
     assert!(a.matmul_t_summed(false, &Tensor::ones([2, 4, 5]), false, &[1]).is_err(), "not a batch dim");
 }
 
+#[test]
+fn products_and_sums_added_in_place_give_the_bits_of_adding_them() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let bits = |t: &Tensor<f32>| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    // A layer's weight gradients over a batch (xᵀ·g, g·Wᵀ), narrow and one-column ones, a
+    // depth of 1, and one on the register blocks (n not a multiple of 8).
+    for (m, k, n) in [(16, 100, 16), (2, 100, 16), (16, 100, 1), (100, 16, 16), (7, 1, 8), (5, 9, 3)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor::<f32>::randn(if ta { [k, m] } else { [m, k] }, 0.0, 1.0, &mut rng);
+            let b = Tensor::<f32>::randn(if tb { [n, k] } else { [k, n] }, 0.0, 1.0, &mut rng);
+            let start = Tensor::<f32>::randn([m, n], 0.0, 1.0, &mut rng);
+            let want = start.zip_with(&a.matmul_t(ta, &b, tb).unwrap(), "add", |x, y| x + y).unwrap();
+            let mut got = Tensor::from_vec(start.to_vec(), start.shape().clone()).unwrap();
+            assert!(a.matmul_t_add_to(ta, &b, tb, &mut got).unwrap(), "{m}×{k}×{n} {ta} {tb} added");
+            assert_eq!(bits(&got), bits(&want), "{m}×{k}×{n} {ta} {tb}");
+        }
+    }
+    let (a, b) = (Tensor::<f32>::ones([4, 3]), Tensor::<f32>::ones([3, 8]));
+    let mut shared = Tensor::<f32>::zeros([4, 8]);
+    let keep = shared.clone();
+    assert!(!a.matmul_t_add_to(false, &b, false, &mut shared).unwrap(), "shared elements are not written");
+    assert_eq!(keep.to_vec(), vec![0.0; 32]);
+    assert!(!a.matmul_t_add_to(false, &b, false, &mut Tensor::zeros([8, 4])).unwrap(), "another shape");
+    let large = Tensor::<f32>::ones([256, 256]);
+    assert!(!large.matmul_t_add_to(false, &large, false, &mut Tensor::zeros([256, 256])).unwrap(), "for the GEMM");
+    assert!(a.matmul_t_add_to(false, &a, false, &mut Tensor::zeros([4, 3])).is_err(), "3 and 4 do not multiply");
+
+    // A bias's gradient over a batch, a [1, n] one, a total, and a middle axis.
+    for (from, to) in
+        [(vec![100, 16], vec![16]), (vec![100, 16], vec![1, 16]), (vec![7, 5], vec![]), (vec![3, 9, 4], vec![3, 1, 4])]
+    {
+        let g = Tensor::<f32>::randn(from.as_slice(), 0.0, 1.0, &mut rng);
+        let start = Tensor::<f32>::randn(to.as_slice(), 0.0, 1.0, &mut rng);
+        let want = start.zip_with(&g.sum_to(start.shape()).unwrap(), "add", |x, y| x + y).unwrap();
+        let mut got = Tensor::from_vec(start.to_vec(), start.shape().clone()).unwrap();
+        assert!(g.sum_to_add_to(&mut got).unwrap(), "{from:?} → {to:?} added");
+        assert_eq!(bits(&got), bits(&want), "{from:?} → {to:?}");
+    }
+    let g = Tensor::<f32>::ones([10, 100]);
+    assert!(!g.sum_to_add_to(&mut Tensor::zeros([100])).unwrap(), "more sums than the stack holds");
+    assert!(!g.sum_to_add_to(&mut Tensor::zeros([10, 100])).unwrap(), "nothing to sum");
+    assert!(g.sum_to_add_to(&mut Tensor::zeros([3])).is_err(), "3 does not broadcast to [10, 100]");
+}
+
 /// PyTorch's `F.unfold`, element by element: column `(c·kh + i)·kw + j`, position `oi·ow + oj`
 /// reads `x[n, c, oi·s₀ + i·d₀ − p₀, oj·s₁ + j·d₁ − p₁]`, or 0 in the padding.
 fn unfold_by_definition(x: &Tensor<f64>, w: &Window) -> Vec<f64> {

@@ -5,6 +5,7 @@ use super::plan::{Accumulate, GroupOp, LaneOp, Operand, Program, Slot, Step, Ten
 use crate::backward::zero_d;
 use crate::error::{Error, Result};
 use crate::rules;
+use crate::rules::matmul::Factor;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::time::Instant;
@@ -522,6 +523,12 @@ pub(crate) fn backward_from<F: Float>(
         k.derivative_in_place(tensors[x as usize].data(), y.data(), d.data_mut());
         return add(0, d);
     }
+    if let (Op::Matmul(_, _, transposed), &[Slot::Tensor(a), Slot::Tensor(b)]) = (&t.op, &t.inputs[..]) {
+        let (a, b) = (&tensors[a as usize], &tensors[b as usize]);
+        if a.ndim() == 2 && b.ndim() == 2 {
+            return matrix_product_backward(t, *transposed, [a, b], grads, g);
+        }
+    }
     with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
         Op::Custom(node) => {
             let ds = crate::custom::tensor_grads(node, refs, &y, &g);
@@ -529,6 +536,38 @@ pub(crate) fn backward_from<F: Float>(
         }
         op => rules::pass_input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need, &mut add),
     });
+}
+
+/// A product of two matrices backward, from `g`: each operand's gradient is one product
+/// ([`rules::matmul::gradient_products`], as the rule computes it), added in place to a
+/// gradient that already holds a contribution where the kernels can
+/// ([`Tensor::matmul_t_add_to`], the bits of adding the product: a layer's weight gradient
+/// onto its penalty's), else passed on as a new tensor.
+fn matrix_product_backward<F: Float>(
+    t: &TensorStep<F>,
+    transposed: [bool; 2],
+    [a, b]: [&Tensor<F>; 2],
+    grads: &mut Grads<F>,
+    g: Tensor<F>,
+) {
+    let factor = |f: Factor| match f {
+        Factor::A => a,
+        Factor::B => b,
+        Factor::G => &g,
+    };
+    let products = rules::matmul::gradient_products(transposed);
+    for ((&slot, mode), (x, tx, y, ty)) in t.inputs.iter().zip(&t.grads).zip(products) {
+        let Some(mode) = *mode else { continue };
+        let (x, y) = (factor(x), factor(y));
+        if let (Accumulate::Add, Slot::Tensor(i)) = (mode, slot) {
+            if let Some(sum) = &mut grads.tensors[i as usize] {
+                if x.matmul_t_add_to(tx, y, ty, sum).expect("the recorded operands multiply") {
+                    continue;
+                }
+            }
+        }
+        give(grads, slot, mode, x.matmul_t(tx, y, ty).expect("the recorded operands multiply"));
+    }
 }
 
 /// Passes contribution `d` to the gradient in `slot`: written when `mode` says it is the

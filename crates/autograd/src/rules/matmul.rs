@@ -28,8 +28,13 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
     }
     let [ta, tb] = transposed;
     // ∂A = g·Bᵀ and ∂B = Aᵀ·g as one product each, before any batch dims are summed away.
-    let product_a = || if ta { b.matmul_t(tb, g, true) } else { g.matmul_t(false, b, !tb) };
-    let product_b = || if tb { g.matmul_t(true, a, ta) } else { a.matmul_t(!ta, g, false) };
+    let factor = |f: Factor| match f {
+        Factor::A => a,
+        Factor::B => b,
+        Factor::G => g,
+    };
+    let [product_a, product_b] =
+        gradient_products(transposed).map(|(x, tx, y, ty)| move || factor(x).matmul_t(tx, factor(y), ty));
     if a.shape().ndim() == 2 && b.shape().ndim() == 2 {
         // Two matrices (a layer's product): nothing to sum, so each gradient is its product
         // (working out the batch split and summing to the operand's own shape cost 30–100 ns
@@ -94,6 +99,27 @@ pub fn matmul<F: Float, A: TensorAlgebra<F>>(
         None => product_b().sum_to(&b.shape()),
     };
     [need[0].then(grad_a), need[1].then(grad_b)]
+}
+
+/// A factor of an operand's gradient product: an operand of the product, or its gradient.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Factor {
+    /// The left operand, `a`.
+    A,
+    /// The right operand, `b`.
+    B,
+    /// The product's gradient, `g`.
+    G,
+}
+
+/// The product each operand's gradient is, for y = op(a)·op(b) — ∂A = g·Bᵀ, ∂B = Aᵀ·g,
+/// transposed back where the operand was — as `(x, transpose x, y, transpose y)` for
+/// `op(x)·op(y)`: `a`'s first, then `b`'s.
+pub fn gradient_products([ta, tb]: [bool; 2]) -> [(Factor, bool, Factor, bool); 2] {
+    [
+        if ta { (Factor::B, tb, Factor::G, true) } else { (Factor::G, false, Factor::B, !tb) },
+        if tb { (Factor::G, true, Factor::A, ta) } else { (Factor::A, !ta, Factor::G, false) },
+    ]
 }
 
 /// Which matrix dimension the summed batch dims join.

@@ -131,6 +131,42 @@ impl<F: Float> Tensor<F> {
         Ok(())
     }
 
+    /// `out += op(self)·op(other)` in place for two matrices, where `out` has the product's
+    /// shape, shares its elements with no other tensor, and the product is one its kernels sum
+    /// in registers (small and narrow ones: a layer's weight gradient over a batch): each
+    /// element of the product is summed whole and then added, so `out` gets the bits of
+    /// `out + self.matmul_t(…)` without the product's tensor. `Ok(false)`, `out` untouched,
+    /// where it cannot (the caller adds a product instead).
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2])?;
+    /// let g = Tensor::from_vec(vec![1.0f32, 0.0, 0.0, 1.0], [2, 2])?;
+    /// let mut grad = Tensor::from_vec(vec![0.5f32; 4], [2, 2])?;
+    /// assert!(x.matmul_t_add_to(true, &g, false, &mut grad)?); // grad += xᵀ·g
+    /// assert_eq!(grad.to_vec(), vec![1.5, 3.5, 2.5, 4.5]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn matmul_t_add_to(
+        &self,
+        transpose_self: bool,
+        other: &Tensor<F>,
+        transpose_other: bool,
+        out: &mut Tensor<F>,
+    ) -> Result<bool> {
+        if self.ndim() != 2 || other.ndim() != 2 {
+            return Ok(false);
+        }
+        let ProductDims { m, k, n, a, b } = ProductDims::of(self, transpose_self, other, transpose_other)?;
+        // (A product with no inner dimension is zeros: the kernels take none, the caller adds.)
+        if out.dims() != [m, n] || k == 0 {
+            return Ok(false);
+        }
+        let Some(c) = out.overwritten_as(&Shape::from([m, n])) else { return Ok(false) };
+        let threads = crate::threads::threads_for(m.saturating_mul(k).saturating_mul(n));
+        Ok(product_in_registers((m, k, n), self.data(), a, other.data(), b, c, threads, Store::Add))
+    }
+
     /// `Σ op(self)ᵢ · op(other)ᵢ` over the batch dims listed in `summed` (sorted), for operands
     /// with the same batch dims: `[other batch dims…, m, n]`. The gradient of a matrix
     /// broadcast along batch dims (a convolution's filters against a batch of images) is such a
@@ -320,20 +356,39 @@ fn product<F: Float>(
     c: &mut [F],
     threads: usize,
 ) {
+    if !product_in_registers((m, k, n), a, (rsa, csa), b, (rsb, csb), c, threads, Store::Overwrite) {
+        summed_large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &[(0, 0)], c, threads);
+    }
+}
+
+/// [`product`]'s choice of the kernels that sum each element of `c` whole in registers before
+/// storing it or adding it to `c` (`store`): the panel kernel, or the register blocks of a
+/// small product; `false`, with `c` untouched, for a product [`product`] gives the GEMM.
+#[allow(clippy::too_many_arguments)]
+fn product_in_registers<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: &[F],
+    (rsa, csa): (isize, isize),
+    b: &[F],
+    (rsb, csb): (isize, isize),
+    c: &mut [F],
+    threads: usize,
+    store: Store,
+) -> bool {
     let work = m.saturating_mul(k).saturating_mul(n);
     let (sa, sb) = (
         Strided { data: a, rows: rsa as usize, cols: csa as usize },
         Strided { data: b, rows: rsb as usize, cols: csb as usize },
     );
     let panel_suits = work <= PANEL_PRODUCT || (threads == 1 && csb == 1 && k <= PANEL_DEPTH && n <= PANEL_COLUMNS);
-    if panel_suits && panel_matmul((m, k, n), sa, sb, c, Store::Overwrite) {
-        return;
+    if panel_suits && panel_matmul((m, k, n), sa, sb, c, store) {
+        return true;
     }
     if work <= SMALL_PRODUCT {
-        small_matmul((m, k, n), sa, sb, c, Store::Overwrite);
-    } else {
-        summed_large_matmul((m, k, n), a, (rsa, csa), b, (rsb, csb), &[(0, 0)], c, threads);
+        small_matmul((m, k, n), sa, sb, c, store);
+        return true;
     }
+    false
 }
 
 /// `c = Σᵢ aᵢ·bᵢ` through a GEMM (the packed AVX2 one for `f32` where the CPU has AVX2 and

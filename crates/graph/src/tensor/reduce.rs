@@ -213,17 +213,58 @@ impl<F: Float> Tensor<F> {
             return Ok(self.clone());
         }
         if !shape.broadcasts_to(self.shape()) {
-            return Err(Error::ShapeMismatch {
-                op: "sum_to",
-                lhs: self.shape().clone(),
-                rhs: shape.clone(),
-                hint: "; the target must broadcast to the source".into(),
-            });
+            return Err(self.sum_to_mismatch(shape));
         }
-        let lead = self.ndim() - shape.ndim();
-        let axes: SmallVec<[usize; 4]> =
-            (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect();
+        let axes = self.summed_to(shape);
         self.fold_axes_into_shape(&axes, shape.clone(), F::ZERO, |a, b| a + b, |a, b| a + b)
+    }
+
+    /// The error when `shape` does not broadcast to this tensor's, so nothing sums to it.
+    fn sum_to_mismatch(&self, shape: &Shape) -> Error {
+        let hint = "; the target must broadcast to the source".into();
+        Error::ShapeMismatch { op: "sum_to", lhs: self.shape().clone(), rhs: shape.clone(), hint }
+    }
+
+    /// The axes [`Tensor::sum_to`] sums to reach `shape` (which broadcasts to this shape).
+    fn summed_to(&self, shape: &Shape) -> SmallVec<[usize; 4]> {
+        let lead = self.ndim() - shape.ndim();
+        (0..self.ndim()).filter(|&d| d < lead || (shape.dims()[d - lead] == 1 && self.dims()[d] != 1)).collect()
+    }
+
+    /// `out += self.sum_to(out's shape)` in place, where `out` shares its elements with no other
+    /// tensor, is smaller than this tensor, and the sums are over consecutive axes into at most
+    /// 64 elements (a bias's gradient over a batch): each sum is taken whole, as
+    /// [`Tensor::sum_to`] takes it, and then added, so `out` gets the bits of
+    /// `out + self.sum_to(…)` without the sums' tensor. `Ok(false)`, `out` untouched, where
+    /// it cannot (the caller adds the sums instead).
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let g = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2])?;
+    /// let mut bias_grad = Tensor::from_vec(vec![0.5f32, 0.5], [2])?;
+    /// assert!(g.sum_to_add_to(&mut bias_grad)?);
+    /// assert_eq!(bias_grad.to_vec(), vec![9.5, 12.5]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn sum_to_add_to(&self, out: &mut Tensor<F>) -> Result<bool> {
+        const MOST: usize = 64;
+        let shape = out.shape().clone();
+        if self.shape() == &shape || out.numel() > MOST {
+            return Ok(false);
+        }
+        if !shape.broadcasts_to(self.shape()) {
+            return Err(self.sum_to_mismatch(&shape));
+        }
+        let Some(grouped) = self.shape().group_and_inner(&self.summed_to(&shape)) else { return Ok(false) };
+        let Some(out) = out.overwritten_as(&shape) else { return Ok(false) };
+        let mut sums = [F::ZERO; MOST];
+        let sums = &mut sums[..out.len()];
+        let add = |a: F, b: F| a + b;
+        fold_grouped(self.data(), grouped, F::ZERO, &add, &add, sums);
+        for (o, &s) in out.iter_mut().zip(sums.iter()) {
+            *o += s;
+        }
+        Ok(true)
     }
 }
 
