@@ -393,3 +393,30 @@ fn dense_layers_run_as_one_step_and_replay_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn a_gradient_handed_out_is_not_written_over_by_the_next_replay() {
+    // Each replay writes its first contributions over the buffers of the replay before
+    // (the penalty's, the products'); a gradient still held elsewhere keeps its values.
+    let mut rng = StdRng::seed_from_u64(3);
+    let shapes: [&[usize]; 9] = [&[6, 3], &[3, 5], &[5], &[5, 4], &[1, 4], &[4, 3], &[3], &[3, 3], &[3, 2]];
+    let sample = |rng: &mut StdRng| -> Vec<Tensor<f64>> {
+        shapes.iter().map(|s| Tensor::uniform(s.to_vec(), -1.0, 1.0, rng)).collect()
+    };
+    let g = Graph::new();
+    let (vars, loss) = layers(&g, &sample(&mut rng));
+    let mut compiled = CompiledTape::new(&vars, &[loss]).unwrap();
+    compiled.backward().unwrap();
+    let held: Vec<Tensor<f64>> = (0..vars.len()).map(|k| compiled.grad(k).unwrap()).collect();
+    let copies: Vec<Vec<f64>> = held.iter().map(Tensor::to_vec).collect();
+    for replay in 0..2 {
+        for (k, t) in sample(&mut rng).iter().enumerate() {
+            compiled.set_input(k, t).unwrap();
+        }
+        compiled.backward().unwrap();
+        for (k, (h, c)) in held.iter().zip(&copies).enumerate() {
+            assert_eq!(&h.to_vec(), c, "replay {replay}: gradient {k} held from the first");
+        }
+        assert_ne!(compiled.grad(1).unwrap().to_vec(), copies[1], "replay {replay} has new data");
+    }
+}

@@ -209,8 +209,9 @@ fn products_and_sums_added_in_place_give_the_bits_of_adding_them() {
     assert!(!a.matmul_t_add_to(false, &b, false, &mut shared).unwrap(), "shared elements are not written");
     assert_eq!(keep.to_vec(), vec![0.0; 32]);
     assert!(!a.matmul_t_add_to(false, &b, false, &mut Tensor::zeros([8, 4])).unwrap(), "another shape");
-    let large = Tensor::<f32>::ones([256, 256]);
-    assert!(!large.matmul_t_add_to(false, &large, false, &mut Tensor::zeros([256, 256])).unwrap(), "for the GEMM");
+    // Wider than the panel kernel takes on any number of threads: the GEMM's.
+    let (wide, square) = (Tensor::<f32>::ones([64, 264]), Tensor::<f32>::ones([64, 64]));
+    assert!(!square.matmul_t_add_to(false, &wide, false, &mut Tensor::zeros([64, 264])).unwrap(), "for the GEMM");
     assert!(a.matmul_t_add_to(false, &a, false, &mut Tensor::zeros([4, 3])).is_err(), "3 and 4 do not multiply");
 
     // A bias's gradient over a batch, a [1, n] one, a total, and a middle axis.

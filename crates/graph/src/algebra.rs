@@ -407,8 +407,7 @@ impl<F: Float> TensorAlgebra<F> for Tensor<F> {
     }
     fn fused_sum_squares_grad(&self, g: &Self) -> Option<Self> {
         let &[g] = g.data() else { return None };
-        let twice = g * F::from_f64(2.0);
-        Some(self.map(|x| x * twice))
+        Some(self.sum_squares_grad(g))
     }
     fn fused_hinge_grads(&self, labels: &Self, g: &Self, need: [bool; 2]) -> Option<[Option<Self>; 2]> {
         let &[g] = g.data() else { return None };

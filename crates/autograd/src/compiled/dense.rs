@@ -203,5 +203,7 @@ pub(crate) fn backward<F: Float>(
             run::give(grads, b, mode, db.expect("the bias is one row of the sum"));
         }
     }
-    run::backward_from(&d.product, program, grads, y_0d, g)
+    if let Some(g) = run::backward_from(&d.product, program, grads, y_0d, g) {
+        grads.spare[tensor(last.out)] = Some(g);
+    }
 }

@@ -184,7 +184,7 @@ impl<F: Float> CompiledTape<F> {
                 }
             }
         };
-        let grads = Grads { scalars: vec![F::ZERO; program.scalars.len()], tensors: vec![None; program.tensors.len()] };
+        let grads = Grads::new(program.scalars.len(), program.tensors.len());
         Ok(CompiledTape { program, grads, scratch: Scratch::default(), input_nodes, stale: false })
     }
 

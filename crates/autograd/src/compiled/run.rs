@@ -39,6 +39,29 @@ pub(crate) struct Scratch<F> {
 pub(crate) struct Grads<F> {
     pub(crate) scalars: Vec<F>,
     pub(crate) tensors: Vec<Option<Tensor<F>>>,
+    /// Each tensor slot's gradient buffer from the pass before, for a step that writes its
+    /// first contribution there to write over (where nothing else holds it by then) rather
+    /// than make a new tensor.
+    pub(crate) spare: Vec<Option<Tensor<F>>>,
+}
+
+impl<F> Grads<F> {
+    /// Gradients for `scalars` scalar slots and `tensors` tensor slots.
+    pub(crate) fn new(scalars: usize, tensors: usize) -> Self
+    where
+        F: Float,
+    {
+        Grads { scalars: vec![F::ZERO; scalars], tensors: vec![None; tensors], spare: vec![None; tensors] }
+    }
+
+    /// Slot `slot`'s gradient buffer from the pass before, taken, for a first contribution to
+    /// be written over.
+    fn take_spare(&mut self, slot: Slot) -> Option<Tensor<F>> {
+        match slot {
+            Slot::Tensor(i) => self.spare[i as usize].take(),
+            Slot::Scalar(_) => None,
+        }
+    }
 }
 
 /// Operand `o` of a group of `len` lanes, as a slice of `len` values.
@@ -342,7 +365,11 @@ pub(crate) fn backward<F: Float, T: StepTimer + ?Sized>(
     for &s in &program.start_at_zero {
         grads.scalars[s as usize] = F::ZERO;
     }
-    grads.tensors.iter_mut().for_each(|t| *t = None);
+    for (gradient, spare) in grads.tensors.iter_mut().zip(&mut grads.spare) {
+        if let Some(buffer) = gradient.take() {
+            *spare = Some(buffer);
+        }
+    }
     match root {
         Slot::Scalar(s) => grads.scalars[s as usize] = F::ONE,
         Slot::Tensor(t) => grads.tensors[t as usize] = Some(Tensor::ones(program.tensors[t as usize].shape().clone())),
@@ -481,7 +508,10 @@ fn backward_tensor<F: Float>(
         Slot::Scalar(s) => zero_d(g_0d, grads.scalars[s as usize]),
         Slot::Tensor(i) => taken_grad(grads, i as usize, &t.shape),
     };
-    backward_from(t, program, grads, y_0d, g)
+    let g = backward_from(t, program, grads, y_0d, g);
+    if let (Some(g), Slot::Tensor(i)) = (g, t.out) {
+        grads.spare[i as usize] = Some(g);
+    }
 }
 
 /// The gradient in tensor slot `i`, taken out of it: this step's alone from here on (zeros,
@@ -491,14 +521,15 @@ pub(crate) fn taken_grad<F: Float>(grads: &mut Grads<F>, i: usize, shape: &tapeg
 }
 
 /// Runs tensor step `t` backward from `g`, its output's gradient, passing each input its
-/// contribution (`y_0d`: a 0-d tensor kept for a scalar output's value).
+/// contribution (`y_0d`: a 0-d tensor kept for a scalar output's value). Gives `g` back where
+/// the step only read it (a product), for the caller to keep as its slot's spare buffer.
 pub(crate) fn backward_from<F: Float>(
     t: &TensorStep<F>,
     program: &Program<F>,
     grads: &mut Grads<F>,
     y_0d: &mut Option<Tensor<F>>,
     g: Tensor<F>,
-) {
+) -> Option<Tensor<F>> {
     let (scalars, tensors) = (&program.scalars, &program.tensors);
     let y = match t.out {
         Slot::Scalar(s) => Cow::Owned(zero_d(y_0d, scalars[s as usize])),
@@ -511,24 +542,32 @@ pub(crate) fn backward_from<F: Float>(
             grads.scalars[s as usize] = -F::ZERO;
         }
     }
+    if let (Op::Unary(k, _), &[Slot::Tensor(x)], Some(mode)) = (&t.op, &t.inputs[..], t.grads[0]) {
+        // The gradient is this step's alone: its derivative is written over it, not into a
+        // new buffer (the rule's bits: `derivative_in_place` computes what it does).
+        let mut d = g;
+        k.derivative_in_place(tensors[x as usize].data(), y.data(), d.data_mut());
+        give(grads, t.inputs[0], mode, d);
+        return None;
+    }
+    if let (Op::Matmul(_, _, transposed), &[Slot::Tensor(a), Slot::Tensor(b)]) = (&t.op, &t.inputs[..]) {
+        let (a, b) = (&tensors[a as usize], &tensors[b as usize]);
+        if a.ndim() == 2 && b.ndim() == 2 {
+            matrix_product_backward(t, *transposed, [a, b], grads, &g);
+            return Some(g);
+        }
+    }
+    if let (Op::SumSquaresOf(_), &[g]) = (&t.op, g.data()) {
+        if t.inputs.iter().all(|s| matches!(s, Slot::Tensor(_))) {
+            sum_squares_backward(t, tensors, grads, g);
+            return None;
+        }
+    }
     let mut add = |input: usize, d: Tensor<F>| {
         if let Some(mode) = t.grads[input] {
             give(grads, t.inputs[input], mode, d)
         }
     };
-    if let (Op::Unary(k, _), &[Slot::Tensor(x)], Some(_)) = (&t.op, &t.inputs[..], t.grads[0]) {
-        // The gradient is this step's alone: its derivative is written over it, not into a
-        // new buffer (the rule's bits: `derivative_in_place` computes what it does).
-        let mut d = g;
-        k.derivative_in_place(tensors[x as usize].data(), y.data(), d.data_mut());
-        return add(0, d);
-    }
-    if let (Op::Matmul(_, _, transposed), &[Slot::Tensor(a), Slot::Tensor(b)]) = (&t.op, &t.inputs[..]) {
-        let (a, b) = (&tensors[a as usize], &tensors[b as usize]);
-        if a.ndim() == 2 && b.ndim() == 2 {
-            return matrix_product_backward(t, *transposed, [a, b], grads, g);
-        }
-    }
     with_values(&t.inputs, scalars, tensors, |refs| match &t.op {
         Op::Custom(node) => {
             let ds = crate::custom::tensor_grads(node, refs, &y, &g);
@@ -536,6 +575,7 @@ pub(crate) fn backward_from<F: Float>(
         }
         op => rules::pass_input_grads::<F, Tensor<F>, _>(op, refs, &y, &g, &t.need, &mut add),
     });
+    None
 }
 
 /// A product of two matrices backward, from `g`: each operand's gradient is one product
@@ -548,25 +588,53 @@ fn matrix_product_backward<F: Float>(
     transposed: [bool; 2],
     [a, b]: [&Tensor<F>; 2],
     grads: &mut Grads<F>,
-    g: Tensor<F>,
+    g: &Tensor<F>,
 ) {
     let factor = |f: Factor| match f {
         Factor::A => a,
         Factor::B => b,
-        Factor::G => &g,
+        Factor::G => g,
     };
     let products = rules::matmul::gradient_products(transposed);
+    let multiply = "the recorded operands multiply";
     for ((&slot, mode), (x, tx, y, ty)) in t.inputs.iter().zip(&t.grads).zip(products) {
         let Some(mode) = *mode else { continue };
         let (x, y) = (factor(x), factor(y));
         if let (Accumulate::Add, Slot::Tensor(i)) = (mode, slot) {
             if let Some(sum) = &mut grads.tensors[i as usize] {
-                if x.matmul_t_add_to(tx, y, ty, sum).expect("the recorded operands multiply") {
+                if x.matmul_t_add_to(tx, y, ty, sum).expect(multiply) {
                     continue;
                 }
             }
         }
-        give(grads, slot, mode, x.matmul_t(tx, y, ty).expect("the recorded operands multiply"));
+        let spare = if mode == Accumulate::Write { grads.take_spare(slot) } else { None };
+        let d = match spare {
+            Some(mut buffer) => {
+                x.matmul_t_to(tx, y, ty, &mut buffer).expect(multiply);
+                buffer
+            }
+            None => x.matmul_t(tx, y, ty).expect(multiply),
+        };
+        give(grads, slot, mode, d);
+    }
+}
+
+/// `sum_squares_of` backward from its gradient `g` (one element): each input's gradient
+/// `2g·x`, a first contribution written over the slot's buffer from the pass before, as the
+/// rule computes it ([`Tensor::sum_squares_grad`]).
+fn sum_squares_backward<F: Float>(t: &TensorStep<F>, tensors: &[Tensor<F>], grads: &mut Grads<F>, g: F) {
+    for (&slot, mode) in t.inputs.iter().zip(&t.grads) {
+        let (Some(mode), Slot::Tensor(x)) = (*mode, slot) else { continue };
+        let x = &tensors[x as usize];
+        let spare = if mode == Accumulate::Write { grads.take_spare(slot) } else { None };
+        let d = match spare {
+            Some(mut buffer) => {
+                x.sum_squares_grad_to(g, &mut buffer);
+                buffer
+            }
+            None => x.sum_squares_grad(g),
+        };
+        give(grads, slot, mode, d);
     }
 }
 

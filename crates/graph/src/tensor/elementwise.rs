@@ -21,6 +21,25 @@ impl<F: Float> Tensor<F> {
         Tensor::from_parts(data, self.shape().clone())
     }
 
+    /// The gradient of `Σ self²` (an L2 penalty's term) from the sum's gradient `g`: `2g·self`,
+    /// in one pass (doubling `g` is exact, so it rounds as `square`'s rule, `(x + x)·g`).
+    ///
+    /// ```
+    /// use tapegrad_graph::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0, -2.0], [2])?;
+    /// assert_eq!(w.sum_squares_grad(0.5).to_vec(), vec![1.0, -2.0]);
+    /// # Ok::<(), tapegrad_graph::Error>(())
+    /// ```
+    pub fn sum_squares_grad(&self, g: F) -> Tensor<F> {
+        self.map(times_twice(g))
+    }
+
+    /// As [`Tensor::sum_squares_grad`], over `out`'s elements where it may overwrite them (a
+    /// compiled replay's buffer from the replay before), into a new tensor otherwise.
+    pub fn sum_squares_grad_to(&self, g: F, out: &mut Tensor<F>) {
+        self.map_to(times_twice(g), out)
+    }
+
     /// As [`Tensor::map`], over `out`'s elements where it may overwrite them
     /// ([`Tensor::overwritten_as`]), into a new tensor otherwise.
     pub(crate) fn map_to(&self, f: impl Fn(F) -> F + Sync, out: &mut Tensor<F>) {
@@ -324,4 +343,10 @@ impl<F: Float> std::ops::Neg for &Tensor<F> {
     fn neg(self) -> Tensor<F> {
         self.map(|a| -a)
     }
+}
+
+/// `x ↦ x·2g`: the gradient of `Σ x²` from the sum's gradient `g`.
+fn times_twice<F: Float>(g: F) -> impl Fn(F) -> F + Sync {
+    let twice = g * F::from_f64(2.0);
+    move |x| x * twice
 }

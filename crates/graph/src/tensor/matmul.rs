@@ -111,9 +111,11 @@ impl<F: Float> Tensor<F> {
         Ok(Tensor::from_parts(out, out_shape))
     }
 
-    /// As [`Tensor::matmul_t`], over `out`'s elements where it may overwrite them
-    /// ([`Tensor::overwritten_as`]) and both operands are matrices; into a new tensor otherwise.
-    pub(crate) fn matmul_t_to(
+    /// As [`Tensor::matmul_t`], over `out`'s elements where it may overwrite them (no other
+    /// tensor shares them, and they are as many as the product's) and both operands are
+    /// matrices; into a new tensor otherwise. A compiled replay writes its products over the
+    /// last replay's this way.
+    pub fn matmul_t_to(
         &self,
         transpose_self: bool,
         other: &Tensor<F>,
