@@ -352,14 +352,16 @@ fn layers<'g>(g: &'g Graph, inputs: &[Tensor<f64>]) -> (Vec<Var<'g, f64>>, Var<'
     (vars, h5.sum() + penalty * 1e-2)
 }
 
+/// Values for [`layers`]' nine inputs, uniform in [−1, 1].
+fn layer_inputs(rng: &mut StdRng) -> Vec<Tensor<f64>> {
+    let shapes: [&[usize]; 9] = [&[6, 3], &[3, 5], &[5], &[5, 4], &[1, 4], &[4, 3], &[3], &[3, 3], &[3, 2]];
+    shapes.iter().map(|s| Tensor::uniform(s.to_vec(), -1.0, 1.0, rng)).collect()
+}
+
 #[test]
 fn dense_layers_run_as_one_step_and_replay_bit_for_bit() {
     let mut rng = StdRng::seed_from_u64(9);
-    let shapes: [&[usize]; 9] = [&[6, 3], &[3, 5], &[5], &[5, 4], &[1, 4], &[4, 3], &[3], &[3, 3], &[3, 2]];
-    let sample = |rng: &mut StdRng| -> Vec<Tensor<f64>> {
-        shapes.iter().map(|s| Tensor::uniform(s.to_vec(), -1.0, 1.0, rng)).collect()
-    };
-    let first = sample(&mut rng);
+    let first = layer_inputs(&mut rng);
     let g = Graph::new();
     let (vars, loss) = layers(&g, &first);
     let mut fused = CompiledTape::new(&vars, &[loss]).unwrap();
@@ -374,7 +376,7 @@ fn dense_layers_run_as_one_step_and_replay_bit_for_bit() {
     assert_eq!(&ops[..4], ["matmul+add+relu", "matmul+add+gelu", "matmul+add+tanh", "matmul+add"], "{ops:?}");
 
     for replay in 0..3 {
-        let inputs = sample(&mut rng);
+        let inputs = layer_inputs(&mut rng);
         let g = Graph::new();
         let (vars, loss) = layers(&g, &inputs);
         let grads = loss.backward();
@@ -399,18 +401,14 @@ fn a_gradient_handed_out_is_not_written_over_by_the_next_replay() {
     // Each replay writes its first contributions over the buffers of the replay before
     // (the penalty's, the products'); a gradient still held elsewhere keeps its values.
     let mut rng = StdRng::seed_from_u64(3);
-    let shapes: [&[usize]; 9] = [&[6, 3], &[3, 5], &[5], &[5, 4], &[1, 4], &[4, 3], &[3], &[3, 3], &[3, 2]];
-    let sample = |rng: &mut StdRng| -> Vec<Tensor<f64>> {
-        shapes.iter().map(|s| Tensor::uniform(s.to_vec(), -1.0, 1.0, rng)).collect()
-    };
     let g = Graph::new();
-    let (vars, loss) = layers(&g, &sample(&mut rng));
+    let (vars, loss) = layers(&g, &layer_inputs(&mut rng));
     let mut compiled = CompiledTape::new(&vars, &[loss]).unwrap();
     compiled.backward().unwrap();
     let held: Vec<Tensor<f64>> = (0..vars.len()).map(|k| compiled.grad(k).unwrap()).collect();
     let copies: Vec<Vec<f64>> = held.iter().map(Tensor::to_vec).collect();
     for replay in 0..2 {
-        for (k, t) in sample(&mut rng).iter().enumerate() {
+        for (k, t) in layer_inputs(&mut rng).iter().enumerate() {
             compiled.set_input(k, t).unwrap();
         }
         compiled.backward().unwrap();
