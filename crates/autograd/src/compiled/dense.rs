@@ -193,14 +193,9 @@ pub(crate) fn backward<F: Float>(
         let b = d.bias.inputs[d.bias_side];
         // Added in place to a gradient that already holds a contribution (its penalty's),
         // with the bits of adding the sums, where the sums fit; else passed on as a tensor.
-        let sum = match (mode, &mut grads.tensors[tensor(b)]) {
-            (Accumulate::Add, Some(sum)) => Some(sum),
-            _ => None,
-        };
-        let added = sum.is_some_and(|sum| g.sum_to_add_to(sum).expect("the bias is one row of the sum"));
-        if !added {
-            let db = g.sum_to(tensors[tensor(b)].shape());
-            run::give(grads, b, mode, db.expect("the bias is one row of the sum"));
+        let fits = "the bias is one row of the sum";
+        if !grads.added_in_place(b, mode, |sum| g.sum_to_add_to(sum).expect(fits)) {
+            run::give(grads, b, mode, g.sum_to(tensors[tensor(b)].shape()).expect(fits));
         }
     }
     if let Some(g) = run::backward_from(&d.product, program, grads, y_0d, g) {

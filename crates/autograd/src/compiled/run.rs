@@ -45,26 +45,51 @@ pub(crate) struct Grads<F> {
     pub(crate) spare: Vec<Option<Tensor<F>>>,
 }
 
-impl<F> Grads<F> {
+impl<F: Float> Grads<F> {
     /// Gradients for `scalars` scalar slots and `tensors` tensor slots.
-    pub(crate) fn new(scalars: usize, tensors: usize) -> Self
-    where
-        F: Float,
-    {
+    pub(crate) fn new(scalars: usize, tensors: usize) -> Self {
         Grads { scalars: vec![F::ZERO; scalars], tensors: vec![None; tensors], spare: vec![None; tensors] }
     }
 
-    /// Slot `slot`'s gradient buffer from the pass before, taken, for a first contribution to
-    /// be written over.
-    fn take_spare(&mut self, slot: Slot) -> Option<Tensor<F>> {
-        match slot {
-            Slot::Tensor(i) => self.spare[i as usize].take(),
-            Slot::Scalar(_) => None,
+    /// Whether a contribution to `slot` was added in place by `add_to` (given the gradient the
+    /// slot holds, returning whether it took the contribution): tried only when `mode` says the
+    /// slot already holds one. Where this is `false`, the caller passes the contribution on.
+    pub(crate) fn added_in_place(
+        &mut self,
+        slot: Slot,
+        mode: Accumulate,
+        add_to: impl FnOnce(&mut Tensor<F>) -> bool,
+    ) -> bool {
+        match (mode, slot) {
+            (Accumulate::Add, Slot::Tensor(i)) => self.tensors[i as usize].as_mut().is_some_and(add_to),
+            _ => false,
         }
+    }
+
+    /// Passes a contribution to `slot` on ([`give`]): a first contribution is written over the
+    /// slot's buffer from the pass before by `write_over` where there is one, else made by `make`.
+    pub(crate) fn give_written(
+        &mut self,
+        slot: Slot,
+        mode: Accumulate,
+        write_over: impl FnOnce(&mut Tensor<F>),
+        make: impl FnOnce() -> Tensor<F>,
+    ) {
+        let spare = match (mode, slot) {
+            (Accumulate::Write, Slot::Tensor(i)) => self.spare[i as usize].take(),
+            _ => None,
+        };
+        let d = match spare {
+            Some(mut buffer) => {
+                write_over(&mut buffer);
+                buffer
+            }
+            None => make(),
+        };
+        give(self, slot, mode, d);
     }
 }
 
-/// Operand `o` of a group of `len` lanes, as a slice of `len` values.
 fn operand<'a, F: Float>(values: &'a [F], o: &Operand, scratch: &'a mut Vec<F>, len: usize) -> &'a [F] {
     match o {
         Operand::Run(start) => &values[*start as usize..*start as usize + len],
@@ -600,22 +625,14 @@ fn matrix_product_backward<F: Float>(
     for ((&slot, mode), (x, tx, y, ty)) in t.inputs.iter().zip(&t.grads).zip(products) {
         let Some(mode) = *mode else { continue };
         let (x, y) = (factor(x), factor(y));
-        if let (Accumulate::Add, Slot::Tensor(i)) = (mode, slot) {
-            if let Some(sum) = &mut grads.tensors[i as usize] {
-                if x.matmul_t_add_to(tx, y, ty, sum).expect(multiply) {
-                    continue;
-                }
-            }
+        if !grads.added_in_place(slot, mode, |sum| x.matmul_t_add_to(tx, y, ty, sum).expect(multiply)) {
+            grads.give_written(
+                slot,
+                mode,
+                |buffer| x.matmul_t_to(tx, y, ty, buffer).expect(multiply),
+                || x.matmul_t(tx, y, ty).expect(multiply),
+            );
         }
-        let spare = if mode == Accumulate::Write { grads.take_spare(slot) } else { None };
-        let d = match spare {
-            Some(mut buffer) => {
-                x.matmul_t_to(tx, y, ty, &mut buffer).expect(multiply);
-                buffer
-            }
-            None => x.matmul_t(tx, y, ty).expect(multiply),
-        };
-        give(grads, slot, mode, d);
     }
 }
 
@@ -626,15 +643,7 @@ fn sum_squares_backward<F: Float>(t: &TensorStep<F>, tensors: &[Tensor<F>], grad
     for (&slot, mode) in t.inputs.iter().zip(&t.grads) {
         let (Some(mode), Slot::Tensor(x)) = (*mode, slot) else { continue };
         let x = &tensors[x as usize];
-        let spare = if mode == Accumulate::Write { grads.take_spare(slot) } else { None };
-        let d = match spare {
-            Some(mut buffer) => {
-                x.sum_squares_grad_to(g, &mut buffer);
-                buffer
-            }
-            None => x.sum_squares_grad(g),
-        };
-        give(grads, slot, mode, d);
+        grads.give_written(slot, mode, |buffer| x.sum_squares_grad_to(g, buffer), || x.sum_squares_grad(g));
     }
 }
 
