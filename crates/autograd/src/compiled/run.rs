@@ -90,6 +90,7 @@ impl<F: Float> Grads<F> {
     }
 }
 
+/// Operand `o` of a group of `len` lanes, as a slice of `len` values.
 fn operand<'a, F: Float>(values: &'a [F], o: &Operand, scratch: &'a mut Vec<F>, len: usize) -> &'a [F] {
     match o {
         Operand::Run(start) => &values[*start as usize..*start as usize + len],
